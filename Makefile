@@ -1,0 +1,28 @@
+# mrs — the two commands: `make setup` then `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup test lint bench clean
+
+setup:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	# torch first, pinned: the CPU build lies on disk; a bare torch requirement would pull GBs of CUDA.
+	$(BIN)/python -m pip install torch==2.13.0
+	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip check
+
+test:
+	$(BIN)/python -m pytest -q
+
+lint:
+	$(BIN)/ruff check src tests benchmarks
+
+bench:
+	$(BIN)/python benchmarks/run.py --data ../shared/data
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,1 @@
+"""mrs.cli — the click commands. Thin: parse options, call the rooms, print."""

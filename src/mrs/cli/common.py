@@ -1,0 +1,89 @@
+"""Shared CLI plumbing: error handling (exit 2 for bad input), JSON output, progress bars."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from mrs.errors import InputError
+
+# Human output goes to stderr when --json is used, so stdout stays machine-readable.
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+
+def json_option(f: Callable) -> Callable:
+    """Adds --json: print one machine-readable JSON object on stdout instead of tables."""
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")(f)
+
+
+def on_error_option(f: Callable) -> Callable:
+    """Adds --on-error fail|skip (default fail): skip writes bad rows to a rejects file and counts them."""
+    return click.option(
+        "--on-error",
+        type=click.Choice(["fail", "skip"]),
+        default="fail",
+        show_default=True,
+        help="fail: stop at the first bad row (exit 2). skip: write bad rows to a rejects file and go on.",
+    )(f)
+
+
+def handle_errors(f: Callable) -> Callable:
+    """Turns InputError (and missing files) into one clear line on stderr and exit code 2."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except InputError as e:
+            err_console.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except FileNotFoundError as e:
+            err_console.print(f"[bold red]error:[/] {e.filename or e}: no such file", highlight=False, soft_wrap=True)
+            sys.exit(EXIT_BAD_INPUT)
+
+    return wrapper
+
+
+def print_json(obj: Any) -> None:
+    """One JSON object on stdout (numpy scalars converted)."""
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default))
+
+
+def _json_default(o: Any) -> Any:
+    try:
+        import numpy as np
+
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(o, set):
+        return sorted(o)
+    return str(o)
+
+
+def progress(quiet: bool = False) -> Progress:
+    """A rich progress bar on stderr; disabled when quiet (e.g. --json) or stderr is not a terminal."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=False,
+    )

@@ -1,0 +1,45 @@
+"""The `mrs` command group. Each subcommand lives in its own module under mrs.cli."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from mrs import __version__
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="mrs")
+def cli() -> None:
+    """mrs — Mine & Refine Search: train graded-relevance embeddings, index a catalog with BM25 + vectors,
+    calibrate hybrid search and deploy it to OpenSearch or Elasticsearch.
+
+    \b
+    Example (embedded engine, no server, no download):
+      mrs data sample --out demo
+      mrs index catalog demo/catalog.jsonl --index demo/index
+      mrs search "red cotton shirt" --index demo/index --mode hybrid
+    """
+
+
+def _register() -> None:
+    # One line per command module; each module defines `command` (a click command or group).
+    from mrs.cli import data as data_cmd
+
+    for mod in (data_cmd,):
+        cli.add_command(mod.command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="mrs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""mrs.data — catalog, judgment and engagement readers, relevance-level schemes, query-level splits."""

