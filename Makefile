@@ -16,7 +16,8 @@ setup:
 	$(BIN)/python -m pip check
 
 test:
-	$(BIN)/python -m pytest -q
+	@# pytest exit 5 (no tests collected) must fail, never pass silently
+	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo 'no tests ran' >&2; exit 1; fi; exit $$rc
 
 lint:
 	$(BIN)/ruff check src tests benchmarks
