@@ -1,0 +1,105 @@
+"""Engagement audit rules on hand-made engagement: smoothing, position awareness, actions, nothing lost."""
+
+from __future__ import annotations
+
+import pytest
+
+from mrs.data.judgments import Judgment, JudgmentSet
+from mrs.data.levels import ESCI
+from mrs.errors import InputError
+from mrs.toolkit.audit import (
+    AuditConfig,
+    PairEngagement,
+    audit_judgments,
+    beta_smoothed,
+    examination_propensity,
+)
+
+
+def _judgments() -> JudgmentSet:
+    return JudgmentSet(ESCI, [
+        Judgment("q1", "Red Shirt", "P1", 0),
+        Judgment("q1", "Red Shirt", "P2", 3),
+        Judgment("q1", "Red Shirt", "P3", 3),
+        Judgment("q2", "blue jeans", "P4", 0),
+        Judgment("q2", "blue jeans", "P5", 0),
+        Judgment("q2", "blue jeans", "P6", 2),  # no engagement at all
+    ])
+
+
+def _engagement() -> dict:
+    return {
+        ("red shirt", "P1"): PairEngagement(impressions=4, clicks=3, carts=2, positions=[1, 1, 1, 1]),
+        ("red shirt", "P2"): PairEngagement(impressions=20, clicks=0, positions=[1] * 20),
+        ("red shirt", "P3"): PairEngagement(impressions=6, clicks=3, positions=[3] * 6),
+        ("blue jeans", "P4"): PairEngagement(impressions=10, clicks=1, positions=[1] * 10),
+        ("blue jeans", "P5"): PairEngagement(impressions=5, clicks=3, positions=[1] * 5),
+    }
+
+
+CONFIG = AuditConfig(
+    low_ctr_ratio=0.5,
+    high_ctr_ratio=1.4,
+    actions={"irrelevant_converted": "drop", "irrelevant_clicked": "keep", "top_ignored": "rejudge"},
+)
+
+
+def test_examination_propensity_and_beta_smoothing():
+    assert examination_propensity(1) == pytest.approx(1.0)
+    assert examination_propensity(3) == pytest.approx(0.5)  # 1/log2(4)
+    # Six impressions at position 3 are three expected examinations.
+    assert PairEngagement(impressions=6, clicks=3, positions=[3] * 6).examinations == pytest.approx(3.0)
+    # Unpositioned impressions count one each; examinations never fall below clicks.
+    assert PairEngagement(impressions=4, clicks=1).examinations == 4.0
+    assert PairEngagement(impressions=1, clicks=2, positions=[7]).examinations == 2.0
+    # (2 + 0.1 * 10) / (8 + 10) = 3 / 18
+    assert beta_smoothed(2, 8, 0.1, 10) == pytest.approx(3 / 18)
+
+
+def test_rules_fire_on_hand_computed_rates():
+    calls = []
+
+    def judge(pairs):
+        calls.append([(j.query, j.product_id) for j in pairs])
+        return [(2, 0.9) for _ in pairs]
+
+    audited, report = audit_judgments(_judgments(), _engagement(), CONFIG, rejudge=judge)
+    # Examinations: P1 4, P2 20, P3 6 × 0.5 = 3, P4 10, P5 5 → 42; clicks 10; carts 2.
+    assert report.global_ctr == pytest.approx(10 / 42)  # 0.238095
+    assert report.global_conversion_rate == pytest.approx(2 / 42)  # 0.047619
+    by_product = {f.product_id: f for f in report.flags}
+    # P1 (irrelevant): conv = (2 + 2/42·10)/(4 + 10) = 0.176871 ≥ 2 × 0.047619 → irrelevant_converted (drop)
+    assert by_product["P1"].rule == "irrelevant_converted"
+    assert by_product["P1"].smoothed_conversion_rate == pytest.approx((2 + 20 / 42) / 14)
+    # P2 (exact, 20 impressions): ctr = (0 + 100/42)/(20 + 10) = 0.079365 ≤ 0.5 × 0.238095 → top_ignored
+    assert by_product["P2"].rule == "top_ignored"
+    assert by_product["P2"].smoothed_ctr == pytest.approx((100 / 42) / 30)
+    # P5 (irrelevant, 3 clicks): ctr = (3 + 100/42)/(5 + 10) = 0.358730 ≥ 1.4 × 0.238095 = 0.333333
+    assert by_product["P5"].rule == "irrelevant_clicked"
+    # P3 has only 6 impressions (< 10); P4 one click (< 2); P6 no engagement.
+    assert set(by_product) == {"P1", "P2", "P5"}
+    assert report.matched_pairs == 5
+    assert report.counts()["irrelevant_converted"] == {"drop": 1}
+
+    # Actions: P1 dropped and listed, P2 re-judged by the judge, P5 kept as it was.
+    assert calls == [[("Red Shirt", "P2")]]
+    out = {j.product_id: j for j in audited}
+    assert "P1" not in out
+    assert [f.product_id for f in report.dropped()] == ["P1"]
+    assert (out["P2"].grade, out["P2"].source, out["P2"].confidence) == (2, "audited", 0.9)
+    assert by_product["P2"].new_grade == 2
+    assert out["P5"] == Judgment("q2", "blue jeans", "P5", 0)
+    assert report.judgments_in == 6 and report.judgments_out == 5 == len(audited)
+    md = report.to_markdown()
+    assert "## Dropped (1)" in md and "P1" in md
+    assert report.to_dict()["dropped"][0]["product_id"] == "P1"
+
+
+def test_rejudge_without_a_judge_is_bad_input():
+    with pytest.raises(InputError, match="re-judge 1 pairs"):
+        audit_judgments(_judgments(), _engagement(), CONFIG, rejudge=None)
+
+
+def test_unknown_action_is_rejected():
+    with pytest.raises(InputError, match="unknown action"):
+        AuditConfig(actions={"top_ignored": "delete"})
