@@ -9,7 +9,7 @@ from mrs.data.levels import ESCI
 from mrs.errors import InputError
 from mrs.toolkit.audit import (
     AuditConfig,
-    PairEngagement,
+    PairStats,
     audit_judgments,
     beta_smoothed,
     examination_propensity,
@@ -29,11 +29,11 @@ def _judgments() -> JudgmentSet:
 
 def _engagement() -> dict:
     return {
-        ("red shirt", "P1"): PairEngagement(impressions=4, clicks=3, carts=2, positions=[1, 1, 1, 1]),
-        ("red shirt", "P2"): PairEngagement(impressions=20, clicks=0, positions=[1] * 20),
-        ("red shirt", "P3"): PairEngagement(impressions=6, clicks=3, positions=[3] * 6),
-        ("blue jeans", "P4"): PairEngagement(impressions=10, clicks=1, positions=[1] * 10),
-        ("blue jeans", "P5"): PairEngagement(impressions=5, clicks=3, positions=[1] * 5),
+        ("red shirt", "P1"): PairStats(impressions=4, clicks=3, carts=2, positions=[1, 1, 1, 1]),
+        ("red shirt", "P2"): PairStats(impressions=20, clicks=0, positions=[1] * 20),
+        ("red shirt", "P3"): PairStats(impressions=6, clicks=3, positions=[3] * 6),
+        ("blue jeans", "P4"): PairStats(impressions=10, clicks=1, positions=[1] * 10),
+        ("blue jeans", "P5"): PairStats(impressions=5, clicks=3, positions=[1] * 5),
     }
 
 
@@ -48,10 +48,10 @@ def test_examination_propensity_and_beta_smoothing():
     assert examination_propensity(1) == pytest.approx(1.0)
     assert examination_propensity(3) == pytest.approx(0.5)  # 1/log2(4)
     # Six impressions at position 3 are three expected examinations.
-    assert PairEngagement(impressions=6, clicks=3, positions=[3] * 6).examinations == pytest.approx(3.0)
+    assert PairStats(impressions=6, clicks=3, positions=[3] * 6).examinations == pytest.approx(3.0)
     # Unpositioned impressions count one each; examinations never fall below clicks.
-    assert PairEngagement(impressions=4, clicks=1).examinations == 4.0
-    assert PairEngagement(impressions=1, clicks=2, positions=[7]).examinations == 2.0
+    assert PairStats(impressions=4, clicks=1).examinations == 4.0
+    assert PairStats(impressions=1, clicks=2, positions=[7]).examinations == 2.0
     # (2 + 0.1 * 10) / (8 + 10) = 3 / 18
     assert beta_smoothed(2, 8, 0.1, 10) == pytest.approx(3 / 18)
 
@@ -103,3 +103,28 @@ def test_rejudge_without_a_judge_is_bad_input():
 def test_unknown_action_is_rejected():
     with pytest.raises(InputError, match="unknown action"):
         AuditConfig(actions={"top_ignored": "delete"})
+
+
+def test_ubi_events_file_feeds_the_audit(tmp_path):
+    import json
+
+    from mrs.data.events import read_ubi_events
+    from mrs.toolkit.audit import stats_from_engagement
+
+    def ev(action, pid, ordinal):
+        return {"application": "shop", "action_name": action, "query_id": "u1", "user_query": "Red Shirt ",
+                "event_attributes": {"object": {"object_id": pid}, "position": {"ordinal": ordinal}}}
+
+    rows = [ev("impression", "P1", 0), ev("impression", "P1", 0), ev("click", "P1", 0),
+            ev("add_to_cart", "P1", 0), ev("impression", "P2", 2), ev("hover", "P2", 2)]
+    rows.append({**ev("impression", "P2", 2), "application": "other"})
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    stats = stats_from_engagement(read_ubi_events(path, application="shop"))
+    p1, p2 = stats[("red shirt", "P1")], stats[("red shirt", "P2")]
+    assert (p1.impressions, p1.clicks, p1.carts, p1.purchases) == (2, 1, 1, 0)
+    # Ordinals are 0-based in this log (a 0 occurs): ordinal 0 → position 1, ordinal 2 → position 3.
+    assert set(p1.positions) == {1} and set(p2.positions) == {3}
+    # P2: one impression at position 3 → 1/log2(4) = 0.5 examinations (the hover is not an impression)
+    assert (p2.impressions, p2.clicks) == (1, 0)
+    assert p2.examinations == pytest.approx(0.5)

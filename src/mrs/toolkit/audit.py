@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.errors import InputError
@@ -23,11 +24,11 @@ RULES = ("irrelevant_converted", "irrelevant_clicked", "top_ignored")
 
 
 @dataclass
-class PairEngagement:
+class PairStats:
     """Engagement of one (query text, product id) pair.
 
-    impressions/clicks/carts/purchases: event counts; positions: 1-based result positions of the impressions
-    (empty when the log has no ordinals).
+    impressions/clicks/carts/purchases: event counts; positions: 1-based result positions at which the pair was
+    logged (empty when the log has no ordinals).
     """
 
     impressions: int = 0
@@ -38,12 +39,15 @@ class PairEngagement:
 
     @property
     def examinations(self) -> float:
-        """Expected examinations: Σ 1/log2(1 + position) over positioned impressions, + 1 per unpositioned one.
-
-        At least the number of clicks (a click implies the result was examined)."""
-        positioned = sum(examination_propensity(p) for p in self.positions)
-        unpositioned = max(self.impressions - len(self.positions), 0)
-        return max(positioned + unpositioned, float(self.clicks))
+        """Expected examinations: impressions × the mean propensity 1/log2(1 + position) over the recorded
+        positions (impressions when none are recorded); at least the number of clicks (a click implies the
+        result was examined)."""
+        if self.positions:
+            mean_propensity = sum(examination_propensity(p) for p in self.positions) / len(self.positions)
+            exam = self.impressions * mean_propensity
+        else:
+            exam = float(self.impressions)
+        return max(exam, float(self.clicks))
 
 
 def examination_propensity(position: int) -> float:
@@ -182,6 +186,35 @@ class AuditReport:
         return "\n".join(lines) + "\n"
 
 
+# UBI action names counted as each kind of engagement (anything else, e.g. hover, is ignored).
+IMPRESSION_ACTIONS = frozenset({"impression", "view", "product_impression"})
+CLICK_ACTIONS = frozenset({"click", "product_click", "item_click", "click_through"})
+CART_ACTIONS = frozenset({"add_to_cart", "add-to-cart", "cart", "addtocart"})
+PURCHASE_ACTIONS = frozenset({"purchase", "order", "checkout", "buy"})
+
+
+def stats_from_engagement(counts: Any) -> dict[tuple[str, str], PairStats]:
+    """mrs.data.events.EngagementCounts (from read_ubi_events) → {(normalized query, product id): PairStats}.
+
+    Ordinals are made 1-based: when any logged ordinal is 0 the log is taken as 0-based and every ordinal
+    gets +1 (OpenSearch UBI's sample logs the first result as ordinal 0). Pairs whose query text normalizes
+    to the same key are summed.
+    """
+    zero_based = any(o == 0 for e in counts.pairs.values() for o in e.positions)
+    shift = 1 if zero_based else 0
+    out: dict[tuple[str, str], PairStats] = {}
+    for (query, product_id), e in counts.pairs.items():
+        actions = e.actions
+        key = (normalize_query(query), str(product_id))
+        st = out.setdefault(key, PairStats())
+        st.impressions += sum(actions.get(a, 0) for a in IMPRESSION_ACTIONS)
+        st.clicks += sum(actions.get(a, 0) for a in CLICK_ACTIONS)
+        st.carts += sum(actions.get(a, 0) for a in CART_ACTIONS)
+        st.purchases += sum(actions.get(a, 0) for a in PURCHASE_ACTIONS)
+        st.positions.extend(max(int(o) + shift, 1) for o in e.positions)
+    return out
+
+
 # Rejudge callback: [(judgment, ...)] → [(grade, confidence)], one per judgment, same order.
 Rejudge = Callable[[Sequence[Judgment]], Sequence[tuple[int, float]]]
 
@@ -193,13 +226,13 @@ def normalize_query(text: str) -> str:
 
 def audit_judgments(
     judgments: JudgmentSet,
-    engagement: Mapping[tuple[str, str], PairEngagement],
+    engagement: Mapping[tuple[str, str], PairStats],
     config: AuditConfig | None = None,
     rejudge: Rejudge | None = None,
 ) -> tuple[JudgmentSet, AuditReport]:
     """Audit judgments against engagement.
 
-    engagement: (normalized query text, product id) → PairEngagement (see normalize_query).
+    engagement: (normalized query text, product id) → PairStats (see normalize_query).
     rejudge: needed when any rule's action is "rejudge" and that rule fires; re-judged pairs keep their place
     with the judge's grade, source "audited" and the judge's confidence. Dropped pairs are removed and listed.
     Returns (audited judgments, report). InputError when a rejudge is needed but no judge was given.
@@ -258,7 +291,7 @@ def audit_judgments(
     return out, report
 
 
-def _first_rule(grade: int, top: int, e: PairEngagement, ctr: float, conv: float, global_ctr: float,
+def _first_rule(grade: int, top: int, e: PairStats, ctr: float, conv: float, global_ctr: float,
                 global_conv: float, c: AuditConfig) -> str | None:
     conversions = e.carts + e.purchases
     if grade == 0 and conversions >= c.min_conversions and conv >= c.conversion_ratio * global_conv:
