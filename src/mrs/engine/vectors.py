@@ -1,0 +1,247 @@
+"""Dense vector search: exact (numpy) for small indexes, faiss HNSW above a size threshold.
+
+Scores are OpenSearch k-NN scores of the index's space_type (mrs.engine.spaces.knn_score):
+- cosinesimil: (1 + cos) / 2 — vectors and queries are L2-normalized, raw = inner product = cos;
+- innerproduct: ip + 1 when ip > 0, else 1 / (1 − ip) — raw = inner product;
+- l2: 1 / (1 + d²) — raw = squared Euclidean distance.
+
+HNSW parameters default to OpenSearch's faiss engine: m 16, ef_construction 100, ef_search 100.
+Below ``hnsw_threshold`` documents (default 20,000) search is exact, so small catalogs get exact
+neighbours (as an OpenSearch exact k-NN script would) and pay no graph-building time.
+
+On disk: ``vectors.npy`` (n, d) float32 as stored (normalized for cosinesimil), ``vectors.json``
+(space, parameters) and, when HNSW is used, ``hnsw.faiss`` (faiss.write_index).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from mrs.engine.spaces import knn_score, raw_from_score, validate_knn_limits
+from mrs.errors import InputError
+from mrs.indexer.embed import SPACE_TYPES, l2_normalize
+
+DEFAULT_HNSW_THRESHOLD = 20_000
+DEFAULT_M = 16
+DEFAULT_EF_CONSTRUCTION = 100
+DEFAULT_EF_SEARCH = 100
+
+VECTORS_FILE = "vectors.npy"
+PARAMS_FILE = "vectors.json"
+HNSW_FILE = "hnsw.faiss"
+
+
+class VectorIndex:
+    """k-NN over float32 vectors in one space.
+
+    vectors: (n, d) array, row i = document i. space_type: cosinesimil | innerproduct | l2.
+    hnsw_threshold: n ≥ this → faiss HNSW (0 forces HNSW), else exact.
+    """
+
+    def __init__(
+        self,
+        vectors: np.ndarray,
+        space_type: str = "cosinesimil",
+        *,
+        hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
+        m: int = DEFAULT_M,
+        ef_construction: int = DEFAULT_EF_CONSTRUCTION,
+        ef_search: int = DEFAULT_EF_SEARCH,
+        _hnsw=None,
+    ) -> None:
+        if space_type not in SPACE_TYPES:
+            raise InputError(f"unknown space type {space_type!r} (expected one of {', '.join(SPACE_TYPES)})")
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2:
+            raise ValueError(f"vectors must be 2-D, got shape {vectors.shape}")
+        for name, value in (("hnsw_threshold", hnsw_threshold), ("m", m - 1), ("ef_construction", ef_construction - 1), ("ef_search", ef_search - 1)):
+            if value < 0:
+                raise InputError(f"{name} out of range ({value if name == 'hnsw_threshold' else value + 1})")
+        self.space_type = space_type
+        self.vectors = l2_normalize(vectors) if space_type == "cosinesimil" else np.ascontiguousarray(vectors)
+        self.hnsw_threshold = int(hnsw_threshold)
+        self.m, self.ef_construction, self.ef_search = int(m), int(ef_construction), int(ef_search)
+        self._hnsw = _hnsw
+        if self._hnsw is None and self.uses_hnsw:
+            self._hnsw = self._build_hnsw()
+
+    # ---- properties ---------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.vectors.shape[0])
+
+    @property
+    def dimension(self) -> int:
+        return int(self.vectors.shape[1])
+
+    @property
+    def uses_hnsw(self) -> bool:
+        """True when searches go through the faiss HNSW graph (n ≥ hnsw_threshold and n > 0)."""
+        return len(self) > 0 and len(self) >= self.hnsw_threshold
+
+    @property
+    def method(self) -> str:
+        return "hnsw" if self.uses_hnsw else "exact"
+
+    def params(self) -> dict:
+        return {
+            "space_type": self.space_type,
+            "method": self.method,
+            "hnsw_threshold": self.hnsw_threshold,
+            "m": self.m,
+            "ef_construction": self.ef_construction,
+            "ef_search": self.ef_search,
+            "count": len(self),
+            "dimension": self.dimension,
+        }
+
+    # ---- scoring ------------------------------------------------------------------------------------
+
+    def _query(self, vector: np.ndarray) -> np.ndarray:
+        q = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if q.shape[0] != self.dimension:
+            raise InputError(f"query vector has dimension {q.shape[0]}, the index has {self.dimension}")
+        return l2_normalize(q) if self.space_type == "cosinesimil" else q
+
+    def _raw(self, q: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Raw similarity/distance of q to rows: inner product, or squared L2 distance for l2."""
+        if self.space_type == "l2":
+            diff = rows - q
+            return np.einsum("ij,ij->i", diff, diff).astype(np.float64)
+        return (rows @ q).astype(np.float64)
+
+    def _score(self, raw: np.ndarray) -> np.ndarray:
+        return np.asarray(knn_score(raw, self.space_type), dtype=np.float64)
+
+    def scores_for(self, vector: np.ndarray, doc_indices) -> np.ndarray:
+        """k-NN scores (the space's OpenSearch score) of the given documents, in the given order."""
+        idx = np.asarray(doc_indices, dtype=np.int64)
+        q = self._query(vector)
+        if len(idx) == 0:
+            return np.zeros(0, dtype=np.float64)
+        return self._score(self._raw(q, self.vectors[idx]))
+
+    def all_scores(self, vector: np.ndarray) -> np.ndarray:
+        """k-NN score of every document (exact), shape (n,)."""
+        return self._score(self._raw(self._query(vector), self.vectors))
+
+    # ---- search -------------------------------------------------------------------------------------
+
+    def search(
+        self, vector: np.ndarray, k: int | None = None, *, min_score: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k documents (k-NN), or radial: every document scoring ≥ min_score, best first.
+
+        Exactly one of k and min_score (as OpenSearch's radial search). Returns (doc_indices int64,
+        scores float64), sorted by score descending, ties by document index ascending.
+        """
+        validate_knn_limits(k, min_score, None, self.space_type)
+        q = self._query(vector)
+        if len(self) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        if self.uses_hnsw:
+            idx = self._hnsw_search(q, k, min_score)
+            scores = self._score(self._raw(q, self.vectors[idx])) if len(idx) else np.zeros(0)
+        else:
+            all_scores = self._score(self._raw(q, self.vectors))
+            if k is not None:
+                idx = np.arange(len(self), dtype=np.int64)
+            else:
+                idx = np.flatnonzero(all_scores >= min_score)
+            scores = all_scores[idx]
+        if min_score is not None:
+            keep = scores >= min_score
+            idx, scores = idx[keep], scores[keep]
+        order = np.lexsort((idx, -scores))
+        if k is not None:
+            order = order[:k]
+        return idx[order].astype(np.int64), scores[order]
+
+    def _faiss_metric(self):
+        import faiss
+
+        return faiss.METRIC_L2 if self.space_type == "l2" else faiss.METRIC_INNER_PRODUCT
+
+    def _build_hnsw(self):
+        import faiss
+
+        index = faiss.IndexHNSWFlat(self.dimension, self.m, self._faiss_metric())
+        index.hnsw.efConstruction = self.ef_construction
+        index.add(self.vectors)
+        return index
+
+    def _hnsw_search(self, q: np.ndarray, k: int | None, min_score: float | None) -> np.ndarray:
+        self._hnsw.hnsw.efSearch = max(self.ef_search, k or 0)
+        if k is not None:
+            _, labels = self._hnsw.search(q.reshape(1, -1), min(k, len(self)))
+            labels = labels[0]
+            return labels[labels >= 0].astype(np.int64)
+        # Radial: faiss range_search keeps ip > radius (inner product) or d² < radius (l2).
+        radius = float(raw_from_score(min_score, self.space_type))
+        if self.space_type == "l2":
+            radius = np.nextafter(radius, np.inf)  # keep d² == radius (score == min_score)
+        else:
+            radius = np.nextafter(radius, -np.inf)
+        _, _, labels = self._hnsw.range_search(q.reshape(1, -1), float(radius))
+        return np.unique(labels.astype(np.int64))
+
+    # ---- persistence --------------------------------------------------------------------------------
+
+    def save(self, directory: str | os.PathLike) -> None:
+        """Write vectors.npy, vectors.json and (HNSW) hnsw.faiss into ``directory``."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        np.save(d / VECTORS_FILE, self.vectors, allow_pickle=False)
+        (d / PARAMS_FILE).write_text(json.dumps(self.params(), indent=2) + "\n", encoding="utf-8")
+        if self.uses_hnsw:
+            import faiss
+
+            faiss.write_index(self._hnsw, str(d / HNSW_FILE))
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> VectorIndex:
+        """Read what save() wrote. InputError naming the file when one is missing or corrupt."""
+        d = Path(directory)
+        try:
+            params = json.loads((d / PARAMS_FILE).read_text(encoding="utf-8"))
+            space = params["space_type"]
+            opts = {key: int(params[key]) for key in ("hnsw_threshold", "m", "ef_construction", "ef_search")}
+        except FileNotFoundError:
+            raise InputError("index is missing its vector parameters", path=d / PARAMS_FILE) from None
+        except (ValueError, KeyError, TypeError) as e:
+            raise InputError(f"corrupt vector parameters ({e})", path=d / PARAMS_FILE) from None
+        try:
+            vectors = np.load(d / VECTORS_FILE, allow_pickle=False)
+        except FileNotFoundError:
+            raise InputError("index is missing its vectors", path=d / VECTORS_FILE) from None
+        except (OSError, ValueError, EOFError) as e:
+            raise InputError(f"corrupt vectors ({e})", path=d / VECTORS_FILE) from None
+        if vectors.ndim != 2 or len(vectors) != int(params.get("count", len(vectors))):
+            raise InputError(f"vectors have shape {vectors.shape}, expected {params.get('count')} rows",
+                             path=d / VECTORS_FILE)
+        hnsw = None
+        if params.get("method") == "hnsw":
+            import faiss
+
+            path = d / HNSW_FILE
+            if not path.exists():
+                raise InputError("index is missing its HNSW graph", path=path)
+            try:
+                hnsw = faiss.read_index(str(path))
+            except RuntimeError as e:
+                raise InputError(f"corrupt HNSW graph ({str(e).splitlines()[0]})", path=path) from None
+            if hnsw.ntotal != len(vectors):
+                raise InputError(f"HNSW graph holds {hnsw.ntotal} vectors, expected {len(vectors)}", path=path)
+        index = cls.__new__(cls)
+        index.space_type = space
+        index.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        index.hnsw_threshold = opts["hnsw_threshold"]
+        index.m, index.ef_construction, index.ef_search = opts["m"], opts["ef_construction"], opts["ef_search"]
+        index._hnsw = hnsw
+        if index.uses_hnsw != (hnsw is not None):
+            raise InputError("vector parameters disagree with the stored HNSW graph", path=d / PARAMS_FILE)
+        return index
