@@ -1,0 +1,99 @@
+"""Cross-encoder judge: class weights, evaluation arithmetic, training on a few steps, save/load, annotation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mrs.data.judgments import Judgment, JudgmentSet
+from mrs.data.levels import ESCI, THREE_LEVEL
+from mrs.errors import InputError
+from mrs.toolkit.judge import (
+    CrossEncoderJudge,
+    JudgeExample,
+    JudgeLabel,
+    annotate,
+    class_weights_for,
+    evaluate_judge,
+    judge_examples,
+    majority_baseline,
+    split_judgments,
+    train_judge,
+)
+
+
+class FixedJudge:
+    """A judge that answers from a table (query, text) → grade, for arithmetic tests."""
+
+    scheme = ESCI
+
+    def __init__(self, table):
+        self.table = table
+
+    def label(self, pairs):
+        return [JudgeLabel(self.table[p], 0.8) for p in pairs]
+
+
+def test_class_weights_inverse_sqrt_frequency():
+    ex = [JudgeExample("q", "t", 2)] * 9 + [JudgeExample("q", "t", 0)] * 1
+    w = class_weights_for(ex, 3, power=0.5)
+    # counts 1, 0, 9; mean over present = 5 → raw (1/5)^-0.5 = 2.236068, 0, (9/5)^-0.5 = 0.745356
+    # normalised to mean 1 over the 2 present levels: sum 2.981424 / 2 = 1.490712 → 1.5, 0, 0.5
+    assert w == pytest.approx([1.5, 0.0, 0.5])
+    assert class_weights_for(ex, 3, power=0.0) == pytest.approx([1.0, 0.0, 1.0])
+
+
+def test_evaluate_accuracy_and_within_one():
+    ex = [JudgeExample("a", "1", 3), JudgeExample("a", "2", 2), JudgeExample("b", "3", 0), JudgeExample("b", "4", 1)]
+    judge = FixedJudge({("a", "1"): 3, ("a", "2"): 3, ("b", "3"): 2, ("b", "4"): 1})
+    m = evaluate_judge(judge, ex)
+    # exact: rows 1 and 4 → 2/4; within one: rows 1, 2, 4 (|3-2| = 1) but not row 3 (|2-0| = 2) → 3/4
+    assert (m["accuracy"], m["within_one"]) == (0.5, 0.75)
+    assert m["confusion"][2][3] == 1 and m["confusion"][0][2] == 1
+    base = majority_baseline([JudgeExample("x", "y", 3)] * 3, ex)
+    # always 3: exact on row 1 (1/4); within one on rows 1, 2 (2/4)
+    assert base == {"grade": 3, "accuracy": 0.25, "within_one": 0.5}
+
+
+def test_split_is_by_query_and_examples_report_missing_products():
+    jset = JudgmentSet(ESCI, [Judgment(f"q{i}", f"query {i}", f"p{k}", k % 4) for i in range(40) for k in range(3)])
+    train, dev = split_judgments(jset, 0.2, seed=0)
+    assert set(train.queries()).isdisjoint(dev.queries())
+    assert len(train) + len(dev) == len(jset) and len(dev) > 0
+    ex, missing = judge_examples(jset.subset(["q0"]), {"p0": "text 0", "p1": "text 1"})
+    assert [e.product_text for e in ex] == ["text 0", "text 1"] and [m.product_id for m in missing] == ["p2"]
+
+
+def test_judge_trains_saves_loads_and_annotates(tmp_path):
+    torch.manual_seed(0)
+    judge = CrossEncoderJudge.create(THREE_LEVEL)
+    assert judge.model.num_labels == 3
+    examples = [
+        JudgeExample("red cotton shirt", "Red cotton shirt for men", 2),
+        JudgeExample("red cotton shirt", "Garden hose 20 m", 0),
+        JudgeExample("usb cable", "USB-C charging cable 2 m", 2),
+        JudgeExample("usb cable", "Wooden dining table", 0),
+        JudgeExample("usb cable", "USB wall charger", 1),
+    ]
+    fit = train_judge(judge, examples, epochs=40, max_steps=40, batch_size=5, lr=1e-4, class_weight_power=0.0)
+    assert fit.rows == 200 and len(fit.step_losses) == 40
+    # It learns the training pairs: the last losses are far below the first (ln 3 = 1.0986 at random).
+    assert sum(fit.step_losses[-5:]) / 5 < 0.5 * fit.step_losses[0]
+    metrics = evaluate_judge(judge, examples)
+    assert metrics["accuracy"] >= 0.8
+
+    out = judge.save(tmp_path / "judge", extra={"dev": metrics})
+    loaded = CrossEncoderJudge.load(out)
+    assert loaded.scheme.name == "three-level" and loaded.info["dev"]["pairs"] == 5
+    pairs = [(e.query, e.product_text) for e in examples]
+    assert torch.allclose(loaded.probabilities(pairs), judge.probabilities(pairs), atol=1e-5)
+
+    labeled = annotate(loaded, [("q1", "usb cable", "P9", "USB-C charging cable 2 m")])
+    (j,) = list(labeled)
+    assert (j.query_id, j.product_id, j.source) == ("q1", "P9", "judge")
+    assert j.grade == 2 and 1 / 3 < j.confidence <= 1.0
+
+
+def test_loading_a_non_judge_directory_is_bad_input(tmp_path):
+    with pytest.raises(InputError, match="not a judge directory"):
+        CrossEncoderJudge.load(tmp_path)
