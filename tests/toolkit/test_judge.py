@@ -97,3 +97,60 @@ def test_judge_trains_saves_loads_and_annotates(tmp_path):
 def test_loading_a_non_judge_directory_is_bad_input(tmp_path):
     with pytest.raises(InputError, match="not a judge directory"):
         CrossEncoderJudge.load(tmp_path)
+
+
+# --- LLM judge over an OpenAI-compatible endpoint, with a fake transport --------------------------------
+
+def _llm(transport, **kw):
+    from mrs.toolkit.llm_judge import LLMJudge
+
+    return LLMJudge("http://llm.local/v1", "tiny", ESCI, api_key="sk-test", transport=transport,
+                    sleep=lambda s: None, **kw)
+
+
+def _reply(content):
+    return 200, {"choices": [{"message": {"role": "assistant", "content": content}}]}
+
+
+def test_llm_judge_request_and_parsing():
+    seen = []
+
+    def transport(url, headers, body, timeout):
+        seen.append((url, headers, body))
+        return _reply('{"level": "Substitute", "confidence": 0.7}')
+
+    (lab,) = _llm(transport).label([("red shirt", "Pink cotton shirt")])
+    assert lab == JudgeLabel(2, 0.7)
+    url, headers, body = seen[0]
+    assert url == "http://llm.local/v1/chat/completions"
+    assert headers["Authorization"] == "Bearer sk-test"
+    assert body["response_format"] == {"type": "json_object"} and body["temperature"] == 0
+    system, user = body["messages"]
+    # The guideline names every level, top first; the pair is in the user message.
+    assert system["content"].index("- exact:") < system["content"].index("- irrelevant:")
+    assert user["content"] == "Query: red shirt\nProduct: Pink cotton shirt"
+
+
+def test_llm_judge_retries_server_errors_and_bad_json_then_succeeds():
+    answers = iter([(503, None), _reply("not json"), _reply('{"level": "E"}')])
+    waits = []
+    judge = _llm(lambda *a: next(answers))
+    judge.sleep = waits.append
+    assert judge.label_one("q", "p") == JudgeLabel(3, 1.0)
+    assert waits == [1.0, 2.0]  # exponential back-off
+
+
+def test_llm_judge_gives_up_with_a_clear_error_and_key_comes_from_env(monkeypatch):
+    from mrs.toolkit.llm_judge import LLMJudge, LLMJudgeError
+
+    judge = _llm(lambda *a: _reply('{"level": "great"}'), retries=1)
+    with pytest.raises(LLMJudgeError, match="after 2 tries.*unknown level 'great'"):
+        judge.label_one("q", "p")
+    unauthorized = _llm(lambda *a: (401, None))
+    with pytest.raises(LLMJudgeError, match="after 1 tries \\(HTTP 401\\)"):
+        unauthorized.label_one("q", "p")
+    monkeypatch.setenv("MRS_LLM_API_KEY", "sk-env")
+    env_judge = LLMJudge("http://llm.local/v1/chat/completions", "m", ESCI)
+    assert env_judge.endpoint == "http://llm.local/v1/chat/completions"
+    assert env_judge._headers()["Authorization"] == "Bearer sk-env"
+    assert "sk-env" not in repr(env_judge)
