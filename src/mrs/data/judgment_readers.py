@@ -1,0 +1,373 @@
+"""Judgment readers and writer: ESCI qrels TSV, OpenSearch Search-Relevance JSON, WANDS, TREC qrels, mrs TSV.
+
+Every format is read into one ``JudgmentSet`` (query id, query text, product id, grade of a LevelScheme).
+The format is detected from the extension and the header; ``fmt`` forces it. Bad rows (unknown label,
+missing field, duplicate (query, product) pair, non-UTF-8 bytes) raise InputError with file and line, or go
+to ``rejects`` with ``on_error="skip"``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mrs.data.judgments import Judgment, JudgmentSet
+from mrs.data.levels import ESCI, SCHEMES, WANDS, LevelScheme, get_scheme, map_grades
+from mrs.data.lines import LineReader, check_file
+from mrs.data.rejects import Rejects, RowErrors
+from mrs.errors import InputError
+
+JUDGMENT_FORMATS = ("esci", "srw", "wands", "trec", "mrs")
+MRS_COLUMNS = ("query_id", "query", "product_id", "grade", "level", "source", "confidence")
+
+
+def detect_judgment_format(path: str | os.PathLike) -> str:
+    """One of JUDGMENT_FORMATS from the extension and the first line; InputError when it cannot tell."""
+    p = check_file(path)
+    suffix = p.suffix.lower()
+    if suffix == ".json":
+        return "srw"
+    if suffix in (".qrels", ".trec"):
+        return "trec"
+    with open(p, "rb") as f:
+        first = f.readline().decode("utf-8", errors="replace").lstrip("\ufeff").strip()
+    cols = {c.strip().lower() for c in _split(first, _delimiter_of(first))}
+    if {"query_id", "product_id", "grade", "level"} <= cols:
+        return "mrs"
+    if cols & {"esci_label", "srw_rating"} and "product_id" in cols:
+        return "esci"
+    if {"query_id", "product_id", "label"} <= cols:
+        return "wands"
+    parts = first.split()
+    if len(parts) == 4 and parts[1] in ("0", "Q0", "q0"):
+        return "trec"
+    raise InputError(
+        f"cannot tell the judgments format from the header {first[:80]!r}; pass --format "
+        f"({'|'.join(JUDGMENT_FORMATS)})", str(p), 1)
+
+
+def _delimiter_of(header: str) -> str:
+    return "\t" if "\t" in header else ","
+
+
+def _split(text: str, delimiter: str) -> list[str]:
+    return text.split(delimiter)
+
+
+def _as_scheme(scheme: LevelScheme | str | None) -> LevelScheme | None:
+    if scheme is None or isinstance(scheme, LevelScheme):
+        return scheme
+    return get_scheme(scheme)
+
+
+@dataclass
+class _Collector:
+    """Builds a JudgmentSet, rejecting duplicate (query id, product id) pairs and unknown labels."""
+
+    path: Path
+    scheme: LevelScheme
+    row_errors: RowErrors
+    jset: JudgmentSet = field(init=False)
+    first_line: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.jset = JudgmentSet(self.scheme)
+
+    def grade(self, label: object, line: int | None, raw: object) -> int | None:
+        try:
+            return self.scheme.grade_of(label)
+        except KeyError:
+            self.row_errors.bad(self.path, line, f"unknown label {label!r} for level scheme "
+                                f"{self.scheme.name} ({', '.join(self.scheme.levels)})", raw)
+            return None
+
+    def add(self, line: int | None, raw: object, query_id: str, query: str, product_id: str, grade: int,
+            source: str = "human", confidence: float = 1.0) -> None:
+        query_id, query, product_id = query_id.strip(), query.strip(), product_id.strip()
+        if not query_id or not query:
+            self.row_errors.bad(self.path, line, "empty query", raw)
+            return
+        if not product_id:
+            self.row_errors.bad(self.path, line, "empty product id", raw)
+            return
+        key = (query_id, product_id)
+        if key in self.first_line:
+            self.row_errors.bad(self.path, line, f"duplicate judgment for query {query_id!r} and product "
+                                f"{product_id!r} (first on line {self.first_line[key]})", raw)
+            return
+        self.first_line[key] = line or 0
+        self.jset.add(Judgment(query_id, query, product_id, grade, source, confidence))
+
+
+def read_queries(path: str | os.PathLike) -> dict[str, str]:
+    """query id → query text from a queries file.
+
+    Accepts WANDS query.csv (tab-separated: query_id, query, query_class), any delimited file with a header
+    naming an id column (query_id/qid/id) and a text column (query/query_text/text/user_query), a headerless
+    two-column ``id<TAB>text`` file (TREC topics), or JSONL such as UBI ubi_queries.jsonl (query_id,
+    user_query). Raises InputError for a missing file or a row without id or text.
+    """
+    p = check_file(path)
+    row_errors = RowErrors("fail")
+    out: dict[str, str] = {}
+    text_keys = ("query", "user_query", "query_text", "text", "queryText")
+    if p.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        for line, text in LineReader(p, row_errors):
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise InputError(f"malformed JSON ({e.msg} at column {e.colno})", str(p), line) from None
+            qid = str(obj.get("query_id", obj.get("qid", obj.get("id", "")))).strip()
+            qtext = next((str(obj[k]) for k in text_keys if obj.get(k)), "")
+            if not qid or not qtext:
+                raise InputError("query row without query_id or query text", str(p), line)
+            out.setdefault(qid, qtext.strip())
+        return out
+    lines = iter(LineReader(p, row_errors))
+    try:
+        _, header = next(lines)
+    except StopIteration:
+        raise InputError("empty file: no queries", str(p), 1) from None
+    delim = _delimiter_of(header)
+    cols = [c.strip() for c in _split(header, delim)]
+    low = [c.lower() for c in cols]
+    id_col = next((low.index(k) for k in ("query_id", "qid", "id") if k in low), None)
+    text_col = next((low.index(k.lower()) for k in text_keys if k.lower() in low), None)
+    rows: list[tuple[int, list[str]]] = []
+    if id_col is None or text_col is None:  # headerless: id, text
+        id_col, text_col = 0, 1
+        rows.append((1, cols))
+    for line, text in lines:
+        if text.strip():
+            rows.append((line, _split(text, delim)))
+    for line, parts in rows:
+        if len(parts) <= max(id_col, text_col) or not parts[id_col].strip() or not parts[text_col].strip():
+            raise InputError("query row without id or text", str(p), line)
+        out.setdefault(parts[id_col].strip(), parts[text_col].strip())
+    return out
+
+
+def read_judgments(
+    path: str | os.PathLike,
+    *,
+    fmt: str | None = None,
+    scheme: LevelScheme | str | None = None,
+    queries: str | os.PathLike | dict[str, str] | None = None,
+    on_error: str = "fail",
+    rejects: Rejects | None = None,
+) -> JudgmentSet:
+    """Read graded judgments from any supported format.
+
+    fmt: esci (qrels TSV: query, product_id, srw_rating, esci_label, grade; the query text is its id),
+    srw (OpenSearch Search-Relevance judgments JSON: judgmentRatings[query, ratings[docId, rating]], ratings
+    100/10/1/0 → esci grades 3/2/1/0), wands (label.csv: id, query_id, product_id, label; needs ``queries``),
+    trec (``qid 0 docid grade``; query text = qid unless ``queries`` maps it), mrs (``write_judgments``
+    TSV); None = detect from extension and header.
+    scheme: the level scheme (name or LevelScheme). Default: esci for esci/srw/trec, wands for wands, the
+    scheme whose level names match for mrs. Asking esci data for three-level maps grades with the built-in
+    esci → three-level mapping.
+    queries: query id → text, as a dict or a path for ``read_queries``.
+    Returns a JudgmentSet in file order.
+    """
+    row_errors = RowErrors(on_error, rejects)
+    p = check_file(path)
+    fmt = fmt or detect_judgment_format(p)
+    if fmt not in JUDGMENT_FORMATS:
+        raise InputError(f"unknown judgments format {fmt!r}; choose one of {', '.join(JUDGMENT_FORMATS)}")
+    wanted = _as_scheme(scheme)
+    query_texts = read_queries(queries) if isinstance(queries, (str, os.PathLike)) else queries
+    if fmt == "mrs":
+        return _read_mrs(p, wanted, row_errors)
+    native = WANDS if fmt == "wands" else ESCI
+    read_scheme = wanted if wanted is not None and (fmt == "trec" or wanted.name == native.name) else native
+    col = _Collector(p, read_scheme, row_errors)
+    if fmt == "srw":
+        _read_srw(p, col)
+    elif fmt == "esci":
+        _read_esci(p, col, row_errors)
+    elif fmt == "wands":
+        if query_texts is None:
+            raise InputError("WANDS label.csv needs the query texts: pass queries=query.csv (--queries)", str(p))
+        _read_wands(p, col, row_errors, query_texts)
+    else:
+        _read_trec(p, col, row_errors, query_texts)
+    jset = col.jset
+    if len(jset) == 0 and row_errors.skipped == 0:
+        raise InputError("no judgments in file", str(p), 1)
+    if wanted is not None and wanted.name != read_scheme.name:
+        mapping = map_grades(None, read_scheme, wanted)
+        jset = JudgmentSet(wanted, [Judgment(j.query_id, j.query, j.product_id, mapping[j.grade], j.source,
+                                             j.confidence) for j in jset])
+    return jset
+
+
+def _header_rows(p: Path, row_errors: RowErrors, required: tuple[str, ...]
+                 ) -> Iterator[tuple[int, dict[str, str], str]]:
+    """Rows of a delimited file with a header (tab if the header has one, else comma) as dicts."""
+    lines = iter(LineReader(p, row_errors))
+    try:
+        _, header = next(lines)
+    except StopIteration:
+        raise InputError("empty file: no header", str(p), 1) from None
+    delim = _delimiter_of(header)
+    cols = [c.strip().lower() for c in _split(header, delim)]
+    missing = [c for c in required if c not in cols]
+    if missing:
+        hint = " (is the delimiter right?)" if len(cols) == 1 else ""
+        raise InputError(f"missing column(s) {', '.join(missing)}{hint}; header has: {', '.join(cols)}",
+                         str(p), 1)
+    for line, text in lines:
+        if not text.strip():
+            continue
+        parts = _split(text, delim)
+        if len(parts) != len(cols):
+            row_errors.bad(p, line, f"expected {len(cols)} fields, got {len(parts)}", text)
+            continue
+        yield line, dict(zip(cols, parts, strict=True)), text
+
+
+def _read_esci(p: Path, col: _Collector, row_errors: RowErrors) -> None:
+    rows = _header_rows(p, row_errors, ("query", "product_id"))
+    for line, row, raw in rows:
+        label = next((row[k] for k in ("esci_label", "srw_rating", "grade") if row.get(k, "").strip()), None)
+        if label is None:
+            row_errors.bad(p, line, "no label (esci_label, srw_rating or grade)", raw)
+            continue
+        grade = col.grade(label, line, raw)
+        if grade is not None:
+            query = row["query"]
+            col.add(line, raw, row.get("query_id") or query, query, row["product_id"], grade)
+
+
+def _read_wands(p: Path, col: _Collector, row_errors: RowErrors, query_texts: dict[str, str]) -> None:
+    for line, row, raw in _header_rows(p, row_errors, ("query_id", "product_id", "label")):
+        grade = col.grade(row["label"], line, raw)
+        if grade is None:
+            continue
+        qid = row["query_id"].strip()
+        if qid not in query_texts:
+            row_errors.bad(p, line, f"query id {qid!r} not in the queries file", raw)
+            continue
+        col.add(line, raw, qid, query_texts[qid], row["product_id"], grade)
+
+
+def _read_trec(p: Path, col: _Collector, row_errors: RowErrors, query_texts: dict[str, str] | None) -> None:
+    for line, text in LineReader(p, row_errors):
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        parts = text.split()
+        if len(parts) != 4:
+            row_errors.bad(p, line, f"expected 4 fields (qid 0 docid grade), got {len(parts)}", text)
+            continue
+        qid, _, docid, label = parts
+        grade = col.grade(label, line, text)
+        if grade is None:
+            continue
+        if query_texts is not None and qid not in query_texts:
+            row_errors.bad(p, line, f"query id {qid!r} not in the queries file", text)
+            continue
+        col.add(line, text, qid, query_texts[qid] if query_texts is not None else qid, docid, grade)
+
+
+def _line_at(text: str, offset: int) -> int:
+    return text.count("\n", 0, max(offset, 0)) + 1
+
+
+def _read_srw(p: Path, col: _Collector) -> None:
+    raw_bytes = p.read_bytes()
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 (byte 0x{raw_bytes[e.start]:02x})", str(p),
+                         raw_bytes.count(b"\n", 0, e.start) + 1) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"malformed JSON ({e.msg} at column {e.colno})", str(p), e.lineno) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("judgmentRatings"), list):
+        raise InputError("not a Search-Relevance judgments file: no 'judgmentRatings' list", str(p), 1)
+    cursor = 0
+    for entry in doc["judgmentRatings"]:
+        query = str(entry.get("query", "")) if isinstance(entry, dict) else ""
+        qpos = text.find(json.dumps(query, ensure_ascii=False)[1:-1], cursor) if query else -1
+        cursor = qpos if qpos >= 0 else cursor
+        qline = _line_at(text, cursor)
+        if not query:
+            col.row_errors.bad(p, qline, "judgmentRatings entry without a query", entry)
+            continue
+        ratings = entry.get("ratings")
+        if not isinstance(ratings, list):
+            col.row_errors.bad(p, qline, f"query {query!r} has no 'ratings' list", entry)
+            continue
+        for r in ratings:
+            doc_id = str(r.get("docId", "")) if isinstance(r, dict) else ""
+            dpos = text.find(json.dumps(doc_id)[1:-1], cursor) if doc_id else -1
+            cursor = dpos if dpos >= 0 else cursor
+            line = _line_at(text, cursor)
+            if not isinstance(r, dict) or "rating" not in r:
+                col.row_errors.bad(p, line, "rating without 'rating'", r)
+                continue
+            grade = col.grade(r["rating"], line, r)
+            if grade is not None:
+                col.add(line, r, query, query, doc_id, grade)
+
+
+def _read_mrs(p: Path, scheme: LevelScheme | None, row_errors: RowErrors) -> JudgmentSet:
+    rows = []
+    for line, row, raw in _header_rows(p, row_errors, ("query_id", "query", "product_id", "grade")):
+        try:
+            grade = int(row["grade"])
+            confidence = float(row.get("confidence") or 1.0)
+        except ValueError:
+            row_errors.bad(p, line, f"grade {row['grade']!r} or confidence is not a number", raw)
+            continue
+        rows.append((line, raw, row, grade, confidence))
+    if scheme is None:
+        scheme = _scheme_for_levels(p, [(r[3], r[2].get("level", "")) for r in rows])
+    col = _Collector(p, scheme, row_errors)
+    for line, raw, row, grade, confidence in rows:
+        if not 0 <= grade <= scheme.top or (row.get("level") and row["level"].lower() != scheme.name_of(grade)):
+            row_errors.bad(p, line, f"unknown label {row.get('level') or grade!r} for level scheme "
+                           f"{scheme.name} ({', '.join(scheme.levels)})", raw)
+            continue
+        col.add(line, raw, row["query_id"], row["query"], row["product_id"], grade,
+                row.get("source") or "human", confidence)
+    if len(col.jset) == 0 and row_errors.skipped == 0:
+        raise InputError("no judgments in file", str(p), 1)
+    return col.jset
+
+
+def _scheme_for_levels(p: Path, grade_levels: list[tuple[int, str]]) -> LevelScheme:
+    """The first built-in scheme whose level names match every (grade, level) pair; esci when no levels."""
+    pairs = {(g, lvl.lower()) for g, lvl in grade_levels if lvl}
+    if not pairs:
+        return ESCI
+    for s in SCHEMES.values():
+        if all(0 <= g <= s.top and s.name_of(g) == lvl for g, lvl in pairs):
+            return s
+    raise InputError(f"level names {sorted({lvl for _, lvl in pairs})} match no level scheme; pass --scheme",
+                     str(p))
+
+
+def write_judgments(jset: JudgmentSet, path: str | os.PathLike) -> Path:
+    """Write judgments as mrs TSV (query_id, query, product_id, grade, level, source, confidence), atomically.
+
+    Tabs and newlines inside query text are replaced by spaces. ``read_judgments`` reads it back (fmt mrs).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        out.write("\t".join(MRS_COLUMNS) + "\n")
+        for j in jset:
+            cells = (j.query_id, j.query, j.product_id, str(j.grade), jset.scheme.name_of(j.grade), j.source,
+                     f"{j.confidence:g}")
+            out.write("\t".join(" ".join(str(c).split()) for c in cells) + "\n")
+    os.replace(tmp, path)
+    return path

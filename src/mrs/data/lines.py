@@ -1,0 +1,60 @@
+"""Reading a text file line by line the way every mrs reader does: UTF-8, BOM stripped, bad bytes reported.
+
+Lines are decoded one at a time, so a file is streamed (never loaded whole) and a line with non-UTF-8 bytes
+is reported with its line number instead of failing the whole file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from mrs.data.rejects import RowErrors
+from mrs.errors import InputError
+
+BOM = "\ufeff"
+
+
+def check_file(path: str | os.PathLike) -> Path:
+    """The path as a Path; InputError when it is missing, a directory, or empty (0 bytes)."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", str(p))
+    if p.is_dir():
+        raise InputError("is a directory, expected a file", str(p))
+    if p.stat().st_size == 0:
+        raise InputError("empty file: no rows", str(p), 1)
+    return p
+
+
+class LineReader:
+    """Iterates (line number, text) over a UTF-8 file; ``line`` holds the last physical line number read.
+
+    Line endings are stripped; a UTF-8 BOM on the first line is removed. A line that is not valid UTF-8 goes
+    to ``row_errors`` ("not UTF-8") and is not yielded.
+    """
+
+    def __init__(self, path: str | os.PathLike, row_errors: RowErrors):
+        self.path = check_file(path)
+        self.row_errors = row_errors
+        self.line = 0
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        with open(self.path, "rb") as f:
+            for raw in f:
+                self.line += 1
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    self.row_errors.bad(self.path, self.line,
+                                        f"not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1})", raw)
+                    continue
+                if self.line == 1 and text.startswith(BOM):
+                    text = text[1:]
+                yield self.line, text.rstrip("\r\n")
+
+    def texts(self) -> Iterator[str]:
+        """Only the texts, with trailing newline kept (for csv.reader, which tracks quoted newlines)."""
+        for _, text in self:
+            yield text + "\n"
