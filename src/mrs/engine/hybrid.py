@@ -1,0 +1,150 @@
+"""Combine hybrid sub-query results exactly as OpenSearch's hybrid query + search pipeline does.
+
+https://opensearch.org/docs/latest/query-dsl/compound/hybrid/ (sub-queries, pagination_depth, at most 5),
+https://opensearch.org/docs/latest/search-plugins/search-pipelines/normalization-processor/,
+https://opensearch.org/docs/latest/search-plugins/search-pipelines/score-ranker-processor/.
+
+``combine`` is pure: the engine runs each sub-query (BM25 top-k, k-NN top-k), hands their candidates here and
+gets the final ranking back. Steps, as on a cluster:
+1. each sub-query keeps its best ``pagination_depth`` candidates (else ``size``, OpenSearch's from + size);
+2. normalization statistics (min, max, mean, σ, L2 norm, ranks) per sub-query over exactly those candidates;
+3. combination per document over the union of candidates — a document missing from a sub-query is NaN there
+   (arithmetic_mean counts it as 0 with the weight kept; geometric/harmonic skip it; RRF adds nothing);
+4. ``min_score`` filters the combined scores; 5. sort by combined score desc, then id asc; keep ``size``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mrs.engine.combination import COMBINERS
+from mrs.engine.normalization import l2, min_max, z_score
+from mrs.engine.pipeline import MAX_SUBQUERIES, RRF, HybridPipeline
+from mrs.engine.rrf import rrf_combine, rrf_rank_scores
+from mrs.errors import InputError
+
+
+@dataclass
+class SubqueryResult:
+    """One sub-query's returned candidates. name: "lexical", "dense", ...; ids: product ids; scores: raw scores
+    (BM25, k-NN score), same length. Order does not matter: candidates are ranked by score desc (ties keep the
+    given order)."""
+
+    name: str
+    ids: list[str]
+    scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.ids = list(self.ids)
+        self.scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
+        if len(self.ids) != self.scores.size:
+            raise InputError(f"sub-query {self.name!r}: {len(self.ids)} ids but {self.scores.size} scores")
+        if len(set(self.ids)) != len(self.ids):
+            raise InputError(f"sub-query {self.name!r} returned a document twice")
+        if self.scores.size and not np.all(np.isfinite(self.scores)):
+            raise InputError(f"sub-query {self.name!r} has a non-finite score")
+
+
+@dataclass
+class CombinedHit:
+    """One hybrid result. score: combined score; raw / normalized: per sub-query name, None where the document
+    was not among that sub-query's candidates (like hybrid_score_explanation)."""
+
+    id: str
+    score: float
+    raw: dict[str, float | None] = field(default_factory=dict)
+    normalized: dict[str, float | None] = field(default_factory=dict)
+
+
+def _ranked(sub: SubqueryResult, depth: int) -> tuple[list[str], np.ndarray]:
+    order = np.argsort(-sub.scores.astype(np.float64), kind="stable")[:depth]
+    return [sub.ids[i] for i in order], sub.scores[order]
+
+
+def _normalize(scores: np.ndarray, pipeline: HybridPipeline, j: int) -> np.ndarray:
+    if pipeline.normalization == "min_max":
+        lower = pipeline.lower_bounds[j] if pipeline.lower_bounds is not None else None
+        upper = pipeline.upper_bounds[j] if pipeline.upper_bounds is not None else None
+        return min_max(scores, lower, upper)
+    if pipeline.normalization == "l2":
+        return l2(scores)
+    if pipeline.normalization == "z_score":
+        return z_score(scores)
+    if pipeline.normalization == RRF:
+        return rrf_rank_scores(scores.size, pipeline.rank_constant)
+    raise InputError(f"provided normalization technique [{pipeline.normalization}] is not supported")
+
+
+def combine(
+    subresults: Sequence[SubqueryResult],
+    pipeline: HybridPipeline,
+    size: int,
+    pagination_depth: int | None = None,
+    min_score: float | None = None,
+) -> list[CombinedHit]:
+    """Normalize and combine sub-query candidates into the final hybrid ranking (module doc for the steps).
+
+    subresults: 1..5 SubqueryResult, in the hybrid query's sub-query order (weights and bounds follow it).
+    size: number of hits to return (≥ 1). pagination_depth: candidates kept per sub-query (≥ 1; default size).
+    min_score: drop hits whose combined score is below it. Returns CombinedHit list, best first.
+    """
+    n_sub = len(subresults)
+    if not 1 <= n_sub <= MAX_SUBQUERIES:
+        raise InputError(f"a hybrid query takes 1 to {MAX_SUBQUERIES} sub-queries, got {n_sub}")
+    names = [s.name for s in subresults]
+    if len(set(names)) != n_sub:
+        raise InputError(f"sub-query names must be unique, got {names}")
+    if isinstance(size, bool) or int(size) != size or size < 1:
+        raise InputError(f"size must be a positive integer, got {size!r}")
+    if pagination_depth is not None and (
+        isinstance(pagination_depth, bool) or int(pagination_depth) != pagination_depth or pagination_depth < 1
+    ):
+        raise InputError(f"pagination_depth must be a positive integer, got {pagination_depth!r}")
+    if min_score is not None and not math.isfinite(min_score):
+        raise InputError(f"min_score must be finite, got {min_score!r}")
+    pipeline.validate(n_sub)
+    depth = int(pagination_depth) if pagination_depth is not None else int(size)
+
+    ranked = [_ranked(s, depth) for s in subresults]
+    doc_index: dict[str, int] = {}
+    for ids, _ in ranked:
+        for doc_id in ids:
+            doc_index.setdefault(doc_id, len(doc_index))
+    n_docs = len(doc_index)
+    if n_docs == 0:
+        return []
+    raw = np.full((n_docs, n_sub), np.nan, dtype=np.float32)
+    norm = np.full((n_docs, n_sub), np.nan, dtype=np.float32)
+    for j, (ids, scores) in enumerate(ranked):
+        if not ids:
+            continue
+        rows = np.fromiter((doc_index[d] for d in ids), dtype=np.int64, count=len(ids))
+        raw[rows, j] = scores
+        norm[rows, j] = _normalize(scores, pipeline, j)
+
+    weights = list(pipeline.weights) if pipeline.weights is not None else None
+    if pipeline.combination == RRF:
+        combined = rrf_combine(norm, weights)
+    else:
+        combined = COMBINERS[pipeline.combination](norm, weights)
+
+    ids_all = list(doc_index)
+    keep = np.ones(n_docs, dtype=bool) if min_score is None else combined >= np.float32(min_score)
+    cand = np.flatnonzero(keep)
+    # score desc, then id asc
+    order = sorted(cand.tolist(), key=lambda i: (-float(combined[i]), ids_all[i]))[: int(size)]
+    hits = []
+    for i in order:
+        hits.append(
+            CombinedHit(
+                id=ids_all[i],
+                score=float(combined[i]),
+                raw={names[j]: (None if np.isnan(raw[i, j]) else float(raw[i, j])) for j in range(n_sub)},
+                normalized={names[j]: (None if np.isnan(norm[i, j]) else float(norm[i, j])) for j in range(n_sub)},
+            )
+        )
+    return hits
