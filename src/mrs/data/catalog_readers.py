@@ -218,22 +218,26 @@ def sniff_delimiter(path: Path, header: str, sample: str) -> str:
 def _csv_records(
     path: Path, row_errors: RowErrors, delimiter: str | None
 ) -> Iterator[tuple[int, dict[str, Any], str]]:
-    lines = LineReader(path, row_errors)
-    texts = lines.texts()
-    head: list[str] = []
-    for text in texts:  # header + a few rows to sniff the delimiter
-        head.append(text)
+    numbered = iter(LineReader(path, row_errors))
+    head: list[tuple[int, str]] = []
+    for item in numbered:  # header + a few rows to sniff the delimiter
+        head.append(item)
         if len(head) >= 20:
             break
-    if not head or not "".join(head).strip():
+    if not head or not "".join(t for _, t in head).strip():
         raise InputError("empty file: no header", str(path), 1)
     if delimiter is None:
-        delimiter = sniff_delimiter(path, head[0], "".join(head))
-    delimiter = delimiter.encode().decode("unicode_escape") if delimiter == "\\t" else delimiter
+        delimiter = sniff_delimiter(path, head[0][1], "\n".join(t for _, t in head))
+    delimiter = "\t" if delimiter in ("\\t", "tab", "TAB") else delimiter
+    current = {"line": 0}  # physical line of the last text handed to csv.reader (a row's last line)
 
     def all_texts() -> Iterator[str]:
-        yield from head
-        yield from texts
+        for line, text in head:
+            current["line"] = line
+            yield text + "\n"
+        for line, text in numbered:
+            current["line"] = line
+            yield text + "\n"
 
     reader = csv.reader(all_texts(), delimiter=delimiter)
     try:
@@ -253,9 +257,9 @@ def _csv_records(
         except StopIteration:
             return
         except csv.Error as e:
-            row_errors.bad(path, lines.line, f"malformed CSV row ({e})", "")
+            row_errors.bad(path, current["line"], f"malformed CSV row ({e})", "")
             continue
-        line = lines.line
+        line = current["line"]
         raw = delimiter.join(row)
         if not row or all(not c.strip() for c in row):
             continue

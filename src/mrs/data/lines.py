@@ -53,8 +53,3 @@ class LineReader:
                 if self.line == 1 and text.startswith(BOM):
                     text = text[1:]
                 yield self.line, text.rstrip("\r\n")
-
-    def texts(self) -> Iterator[str]:
-        """Only the texts, with trailing newline kept (for csv.reader, which tracks quoted newlines)."""
-        for _, text in self:
-            yield text + "\n"

@@ -6,7 +6,8 @@
 - judgments.tsv: ESCI qrels (query, product_id, srw_rating, esci_label, grade) with all four levels:
   exact = the query's type and attribute, substitute = same type with another attribute value,
   complement = the type's accessory, irrelevant = other types (some sharing the query's words);
-- queries.jsonl: the queries in UBI ubi_queries form (query_id, user_query, query_attributes.kind);
+- queries.jsonl: the queries in UBI ubi_queries form (query_id, user_query; query_attributes: kind,
+  product_type, and the attribute/value that makes a product exact);
 - events.jsonl: UBI events (impression, click, add_to_cart, purchase) that follow the labels with position
   bias, plus a few planted contradictions for the engagement audit (listed in manifest.json).
 Query kinds: "attribute" (color/material + noun), "brand" (invented brand + noun: lexical side wins) and
@@ -235,7 +236,8 @@ def write_sample(out_dir: str | os.PathLike, seed: int = 0, n_products: int = 30
     with open(paths.queries, "w", encoding="utf-8") as f:
         for i, q in enumerate(queries):
             f.write(json.dumps({"application": APPLICATION, "query_id": qids[q.text], "user_query": q.text,
-                                "query_attributes": {"kind": q.kind, "product_type": q.type_key},
+                                "query_attributes": {"kind": q.kind, "product_type": q.type_key,
+                                                     "attribute": q.attribute, "value": q.value},
                                 "timestamp": _timestamp(base, i * 86400.0)}) + "\n")
     n_events = 0
     with open(paths.events, "w", encoding="utf-8") as f:
