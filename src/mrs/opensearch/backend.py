@@ -1,0 +1,221 @@
+"""OpenSearchBackend: the SearchBackend protocol (lexical / knn / hybrid / score_documents / count) and the
+index lifecycle (create / write / delete) on a cluster, so ``mrs eval`` and ``mrs calibrate`` run unchanged
+against OpenSearch.
+
+Request bodies come from mrs.opensearch.bodies; every call goes through ``OpenSearchBackend.call`` (retries on
+429/5xx/connection errors with exponential backoff + jitter; errors redacted). Scores are OpenSearch's own:
+lexical = multi_match best_fields BM25, dense = k-NN score of the space (cosinesimil: (1 + cos)/2), hybrid =
+the search pipeline's combined score.
+
+score_documents uses (a) the lexical query with an ``ids`` *filter* (filters do not change scores) and
+(b) a k-NN query with the same ids as its efficient filter and k = len(ids): when the filtered set is no larger
+than k, the faiss and lucene engines score every filtered document exactly (OpenSearch "Vector search with
+filters", efficient filtering), so judged pairs get the exact k-NN score whether retrieved or not.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from mrs.errors import InputError
+from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Document, Hit
+from mrs.opensearch import bodies
+from mrs.opensearch.bulk import BulkConfig, BulkWriter, backoff_s, is_retryable
+from mrs.opensearch.connection import ClusterError, ConnectionSettings, describe_error
+from mrs.opensearch.mapping import IndexSpec, index_body
+from mrs.opensearch.pipelines import check_pipeline, default_pipeline
+
+
+def cluster_major_version(client: Any) -> int | None:
+    """Major version of the cluster (``GET /``), None when it cannot be read."""
+    try:
+        number = str(client.info()["version"]["number"])
+        return int(number.split(".")[0])
+    except Exception:  # noqa: BLE001 — version is advisory
+        return None
+
+
+def document_source(doc: Document, spec: IndexSpec, bm25: Mapping[str, str]) -> dict[str, Any]:
+    """The ``_source`` written for one document (see mrs.opensearch.mapping.index_body).
+
+    bm25: {field: text} exactly as the embedded engine indexes it; empty texts are left out so field
+    statistics (documents that have the field) match the local index.
+    """
+    source: dict[str, Any] = {name: text for name, text in bm25.items() if text}
+    source["id"] = doc.id
+    source["embedding_text"] = doc.text
+    source["product"] = doc.fields
+    if doc.vector is not None:
+        source[spec.vector_field] = bodies.vector_list(doc.vector)
+    return source
+
+
+class OpenSearchBackend:
+    """A cluster index (or alias) seen through the backend protocol.
+
+    client: opensearchpy.OpenSearch. index: index or alias name. spec: the IndexSpec the index was built
+    with (text fields and boosts, vector field, space type). pipeline: default hybrid pipeline — a name of
+    an installed pipeline (str) or a body (dict, sent as a temporary pipeline); None → min_max +
+    arithmetic_mean 0.7/0.3. pagination_depth: candidates per sub-query in hybrid (and k of its dense
+    sub-query). max_radial: size cap of a radial (min_score) search. settings: for redacting errors.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        index: str,
+        spec: IndexSpec,
+        *,
+        pipeline: str | Mapping[str, Any] | None = None,
+        pagination_depth: int = 100,
+        max_radial: int = 10000,
+        tie_breaker: float = 0.0,
+        max_retries: int = 3,
+        settings: ConnectionSettings | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] | None = None,
+        hybrid_raw_scores: bool = True,
+    ) -> None:
+        self.client = client
+        self.index = index
+        self.spec = spec
+        self.pipeline = pipeline if pipeline is not None else default_pipeline()
+        self.pagination_depth = int(pagination_depth)
+        self.max_radial = int(max_radial)
+        self.tie_breaker = float(tie_breaker)
+        self.retry = BulkConfig(max_retries=max_retries, initial_backoff_s=0.5, max_backoff_s=10.0)
+        self.settings = settings
+        self.sleep = sleep
+        self.rand = rand or random.Random().random
+        self.hybrid_raw_scores = hybrid_raw_scores
+
+    # ------------------------------------------------------------------ the one place requests go through
+    def call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        """Run one client call; retry 429/5xx/connection errors with backoff; raise ClusterError (redacted)."""
+        from opensearchpy.exceptions import TransportError
+
+        for attempt in range(self.retry.max_retries + 1):
+            try:
+                return fn(**kwargs)
+            except TransportError as e:
+                if attempt < self.retry.max_retries and is_retryable(e.status_code):
+                    self.sleep(backoff_s(attempt, self.retry, self.rand()))
+                    continue
+                raise ClusterError(describe_error(e, self.settings)) from None
+        raise AssertionError("unreachable")
+
+    def _search(self, body: dict[str, Any], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        resp = self.call(self.client.search, index=self.index, body=body, params=params or None)
+        return resp["hits"]["hits"]
+
+    # ------------------------------------------------------------------ SearchBackend
+    def lexical(self, text: str, k: int) -> list[Hit]:
+        """Top-k by multi_match best_fields (raw BM25)."""
+        query = bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker)
+        hits = self._search(bodies.search_request(query, k))
+        return [Hit(id=h["_id"], score=float(h["_score"]), scores={SUBQUERY_LEXICAL: float(h["_score"]),
+                                                                    SUBQUERY_DENSE: None}) for h in hits]
+
+    def knn(self, vector: np.ndarray, k: int | None = None, min_score: float | None = None) -> list[Hit]:
+        """Top-k approximate k-NN, or radial search (all with score ≥ min_score, at most max_radial)."""
+        query = bodies.knn_query(self.spec.vector_field, vector, k=k, min_score=min_score)
+        size = int(k) if k is not None else self.max_radial
+        hits = self._search(bodies.search_request(query, size))
+        return [Hit(id=h["_id"], score=float(h["_score"]), scores={SUBQUERY_LEXICAL: None,
+                                                                    SUBQUERY_DENSE: float(h["_score"])}) for h in hits]
+
+    def hybrid_body(self, text: str, vector: np.ndarray, k: int,
+                    pipeline: str | Mapping[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(body, query-string params) of a hybrid search: [lexical, dense k=pagination_depth] + pipeline."""
+        depth = max(self.pagination_depth, int(k))
+        query = bodies.hybrid_query(
+            [bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker),
+             bodies.knn_query(self.spec.vector_field, vector, k=depth)],
+            pagination_depth=depth,
+        )
+        chosen = self.pipeline if pipeline is None else pipeline
+        if isinstance(chosen, str):
+            return bodies.search_request(query, k), {"search_pipeline": chosen}
+        return bodies.search_request(query, k, search_pipeline=check_pipeline(chosen, 2)), {}
+
+    def hybrid(self, text: str, vector: np.ndarray, k: int, pipeline: Any = None) -> list[Hit]:
+        """Top-k of the hybrid query combined by ``pipeline`` (name, body, or the backend's default).
+
+        With hybrid_raw_scores, each hit's ``scores`` holds its exact raw lexical and dense scores
+        (score_documents on the returned ids; lexical None when no term matched).
+        """
+        body, params = self.hybrid_body(text, vector, k, pipeline)
+        hits = self._search(body, params)
+        out = [Hit(id=h["_id"], score=float(h["_score"])) for h in hits]
+        if self.hybrid_raw_scores and out:
+            raw = self.score_documents(text, vector, [h.id for h in out])
+            for h in out:
+                h.scores = raw.get(h.id, {SUBQUERY_LEXICAL: None, SUBQUERY_DENSE: None})
+        return out
+
+    def score_documents(self, text: str, vector: np.ndarray,
+                        ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
+        """Raw lexical and dense scores of ``ids`` for one query (see module doc for the exactness argument)."""
+        ids = list(dict.fromkeys(str(i) for i in ids))
+        out: dict[str, dict[str, float | None]] = {i: {SUBQUERY_LEXICAL: None, SUBQUERY_DENSE: None} for i in ids}
+        if not ids:
+            return out
+        lexical = bodies.ids_filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker), ids)
+        for h in self._search(bodies.search_request(lexical, len(ids))):
+            out[h["_id"]][SUBQUERY_LEXICAL] = float(h["_score"])
+        dense = bodies.knn_query(self.spec.vector_field, vector, k=len(ids),
+                                 filter={"ids": {"values": ids}})
+        for h in self._search(bodies.search_request(dense, len(ids))):
+            out[h["_id"]][SUBQUERY_DENSE] = float(h["_score"])
+        return out
+
+    def count(self) -> int:
+        return int(self.call(self.client.count, index=self.index)["count"])
+
+    # ------------------------------------------------------------------ WritableBackend
+    def create(self, spec: dict[str, Any] | IndexSpec | None = None) -> None:
+        """Create the index with the mapping of ``spec`` (default: this backend's spec)."""
+        if spec is not None:
+            self.spec = spec if isinstance(spec, IndexSpec) else IndexSpec.from_dict(spec)
+        body = index_body(self.spec, cluster_major_version(self.client))
+        self.call(self.client.indices.create, index=self.index, body=body)
+
+    def write(self, docs: Iterable[Document], bm25: Callable[[Document], Mapping[str, str]] | None = None,
+              config: BulkConfig | None = None, dead_letter: str | None = None) -> dict[str, int]:
+        """Bulk-write documents (vectors set); bm25(doc) → field texts (default: the stored fields as text)."""
+        from mrs.data.text import field_text
+
+        def texts(doc: Document) -> Mapping[str, str]:
+            if bm25 is not None:
+                return bm25(doc)
+            return {f: field_text(doc.fields.get(f)) for f in self.spec.text_fields}
+
+        writer = BulkWriter(self.client, self.index, config=config, dead_letter=dead_letter, sleep=self.sleep)
+        report = writer.write((d.id, document_source(d, self.spec, texts(d))) for d in docs)
+        if report.failed:
+            raise ClusterError(f"{report.failed} documents failed to index: {report.failure_reasons}")
+        return {"indexed": report.indexed, "failed": report.failed, "chunks": report.chunks}
+
+    def delete(self) -> None:
+        self.call(self.client.indices.delete, index=self.index)
+
+    def refresh(self) -> None:
+        self.call(self.client.indices.refresh, index=self.index)
+
+
+def backend_from_index(client: Any, index: str, **kwargs: Any) -> OpenSearchBackend:
+    """Open an existing index/alias: its IndexSpec is read back from the mapping's ``_meta.mrs``."""
+    resp = OpenSearchBackend(client, index, IndexSpec(dimension=1), **kwargs).call(
+        client.indices.get_mapping, index=index)
+    if not resp:
+        raise InputError(f"index {index!r} not found on the cluster")
+    mapping = next(iter(resp.values()))["mappings"]
+    meta = (mapping.get("_meta") or {}).get("mrs")
+    if not meta:
+        raise InputError(f"index {index!r} was not created by mrs (no _meta.mrs in its mapping)")
+    return OpenSearchBackend(client, index, IndexSpec.from_dict(meta), **kwargs)

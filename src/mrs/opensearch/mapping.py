@@ -1,0 +1,164 @@
+"""The OpenSearch index body (settings + mappings) that scores as the embedded engine did.
+
+- BM25 text fields carry an explicit named similarity (``mrs_bm25``) of the type the local index used:
+  ``BM25`` (Lucene BM25Similarity, OpenSearch 3.x default) or ``LegacyBM25`` (× (k1 + 1), the 2.x default),
+  with its k1 and b — so scores do not change with the cluster's default. On a 2.x cluster the type named
+  ``BM25`` *is* the legacy formula and ``LegacyBM25`` does not exist: ``similarity_type_for_cluster`` maps it.
+- Each text field has a ``keyword`` subfield (``title.keyword``) for exact filters and aggregations.
+- The vector field is a ``knn_vector`` (dimension from the model, space_type, method hnsw with engine faiss or
+  lucene, m, ef_construction) and ``index.knn: true``; ``index.knn.algo_param.ef_search`` (faiss/nmslib).
+- The product fields are stored in ``_source`` under ``product`` (not indexed); reads exclude the vector.
+
+Documentation relied on: OpenSearch "Similarity" (im-plugin/similarity; LegacyBM25 type for 3.x),
+"k-NN vector" field type (field-types/supported-field-types/knn-vector), "Methods and engines"
+(vector-search/creating-vector-index/method: hnsw parameters m, ef_construction; engines faiss, lucene),
+"k-NN index settings" (index.knn, index.knn.algo_param.ef_search).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mrs.errors import InputError
+
+SIMILARITY_NAME = "mrs_bm25"
+SIMILARITIES = ("BM25", "LegacyBM25")
+ENGINES = ("faiss", "lucene")
+SPACE_TYPES = ("cosinesimil", "innerproduct", "l2")
+DEFAULT_TEXT_FIELDS: dict[str, float] = {
+    "title": 3.0, "brand": 2.0, "color": 1.0, "category": 1.0, "bullet_points": 1.0, "description": 1.0,
+}
+
+
+@dataclass
+class IndexSpec:
+    """What the index must hold and how it scores.
+
+    text_fields: {BM25 field: query-time boost}. similarity/k1/b: the BM25 formula of the local index.
+    analyzer: analyzer of the text fields ("standard" matches the embedded engine's default analysis).
+    vector_field: name of the knn_vector field. dimension: vector length (from the model).
+    space_type: cosinesimil | innerproduct | l2. engine: faiss | lucene. m / ef_construction: HNSW graph
+    parameters. ef_search: query-time candidate list size (faiss). shards / replicas: index layout
+    (1 shard keeps BM25 statistics identical to the single local index).
+    """
+
+    dimension: int
+    text_fields: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TEXT_FIELDS))
+    similarity: str = "BM25"
+    k1: float = 1.2
+    b: float = 0.75
+    analyzer: str = "standard"
+    vector_field: str = "embedding"
+    space_type: str = "cosinesimil"
+    engine: str = "faiss"
+    m: int = 16
+    ef_construction: int = 128
+    ef_search: int = 100
+    shards: int = 1
+    replicas: int = 0
+    keyword_ignore_above: int = 256
+
+    def __post_init__(self) -> None:
+        if self.similarity not in SIMILARITIES:
+            raise InputError(f"similarity {self.similarity!r}: expected one of {', '.join(SIMILARITIES)}")
+        if self.engine not in ENGINES:
+            raise InputError(f"k-NN engine {self.engine!r}: expected one of {', '.join(ENGINES)}")
+        if self.space_type not in SPACE_TYPES:
+            raise InputError(f"space type {self.space_type!r}: expected one of {', '.join(SPACE_TYPES)}")
+        if int(self.dimension) < 1:
+            raise InputError(f"vector dimension must be ≥ 1 (got {self.dimension})")
+        if not self.text_fields:
+            raise InputError("index needs at least one BM25 text field")
+        if self.k1 < 0 or not 0.0 <= self.b <= 1.0:
+            raise InputError(f"BM25 parameters out of range: k1={self.k1} (≥ 0), b={self.b} (in [0, 1])")
+        if self.m < 2 or self.ef_construction < 2 or self.ef_search < 1:
+            raise InputError("hnsw parameters: m ≥ 2, ef_construction ≥ 2, ef_search ≥ 1")
+        if self.vector_field in self.text_fields:
+            raise InputError(f"vector field {self.vector_field!r} is also a text field")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> IndexSpec:
+        """Build from a dict (e.g. an embedded index manifest); unknown keys are ignored."""
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d and d[k] is not None}
+        if "dimension" not in known:
+            raise InputError("index spec has no vector dimension")
+        return cls(**known)
+
+
+def similarity_type_for_cluster(similarity: str, cluster_major: int | None) -> str:
+    """The similarity ``type`` to declare on a cluster of major version ``cluster_major``.
+
+    3.x (or unknown): the name as is. 2.x: ``LegacyBM25`` → ``BM25`` (2.x's BM25 type is the legacy
+    formula); ``BM25`` cannot be reproduced on 2.x (scores would be × (k1 + 1)) → InputError.
+    """
+    if cluster_major is None or cluster_major >= 3:
+        return similarity
+    if similarity == "LegacyBM25":
+        return "BM25"
+    raise InputError(
+        "the local index scores with BM25 (OpenSearch 3.x formula) but the cluster is OpenSearch "
+        f"{cluster_major}.x, whose BM25 multiplies by (k1 + 1); rebuild the local index with similarity "
+        "LegacyBM25 or use an OpenSearch 3.x cluster"
+    )
+
+
+def similarity_settings(spec: IndexSpec, cluster_major: int | None = None) -> dict[str, Any]:
+    """``{"mrs_bm25": {"type": ..., "k1": ..., "b": ...}}`` for ``index.similarity``."""
+    return {SIMILARITY_NAME: {"type": similarity_type_for_cluster(spec.similarity, cluster_major),
+                              "k1": float(spec.k1), "b": float(spec.b)}}
+
+
+def knn_vector_mapping(spec: IndexSpec) -> dict[str, Any]:
+    """The knn_vector field: dimension, and method {name hnsw, engine, space_type, parameters m/ef_construction}."""
+    return {
+        "type": "knn_vector",
+        "dimension": int(spec.dimension),
+        "method": {
+            "name": "hnsw",
+            "engine": spec.engine,
+            "space_type": spec.space_type,
+            "parameters": {"m": int(spec.m), "ef_construction": int(spec.ef_construction)},
+        },
+    }
+
+
+def text_field_mapping(spec: IndexSpec) -> dict[str, Any]:
+    """A BM25 text field with the explicit similarity and a keyword subfield for exact filters."""
+    return {
+        "type": "text",
+        "analyzer": spec.analyzer,
+        "similarity": SIMILARITY_NAME,
+        "fields": {"keyword": {"type": "keyword", "ignore_above": int(spec.keyword_ignore_above)}},
+    }
+
+
+def index_body(spec: IndexSpec, cluster_major: int | None = None) -> dict[str, Any]:
+    """The ``PUT /<index>`` body: settings (shards, replicas, k-NN, similarity) and mappings.
+
+    Documents (mrs.opensearch.bulk.document_source) hold: each BM25 field as the exact text the embedded
+    engine indexed, ``id`` (keyword), ``embedding_text`` (stored, not indexed), ``product`` (every product
+    field as read: stored in _source, not indexed) and the vector. ``dynamic: false`` keeps unknown fields
+    out of the mapping.
+    """
+    settings: dict[str, Any] = {
+        "number_of_shards": int(spec.shards),
+        "number_of_replicas": int(spec.replicas),
+        "knn": True,
+        "similarity": similarity_settings(spec, cluster_major),
+    }
+    if spec.engine == "faiss":
+        settings["knn.algo_param.ef_search"] = int(spec.ef_search)
+    properties: dict[str, Any] = {name: text_field_mapping(spec) for name in spec.text_fields}
+    properties[spec.vector_field] = knn_vector_mapping(spec)
+    properties.setdefault("id", {"type": "keyword"})
+    properties.setdefault("embedding_text", {"type": "text", "index": False})
+    properties.setdefault("product", {"type": "object", "enabled": False})
+    return {
+        "settings": {"index": settings},
+        "mappings": {"dynamic": False, "_meta": {"mrs": spec.to_dict()}, "properties": properties},
+    }

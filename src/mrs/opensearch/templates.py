@@ -1,0 +1,348 @@
+"""Mustache search templates (lexical, dense k-NN, dense radial per calibrated level, hybrid), a small mustache
+renderer that behaves like OpenSearch's for checking them offline, and render/install of the whole set.
+
+Every value a caller supplies (query text, vector, k, size, filter) enters the JSON through
+``{{#toJson}}name{{/toJson}}``, which writes a JSON value (a quoted, escaped string; a number; a list; an
+object) — so quotes, backslashes, ``}}``, newlines or unicode in a query cannot break the request or inject
+clauses. Field lists, boosts, thresholds and pagination depth are baked in at render time with json.dumps.
+
+Template parameters:
+- lexical ``mrs-lexical``: query_text, size
+- dense ``mrs-dense``: query_vector, k, size, has_filter (bool), filter (a query object)
+- dense radial ``mrs-dense-min-<level>``: query_vector, size, has_filter, filter; min_score = that level's
+  calibrated threshold (k-NN score space)
+- hybrid ``mrs-hybrid``: query_text, query_vector, k, size; pagination_depth baked in; call with
+  ``?search_pipeline=mrs-hybrid`` (or the RRF one, ``mrs-hybrid-rrf``)
+
+Documentation relied on: OpenSearch "Search templates" (search-plugins/search-template: ``PUT _scripts/ID
+{"script": {"lang": "mustache", "source": "..."}}``, ``POST _render/template``, conditions with
+``{{#var}}...{{/var}}`` / ``{{^var}}``, "Convert to JSON" ``{{#toJson}}var{{/toJson}}``, ``{{#join}}``),
+the mustache manual (mustache.github.io/mustache.5.html) and "Creating a search pipeline"
+(``PUT /_search/pipeline/ID``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mrs.errors import InputError
+from mrs.opensearch.bodies import boosted_fields
+from mrs.opensearch.mapping import IndexSpec, index_body
+from mrs.opensearch.pipelines import Calibration, pipeline_weights, rrf_pipeline
+
+HYBRID_PIPELINE = "mrs-hybrid"
+RRF_PIPELINE = "mrs-hybrid-rrf"
+LEXICAL_TEMPLATE = "mrs-lexical"
+DENSE_TEMPLATE = "mrs-dense"
+HYBRID_TEMPLATE = "mrs-hybrid"
+RADIAL_PREFIX = "mrs-dense-min-"
+
+# ---------------------------------------------------------------- LOW LEVEL: a mustache renderer
+
+_TAG = re.compile(r"\{\{([#^/]?)\s*([^}]*?)\s*\}\}")
+
+
+def _lookup(stack: list[Any], name: str) -> Any:
+    """Resolve a (dotted) name through the context stack, innermost first; '.' is the current item."""
+    if name == ".":
+        return stack[-1]
+    head, *rest = name.split(".")
+    for ctx in reversed(stack):
+        if isinstance(ctx, Mapping) and head in ctx:
+            value = ctx[head]
+            for part in rest:
+                value = value.get(part) if isinstance(value, Mapping) else None
+            return value
+    return None
+
+
+def _json_escape(value: Any) -> str:
+    """A value inside a JSON string literal (what OpenSearch's JSON-escaping encoder writes for {{var}})."""
+    text = value if isinstance(value, str) else ("" if value is None else json.dumps(value, ensure_ascii=False))
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def _parse(source: str) -> list[Any]:
+    """Template → nested nodes: str | ("var", name) | ("section"/"inverted", name, children)."""
+    root: list[Any] = []
+    stack: list[tuple[str, str, list[Any]]] = [("root", "", root)]
+    pos = 0
+    for m in _TAG.finditer(source):
+        if m.start() > pos:
+            stack[-1][2].append(source[pos:m.start()])
+        sigil, name = m.group(1), m.group(2)
+        if sigil in ("#", "^"):
+            children: list[Any] = []
+            stack[-1][2].append(("section" if sigil == "#" else "inverted", name, children))
+            stack.append(("section", name, children))
+        elif sigil == "/":
+            if len(stack) == 1 or stack[-1][1] != name:
+                raise InputError(f"mustache: unexpected closing tag {{{{/{name}}}}}")
+            stack.pop()
+        else:
+            stack[-1][2].append(("var", name))
+        pos = m.end()
+    if len(stack) != 1:
+        raise InputError(f"mustache: section {{{{#{stack[-1][1]}}}}} is not closed")
+    if pos < len(source):
+        root.append(source[pos:])
+    return root
+
+
+def _text_of(children: list[Any]) -> str:
+    if len(children) != 1 or not isinstance(children[0], str):
+        raise InputError("mustache: toJson/join take a bare variable name")
+    return children[0].strip()
+
+
+def _render_nodes(nodes: list[Any], stack: list[Any]) -> str:
+    out: list[str] = []
+    for node in nodes:
+        if isinstance(node, str):
+            out.append(node)
+            continue
+        kind, name = node[0], node[1]
+        if kind == "var":
+            out.append(_json_escape(_lookup(stack, name)))
+            continue
+        children = node[2]
+        if kind == "section" and name == "toJson":
+            out.append(json.dumps(_lookup(stack, _text_of(children)), ensure_ascii=False))
+            continue
+        if kind == "section" and name == "join":
+            value = _lookup(stack, _text_of(children)) or []
+            out.append(",".join(str(v) for v in value))
+            continue
+        value = _lookup(stack, name)
+        truthy = bool(value) if not isinstance(value, (int, float)) or isinstance(value, bool) else True
+        if kind == "inverted":
+            if not truthy:
+                out.append(_render_nodes(children, stack))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                out.append(_render_nodes(children, stack + [item]))
+        elif truthy:
+            out.append(_render_nodes(children, stack + [value] if isinstance(value, Mapping) else stack))
+    return "".join(out)
+
+
+def render_mustache(source: str, params: Mapping[str, Any]) -> str:
+    """Render ``source`` with ``params`` as OpenSearch's mustache (JSON content type) does: ``{{var}}`` JSON-escaped,
+    sections / inverted sections, and the ``toJson`` / ``join`` functions."""
+    return _render_nodes(_parse(source), [dict(params)])
+
+
+def render_json(source: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Render and parse; InputError when the result is not valid JSON."""
+    text = render_mustache(source, params)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"rendered template is not valid JSON ({e.msg} at char {e.pos})") from None
+
+
+# ---------------------------------------------------------------- HIGH LEVEL: the templates
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def lexical_template(spec: IndexSpec, tie_breaker: float = 0.0) -> str:
+    """multi_match best_fields over the BM25 fields with their boosts; params query_text, size."""
+    return (
+        '{"size": {{#toJson}}size{{/toJson}}, "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
+        '"query": {"multi_match": {"query": {{#toJson}}query_text{{/toJson}}, "type": "best_fields", '
+        '"fields": ' + _dump(boosted_fields(spec.text_fields)) + ', "tie_breaker": ' + _dump(float(tie_breaker))
+        + '}}}'
+    )
+
+
+def _knn_clause(spec: IndexSpec, limit: str) -> str:
+    return (
+        '{"knn": {' + _dump(spec.vector_field) + ': {"vector": {{#toJson}}query_vector{{/toJson}}, ' + limit
+        + '{{#has_filter}}, "filter": {{#toJson}}filter{{/toJson}}{{/has_filter}}}}}'
+    )
+
+
+def dense_template(spec: IndexSpec) -> str:
+    """Approximate k-NN with k; params query_vector, k, size, has_filter, filter."""
+    return (
+        '{"size": {{#toJson}}size{{/toJson}}, "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
+        '"query": ' + _knn_clause(spec, '"k": {{#toJson}}k{{/toJson}}') + '}'
+    )
+
+
+def radial_template(spec: IndexSpec, min_score: float) -> str:
+    """Radial search: every document with k-NN score ≥ min_score (a calibrated level threshold)."""
+    return (
+        '{"size": {{#toJson}}size{{/toJson}}, "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
+        '"query": ' + _knn_clause(spec, '"min_score": ' + _dump(float(min_score))) + '}'
+    )
+
+
+def hybrid_template(spec: IndexSpec, pagination_depth: int = 100, tie_breaker: float = 0.0) -> str:
+    """Hybrid: [lexical multi_match, dense knn k] (the pipeline's weight order) with pagination_depth."""
+    lexical = ('{"multi_match": {"query": {{#toJson}}query_text{{/toJson}}, "type": "best_fields", "fields": '
+               + _dump(boosted_fields(spec.text_fields)) + ', "tie_breaker": ' + _dump(float(tie_breaker)) + '}}')
+    dense = ('{"knn": {' + _dump(spec.vector_field) + ': {"vector": {{#toJson}}query_vector{{/toJson}}, '
+             '"k": {{#toJson}}k{{/toJson}}}}}')
+    return (
+        '{"size": {{#toJson}}size{{/toJson}}, "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
+        '"query": {"hybrid": {"queries": [' + lexical + ', ' + dense + '], "pagination_depth": '
+        + _dump(int(pagination_depth)) + '}}}'
+    )
+
+
+def script_body(source: str) -> dict[str, Any]:
+    """The ``PUT _scripts/ID`` body of a mustache template."""
+    return {"script": {"lang": "mustache", "source": source}}
+
+
+def level_slug(level: str) -> str:
+    """A level name as part of a template id: lowercase, [a-z0-9_-]."""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", level.lower()).strip("-")
+    if not slug:
+        raise InputError(f"level name {level!r} gives an empty template id")
+    return slug
+
+
+def sample_params(spec: IndexSpec, query_text: str = "red \"cotton\" shirt") -> dict[str, Any]:
+    """Parameters that exercise every template (used by render checks and _render/template)."""
+    return {
+        "query_text": query_text,
+        "query_vector": [0.0] * (int(spec.dimension) - 1) + [1.0],
+        "k": 10,
+        "size": 10,
+        "has_filter": True,
+        "filter": {"bool": {"filter": [{"exists": {"field": next(iter(spec.text_fields))}}]}},
+    }
+
+
+@dataclass
+class RenderedSet:
+    """Everything ``mrs templates render`` writes: the index body, pipelines and templates by id."""
+
+    index: dict[str, Any]
+    pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    templates: dict[str, str] = field(default_factory=dict)
+    radial_levels: dict[str, float] = field(default_factory=dict)
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "index": "index.json",
+            "pipelines": {name: f"pipelines/{name}.json" for name in self.pipelines},
+            "templates": {name: f"templates/{name}.json" for name in self.templates},
+            "radial_levels": self.radial_levels,
+            "install": {
+                "pipelines": {name: f"PUT /_search/pipeline/{name}" for name in self.pipelines},
+                "templates": {name: f"PUT /_scripts/{name}" for name in self.templates},
+            },
+        }
+
+
+def render_set(calibration: Calibration, spec: IndexSpec, *, pagination_depth: int = 100,
+               rank_constant: int = 60, tie_breaker: float = 0.0,
+               cluster_major: int | None = None) -> RenderedSet:
+    """Build the full deployable set from a calibration (or its defaults) and the index spec.
+
+    Every template is rendered once with hostile sample text and parsed, so a broken template never ships.
+    """
+    if calibration.subqueries[:2] != ["lexical", "dense"] or len(calibration.subqueries) != 2:
+        raise InputError(f"templates support the blend [lexical, dense]; calibration has {calibration.subqueries}",
+                         path=calibration.source)
+    if calibration.dimension and calibration.dimension != spec.dimension:
+        raise InputError(f"calibration was made with {calibration.dimension}-d vectors, index has {spec.dimension}",
+                         path=calibration.source)
+    rendered = RenderedSet(index=index_body(spec, cluster_major))
+    rendered.pipelines[HYBRID_PIPELINE] = calibration.pipeline
+    rendered.pipelines[RRF_PIPELINE] = rrf_pipeline(pipeline_weights(calibration.pipeline), rank_constant)
+    rendered.templates[LEXICAL_TEMPLATE] = lexical_template(spec, tie_breaker)
+    rendered.templates[DENSE_TEMPLATE] = dense_template(spec)
+    for level, threshold in calibration.thresholds.items():
+        rendered.templates[RADIAL_PREFIX + level_slug(level)] = radial_template(spec, threshold)
+        rendered.radial_levels[level] = threshold
+    rendered.templates[HYBRID_TEMPLATE] = hybrid_template(spec, pagination_depth, tie_breaker)
+    hostile = sample_params(spec, 'a "quoted" \\ back}}slash {{/x}}\n\u00e9\u4e2d')
+    for name, source in rendered.templates.items():
+        try:
+            render_json(source, hostile)
+        except InputError as e:
+            raise InputError(f"template {name}: {e.message}") from None
+    return rendered
+
+
+def write_set(rendered: RenderedSet, out_dir: str | os.PathLike) -> list[str]:
+    """Write index.json, pipelines/*.json, templates/*.json (PUT bodies) and manifest.json; returns paths."""
+    from mrs.models import write_json
+
+    out = Path(out_dir)
+    paths = [out / "index.json"]
+    write_json(paths[0], rendered.index)
+    for name, body in rendered.pipelines.items():
+        paths.append(out / "pipelines" / f"{name}.json")
+        write_json(paths[-1], body)
+    for name, source in rendered.templates.items():
+        paths.append(out / "templates" / f"{name}.json")
+        write_json(paths[-1], script_body(source))
+    paths.append(out / "manifest.json")
+    write_json(paths[-1], rendered.manifest())
+    return [str(p) for p in paths]
+
+
+def read_set(out_dir: str | os.PathLike) -> RenderedSet:
+    """Read a directory written by write_set (what ``mrs templates install`` sends)."""
+    out = Path(out_dir)
+    manifest_path = out / "manifest.json"
+    if not manifest_path.exists():
+        raise InputError("no manifest.json: run `mrs templates render` first", path=str(out))
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    rendered = RenderedSet(index=json.loads((out / manifest["index"]).read_text(encoding="utf-8")),
+                           radial_levels=manifest.get("radial_levels", {}))
+    for name, rel in manifest["pipelines"].items():
+        rendered.pipelines[name] = json.loads((out / rel).read_text(encoding="utf-8"))
+    for name, rel in manifest["templates"].items():
+        rendered.templates[name] = json.loads((out / rel).read_text(encoding="utf-8"))["script"]["source"]
+    return rendered
+
+
+def install_set(client: Any, rendered: RenderedSet, spec_dimension: int,
+                check_params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """PUT every pipeline (``_search/pipeline/ID``) and template (``_scripts/ID``), then ask the cluster to
+    render each template (``_render/template``) with hostile sample params and check the query text and vector
+    come back intact. Returns {"pipelines": [...], "templates": [...], "checked": n}."""
+    for name, body in rendered.pipelines.items():
+        client.search_pipeline.put(id=name, body=body)
+    for name, source in rendered.templates.items():
+        client.put_script(id=name, body=script_body(source))
+    params = dict(check_params or {})
+    if not params:
+        text = 'check "quotes" \\ }} {{x}}\n\u00e9'
+        params = {"query_text": text, "query_vector": [0.0] * (spec_dimension - 1) + [1.0], "k": 5, "size": 5,
+                  "has_filter": False}
+    checked = 0
+    for name in rendered.templates:
+        resp = client.render_search_template(id=name, body={"params": params})
+        out = resp.get("template_output", {})
+        if "query_text" in rendered.templates[name] and _find_value(out, params["query_text"]) is None:
+            raise InputError(f"template {name}: the cluster rendered the query text differently: {out}")
+        checked += 1
+    return {"pipelines": sorted(rendered.pipelines), "templates": sorted(rendered.templates), "checked": checked}
+
+
+def _find_value(obj: Any, value: Any) -> Any:
+    """Depth-first search for ``value`` in a JSON structure (None when absent)."""
+    if obj == value:
+        return obj
+    if isinstance(obj, Mapping):
+        obj = list(obj.values())
+    if isinstance(obj, Sequence) and not isinstance(obj, str):
+        for v in obj:
+            if _find_value(v, value) is not None:
+                return v
+    return None
