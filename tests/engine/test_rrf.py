@@ -1,0 +1,43 @@
+"""score-ranker-processor RRF: weighted sum, ranks from 1, 10-decimal half-up rounding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mrs.engine.rrf import rrf, rrf_rank_scores, validate_rank_constant
+from mrs.errors import InputError
+
+
+def test_rank_scores_rounded_to_10_decimals():
+    s = rrf_rank_scores(2, 60)
+    # 1/61 = 0.016393442622… → 0.0163934426; 1/62 = 0.016129032258… → 0.0161290323 (rounded up)
+    assert s[0] == np.float32(0.0163934426)
+    assert s[1] == np.float32(0.0161290323)
+
+
+def test_half_up_not_half_even():
+    # 1/(2047 + 1) = 1/2048 = 0.00048828125 exactly: HALF_UP → 0.0004882813 (HALF_EVEN would give …812)
+    s = rrf_rank_scores(1, 2047)[0]
+    assert s == np.float32(0.0004882813)
+    assert s != np.float32(1 / 2048)
+
+
+def test_weighted_sum_not_mean():
+    fused = rrf([["a", "b", "c"], ["b", "a"]], weights=[0.6, 0.4], rank_constant=60)
+    # a: 0.6·0.0163934426 + 0.4·0.0161290323 = 0.0162876785
+    # b: 0.6·0.0161290323 + 0.4·0.0163934426 = 0.0162347964
+    # c: 0.6·(1/63 → 0.0158730159) = 0.0095238095 (missing from sub-query 2: nothing added)
+    assert fused["a"] == pytest.approx(0.0162876785, rel=1e-6)
+    assert fused["b"] == pytest.approx(0.0162347964, rel=1e-6)
+    assert fused["c"] == pytest.approx(0.0095238095, rel=1e-6)
+    unweighted = rrf([["a", "b"], ["a"]])
+    # default weights 1.0 each, summed: a = 2·0.0163934426
+    assert unweighted["a"] == pytest.approx(2 * 0.0163934426, rel=1e-6)
+
+
+def test_rank_constant_range():
+    assert validate_rank_constant(1) == 1 and validate_rank_constant(10000) == 10000
+    for bad in (0, 10001, "x", True, 1.5):
+        with pytest.raises(InputError):
+            validate_rank_constant(bad)
