@@ -1,0 +1,148 @@
+"""Per-query sub-query candidate lists and judged-pair scores, gathered once through the backend protocol.
+
+The blend search re-combines these lists for every grid point in numpy (mrs.blending.grid), so each query is
+sent to the backend once per sub-query, never once per grid point.
+
+- ``QueryCandidates``: one query's N sub-query candidate lists (e.g. lexical top-k by raw BM25, dense top-k by
+  k-NN score) merged into one union matrix, with the graded judgments of the union and of the whole query.
+- ``JudgedPairs``: every judged (query, product) pair with its raw score in each space (dense k-NN score,
+  raw BM25; NaN where BM25 matched no term), from ``backend.score_documents``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mrs.data.judgments import JudgmentSet
+from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit, SearchBackend
+
+SubquerySource = Callable[[str, np.ndarray, int], Sequence[Hit]]
+"""One sub-query: (query text, query vector, k) → hits sorted by score descending (raw scores)."""
+
+
+@dataclass
+class QueryCandidates:
+    """One query's candidates.
+
+    names: sub-query names, in pipeline order (weights follow it). ids: union of the candidate ids (first-seen
+    order over the sub-queries). raw: (n_subqueries, n_ids) raw scores, NaN where that sub-query did not return
+    the id. rank: (n_subqueries, n_ids) 1-based rank within the sub-query's list, 0 where absent.
+    grades: (n_ids,) judged grade of each id (0 for unjudged: counts as irrelevant). judged_grades: grades of
+    ALL judged products of the query, retrieved or not (the ideal ranking for nDCG, the recall denominator).
+    """
+
+    query_id: str
+    names: tuple[str, ...]
+    ids: list[str]
+    raw: np.ndarray
+    rank: np.ndarray
+    grades: np.ndarray
+    judged_grades: np.ndarray
+    id_order: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        # position of each id in ascending id order: the engine's tie-break (score desc, then id)
+        order = np.argsort(np.asarray(self.ids, dtype=object).astype(str), kind="stable")
+        self.id_order = np.empty(len(self.ids), dtype=np.int64)
+        self.id_order[order] = np.arange(len(self.ids))
+
+    @classmethod
+    def from_lists(cls, query_id: str, lists: Mapping[str, tuple[Sequence[str], Sequence[float]]],
+                   qrels: Mapping[str, int]) -> QueryCandidates:
+        """Build from {sub-query name: (ids, raw scores)} (each list sorted best first) and the query's qrels."""
+        names = tuple(lists)
+        ids: list[str] = []
+        pos: dict[str, int] = {}
+        for name in names:
+            for doc_id in lists[name][0]:
+                if doc_id not in pos:
+                    pos[doc_id] = len(ids)
+                    ids.append(doc_id)
+        raw = np.full((len(names), len(ids)), np.nan)
+        rank = np.zeros((len(names), len(ids)), dtype=np.int64)
+        for i, name in enumerate(names):
+            doc_ids, scores = lists[name]
+            for r, (doc_id, s) in enumerate(zip(doc_ids, scores, strict=True), start=1):
+                j = pos[doc_id]
+                if rank[i, j] == 0:
+                    raw[i, j] = float(s)
+                    rank[i, j] = r
+        grades = np.array([qrels.get(d, 0) for d in ids], dtype=np.float64)
+        return cls(query_id, names, ids, raw, rank, grades, np.array(sorted(qrels.values(), reverse=True), dtype=np.float64))
+
+
+@dataclass
+class JudgedPairs:
+    """All judged pairs in one place: parallel arrays (n_pairs,).
+
+    dense: k-NN score in the index's space (cosinesimil: (1 + cos) / 2). lexical: raw BM25 of the index's
+    multi_match (NaN when no query term matched the product). grades: integer level grades.
+    """
+
+    query_ids: np.ndarray
+    product_ids: np.ndarray
+    grades: np.ndarray
+    dense: np.ndarray
+    lexical: np.ndarray
+
+    def subset(self, query_ids: Sequence[str]) -> JudgedPairs:
+        keep = np.isin(self.query_ids, np.asarray(list(query_ids), dtype=object))
+        return JudgedPairs(self.query_ids[keep], self.product_ids[keep], self.grades[keep], self.dense[keep],
+                           self.lexical[keep])
+
+    def __len__(self) -> int:
+        return int(self.grades.size)
+
+
+def default_sources(backend: SearchBackend) -> dict[str, SubquerySource]:
+    """The two sub-queries of the default hybrid query: lexical (BM25 multi_match) then dense (k-NN)."""
+    return {
+        SUBQUERY_LEXICAL: lambda text, vector, k: backend.lexical(text, k),
+        SUBQUERY_DENSE: lambda text, vector, k: backend.knn(vector, k=k),
+    }
+
+
+def collect(backend: SearchBackend, judgments: JudgmentSet, query_vectors: Mapping[str, np.ndarray], k: int,
+            sources: Mapping[str, SubquerySource] | None = None,
+            on_query: Callable[[str], None] | None = None) -> tuple[list[QueryCandidates], JudgedPairs]:
+    """Query every judged query once per sub-query and score every judged pair.
+
+    query_vectors: {query id: encoded query vector}. k: candidates per sub-query (the pipeline's
+    pagination_depth). sources: {name: SubquerySource} (default: lexical + dense). on_query: progress callback.
+    Returns (candidates per query in judgment order, judged pairs with dense and lexical raw scores).
+    """
+    sources = dict(sources or default_sources(backend))
+    qrels = judgments.qrels()
+    texts = judgments.queries()
+    candidates: list[QueryCandidates] = []
+    q_col: list[str] = []
+    p_col: list[str] = []
+    g_col: list[int] = []
+    d_col: list[float] = []
+    l_col: list[float] = []
+    for qid, text in texts.items():
+        vector = query_vectors[qid]
+        lists = {}
+        for name, source in sources.items():
+            hits = list(source(text, vector, k))
+            lists[name] = ([h.id for h in hits], [float(h.score) for h in hits])
+        candidates.append(QueryCandidates.from_lists(qid, lists, qrels[qid]))
+        judged_ids = list(qrels[qid])
+        scored = backend.score_documents(text, vector, judged_ids)
+        for pid in judged_ids:
+            s = scored.get(pid, {})
+            dense = s.get(SUBQUERY_DENSE)
+            lexical = s.get(SUBQUERY_LEXICAL)
+            q_col.append(qid)
+            p_col.append(pid)
+            g_col.append(qrels[qid][pid])
+            d_col.append(np.nan if dense is None else float(dense))
+            l_col.append(np.nan if lexical is None else float(lexical))
+        if on_query is not None:
+            on_query(qid)
+    pairs = JudgedPairs(np.asarray(q_col, dtype=object), np.asarray(p_col, dtype=object),
+                        np.asarray(g_col, dtype=np.int64), np.asarray(d_col), np.asarray(l_col))
+    return candidates, pairs

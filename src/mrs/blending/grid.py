@@ -1,0 +1,403 @@
+"""Blend search: which normalization × combination × weights (or RRF) ranks judged queries best.
+
+Search space (N sub-queries, N = 2..5; weights in steps of 0.1 summing to 1, endpoints included):
+- normalization-processor: min_max, l2, z_score (arithmetic_mean only, as OpenSearch requires), and min_max with
+  lower bounds from calibrated thresholds: the dense sub-query's bound is a level's threshold t_L (mode apply or
+  clip), every lexical sub-query's bound is ignore or apply with min_score 0 (BM25 scaled by its max);
+  × combination arithmetic_mean, geometric_mean, harmonic_mean × weights;
+- score-ranker-processor: RRF with rank_constant ∈ {1, 5, 10, 20, 60} × weights.
+
+Each query's sub-query candidate lists (mrs.blending.candidates.QueryCandidates) are normalized ONCE per
+normalization variant with the engine's own functions (mrs.engine.normalization, the OpenSearch score space);
+every weight vector is then combined at once as a matrix product (n_weights × n_subqueries) · (n_subqueries ×
+n_docs), with the missing-doc semantics of mrs.engine.combination: arithmetic_mean counts a missing doc as 0
+with its weight kept; geometric/harmonic run over scores > 0 only. The chosen configurations are re-checked
+with mrs.engine.hybrid.combine (see ``verify_with_engine``).
+
+Selection happens on train queries only; the held-out (dev) score of every configuration is reported beside it.
+Baselines: the default pipeline (min_max + arithmetic_mean, lexical 0.7 / dense 0.3; equal weights when the
+sub-queries are not exactly lexical + dense) and RRF with rank_constant 60 and equal weights.
+OpenSearch's Workbench hybrid optimizer tunes only two clauses without bounds; this search covers N clauses
+and the threshold-derived lower bounds.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mrs.blending.candidates import QueryCandidates
+from mrs.blending.objective import Metric, evaluate_rankings
+from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL
+
+NORMALIZATIONS = ("min_max", "l2", "z_score")
+COMBINATIONS = ("arithmetic_mean", "geometric_mean", "harmonic_mean")
+RRF_RANK_CONSTANTS = (1, 5, 10, 20, 60)
+WEIGHT_STEP = 0.1
+DEFAULT_WEIGHTS = {(SUBQUERY_LEXICAL, SUBQUERY_DENSE): (0.7, 0.3)}
+MAX_SUBQUERIES = 5
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A min_max lower bound of one sub-query: mode apply|clip|ignore, min_score (unused for ignore)."""
+
+    mode: str
+    min_score: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"mode": self.mode} if self.mode == "ignore" else {"mode": self.mode, "min_score": self.min_score}
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """A normalization variant: technique + optional per-sub-query lower bounds (+ a label saying where
+    the dense bound came from, e.g. 'dense≥exact')."""
+
+    technique: str
+    lower_bounds: tuple[Bound, ...] | None = None
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        if self.lower_bounds is None:
+            return self.technique
+        modes = ",".join(b.mode if b.mode == "ignore" else f"{b.mode}@{b.min_score:.4g}" for b in self.lower_bounds)
+        return f"{self.technique}[lb {self.label}: {modes}]" if self.label else f"{self.technique}[lb {modes}]"
+
+
+@dataclass(frozen=True)
+class BlendConfig:
+    """One point of the search: normalization + combination + weights, or RRF (rank_constant + weights).
+
+    weights follow the sub-query order of the candidates (e.g. (lexical, dense)).
+    """
+
+    normalization: Normalization | None
+    combination: str
+    weights: tuple[float, ...]
+    rank_constant: int | None = None
+
+    @property
+    def is_rrf(self) -> bool:
+        return self.combination == "rrf"
+
+    @property
+    def name(self) -> str:
+        w = "[" + ",".join(f"{x:g}" for x in self.weights) + "]"
+        if self.is_rrf:
+            return f"rrf k={self.rank_constant} w={w}"
+        return f"{self.normalization.name}+{self.combination} w={w}"
+
+    @property
+    def family(self) -> str:
+        """The configuration without its weights (one curve of the metric-vs-weight plot)."""
+        return f"rrf k={self.rank_constant}" if self.is_rrf else f"{self.normalization.name}+{self.combination}"
+
+    def pipeline_body(self, description: str | None = None) -> dict:
+        """The OpenSearch search-pipeline body that deploys this configuration (phase_results_processors)."""
+        weights = [round(float(w), 4) for w in self.weights]
+        if self.is_rrf:
+            proc = {"score-ranker-processor": {"combination": {
+                "technique": "rrf", "rank_constant": int(self.rank_constant), "parameters": {"weights": weights}}}}
+        else:
+            norm: dict = {"technique": self.normalization.technique}
+            if self.normalization.lower_bounds is not None:
+                norm["parameters"] = {"lower_bounds": [b.to_json() for b in self.normalization.lower_bounds]}
+            proc = {"normalization-processor": {
+                "normalization": norm,
+                "combination": {"technique": self.combination, "parameters": {"weights": weights}}}}
+        return {"description": description or f"mrs calibrate: {self.name}", "phase_results_processors": [proc]}
+
+
+@dataclass
+class ConfigScore:
+    """A configuration's mean metric on train and held-out (dev) queries (dev None without dev queries)."""
+
+    config: BlendConfig
+    train: float
+    dev: float | None
+
+    def to_dict(self) -> dict:
+        return {"name": self.config.name, "train": round(self.train, 6),
+                "dev": None if self.dev is None else round(self.dev, 6)}
+
+
+@dataclass
+class GridResult:
+    """All scored configurations (best train score first), the chosen one and the two baselines."""
+
+    metric: str
+    subqueries: tuple[str, ...]
+    scores: list[ConfigScore]
+    default: ConfigScore
+    rrf: ConfigScore
+    n_train: int
+    n_dev: int
+    verified: bool | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def best(self) -> ConfigScore:
+        return self.scores[0]
+
+    def top(self, n: int = 10) -> list[ConfigScore]:
+        return self.scores[:n]
+
+    def curves(self, max_families: int = 6) -> dict[str, tuple[list[float], list[float]]]:
+        """{family: (weight of the dense sub-query, best train metric at that weight)} for the best families."""
+        dense_at = self.subqueries.index(SUBQUERY_DENSE) if SUBQUERY_DENSE in self.subqueries else len(self.subqueries) - 1
+        fam_best: dict[str, float] = {}
+        for cs in self.scores:
+            fam_best.setdefault(cs.config.family, cs.train)
+        chosen = sorted(fam_best, key=lambda f: -fam_best[f])[:max_families]
+        for must in (self.default.config.family, self.rrf.config.family):
+            if must not in chosen:
+                chosen.append(must)
+        out: dict[str, tuple[list[float], list[float]]] = {}
+        for fam in chosen:
+            per_w: dict[float, float] = {}
+            for cs in self.scores:
+                if cs.config.family == fam:
+                    w = round(cs.config.weights[dense_at], 4)
+                    per_w[w] = max(per_w.get(w, -1.0), cs.train)
+            xs = sorted(per_w)
+            out[fam] = (xs, [per_w[x] for x in xs])
+        return out
+
+
+# ---------------------------------------------------------------- low level (arrays only)
+
+
+def weight_grid(n_subqueries: int, step: float = WEIGHT_STEP) -> np.ndarray:
+    """All weight vectors with entries in multiples of ``step`` summing to 1: (n_vectors, n_subqueries).
+
+    2 sub-queries → 11 vectors (0, 1), (0.1, 0.9), …, (1, 0); 3 → 66.
+    """
+    units = int(round(1.0 / step))
+    rows = [c for c in itertools.product(range(units + 1), repeat=n_subqueries) if sum(c) == units]
+    return np.round(np.asarray(rows, dtype=np.float64) / units, 10)
+
+
+def _f32_weighted_sum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Σᵢ wᵢ·vᵢ accumulated left to right in float32, as the engine's row sums over n_subqueries ≤ 5 do:
+    (n_weights, n_sub) × (n_sub, n_docs) → (n_weights, n_docs)."""
+    acc = np.zeros((weights.shape[0], values.shape[1]), dtype=np.float32)
+    for i in range(values.shape[0]):
+        acc += weights[:, i:i + 1] * values[i][None, :]
+    return acc
+
+
+def combine_batch(normalized: np.ndarray, weights: np.ndarray, combination: str) -> np.ndarray:
+    """Combined scores for every weight vector at once.
+
+    normalized: (n_subqueries, n_docs), NaN where the doc is missing from that sub-query. weights:
+    (n_weights, n_subqueries). Returns float32 (n_weights, n_docs):
+    arithmetic_mean Σ wᵢsᵢ / Σ wᵢ (missing → 0, weight kept); geometric_mean exp(Σ wᵢ ln sᵢ / Σ wᵢ) and
+    harmonic_mean Σ wᵢ / Σ wᵢ/sᵢ over sᵢ > 0 only (0 when no weight remains). The arithmetic follows
+    mrs.engine.combination step for step in float32, so scores, ties and the id tie-break match the engine's.
+    """
+    s = np.nan_to_num(np.asarray(normalized, dtype=np.float32), nan=0.0)
+    w = np.asarray(weights, dtype=np.float32)
+    if combination == "arithmetic_mean":
+        total = w.sum(axis=1, dtype=np.float32)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = _f32_weighted_sum(w, s) / total
+        return np.where(total > 0, out, np.float32(0)).astype(np.float32)
+    positive = s > 0
+    safe = np.where(positive, s, np.float32(1))
+    w_sum = _f32_weighted_sum(w, positive.astype(np.float32))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if combination == "geometric_mean":
+            log_s = np.where(positive, np.log(safe.astype(np.float64)), 0.0)
+            out = np.exp((w.astype(np.float64) @ log_s) / w_sum)
+        elif combination == "harmonic_mean":
+            out = w_sum / _f32_weighted_sum(w, np.where(positive, np.float32(1) / safe, np.float32(0)))
+        else:
+            raise ValueError(f"unknown combination {combination!r}")
+    return np.where(w_sum > 0, out, 0.0).astype(np.float32)
+
+
+def rrf_terms(rank: np.ndarray, rank_constant: int) -> np.ndarray:
+    """(n_subqueries, n_docs) RRF scores 1 / (rank_constant + rank), 0 where absent (rank 0), from the
+    engine's own rank-score table (mrs.engine.rrf: 10 decimals half-up, float32)."""
+    from mrs.engine.rrf import rrf_rank_scores
+
+    max_rank = int(rank.max()) if rank.size else 0
+    table = np.concatenate([np.zeros(1, dtype=np.float32), rrf_rank_scores(max_rank, rank_constant)])
+    return table[rank]
+
+
+def rrf_batch(rank: np.ndarray, weights: np.ndarray, rank_constant: int) -> np.ndarray:
+    """Weighted RRF sums Σ wᵢ / (rank_constant + rankᵢ) for every weight vector: float32 (n_weights, n_docs)."""
+    return _f32_weighted_sum(np.asarray(weights, dtype=np.float32), rrf_terms(rank, rank_constant))
+
+
+def normalize_candidates(qc: QueryCandidates, norm: Normalization) -> np.ndarray:
+    """(n_subqueries, n_ids) normalized scores (NaN where absent): each sub-query's returned scores normalized
+    by the engine's function for ``norm.technique`` (statistics over that sub-query's candidates only)."""
+    from mrs.engine import normalization as engine_norm
+
+    out = np.full(qc.raw.shape, np.nan)
+    for i in range(qc.raw.shape[0]):
+        present = ~np.isnan(qc.raw[i])
+        if not present.any():
+            continue
+        scores = qc.raw[i, present]
+        if norm.technique == "min_max":
+            bound = norm.lower_bounds[i] if norm.lower_bounds is not None else None
+            out[i, present] = _engine_min_max(engine_norm, scores, bound)
+        elif norm.technique == "l2":
+            out[i, present] = engine_norm.l2(scores)
+        elif norm.technique == "z_score":
+            out[i, present] = engine_norm.z_score(scores)
+        else:
+            raise ValueError(f"unknown normalization {norm.technique!r}")
+    return out
+
+
+def _engine_min_max(engine_norm, scores: np.ndarray, bound: Bound | None) -> np.ndarray:
+    if bound is None or bound.mode == "ignore":
+        return np.asarray(engine_norm.min_max(scores), dtype=np.float64)
+    lower = engine_norm.ScoreBound(mode=bound.mode, score=float(bound.min_score))
+    return np.asarray(engine_norm.min_max(scores, lower_bound=lower), dtype=np.float64)
+
+
+# ---------------------------------------------------------------- high level
+
+
+def normalization_variants(names: Sequence[str], dense_bounds: Mapping[str, float] | None = None) -> list[Normalization]:
+    """min_max, min_max with threshold-derived lower bounds, l2, z_score for sub-queries ``names``.
+
+    dense_bounds: {level: threshold on the dense score} (reachable thresholds only). For each: dense mode
+    apply|clip × lexical mode ignore|apply(0). Without a sub-query named 'dense' no bounded variants exist.
+    """
+    out = [Normalization("min_max")]
+    if dense_bounds and SUBQUERY_DENSE in names:
+        for level, t in dense_bounds.items():
+            for dense_mode in ("apply", "clip"):
+                for lex_mode in ("ignore", "apply"):
+                    bounds = tuple(Bound(dense_mode, float(t)) if n == SUBQUERY_DENSE
+                                   else (Bound("ignore") if lex_mode == "ignore" else Bound("apply", 0.0))
+                                   for n in names)
+                    out.append(Normalization("min_max", bounds, f"dense≥{level}"))
+    out += [Normalization("l2"), Normalization("z_score")]
+    return out
+
+
+def default_config(names: Sequence[str]) -> BlendConfig:
+    """min_max + arithmetic_mean with lexical 0.7 / dense 0.3 (OpenSearch-style default), equal weights otherwise."""
+    w = DEFAULT_WEIGHTS.get(tuple(names))
+    if w is None:
+        w = tuple(round(1.0 / len(names), 4) for _ in names)
+    return BlendConfig(Normalization("min_max"), "arithmetic_mean", tuple(w))
+
+
+def rrf_config(names: Sequence[str], rank_constant: int = 60) -> BlendConfig:
+    """RRF with equal weights (the score-ranker-processor default)."""
+    return BlendConfig(None, "rrf", tuple(round(1.0 / len(names), 4) for _ in names), rank_constant)
+
+
+def _family_scores(candidates: Sequence[QueryCandidates], metric: Metric, weights: np.ndarray,
+                   scorer: Callable[[QueryCandidates], np.ndarray]) -> np.ndarray:
+    """Mean metric over queries for each weight vector: (n_weights,). scorer(qc) → (n_weights, n_ids) scores."""
+    total = np.zeros(weights.shape[0])
+    for qc in candidates:
+        if len(qc.ids) == 0:
+            continue  # nothing retrieved: the metric is 0 for every configuration
+        total += evaluate_rankings(metric, scorer(qc), qc.grades, qc.id_order, qc.judged_grades)
+    return total / max(len(candidates), 1)
+
+
+def search_blends(train: Sequence[QueryCandidates], dev: Sequence[QueryCandidates], metric: Metric,
+                  dense_bounds: Mapping[str, float] | None = None, *, step: float = WEIGHT_STEP,
+                  rank_constants: Iterable[int] = RRF_RANK_CONSTANTS,
+                  on_family: Callable[[str], None] | None = None) -> GridResult:
+    """Score every configuration on train (and dev) queries; best train score first.
+
+    train / dev: candidates of the train / held-out queries (same sub-query names). dense_bounds: reachable
+    dense thresholds {level: t} for the bounded min_max variants. on_family: progress callback per family.
+    """
+    if not train:
+        raise ValueError("search_blends needs at least one train query")
+    names = train[0].names
+    if not 2 <= len(names) <= MAX_SUBQUERIES:
+        raise ValueError(f"a hybrid query takes 2..{MAX_SUBQUERIES} sub-queries, got {len(names)}")
+    weights = weight_grid(len(names), step)
+    families: list[tuple[Normalization | None, str, int | None]] = []
+    for norm in normalization_variants(names, dense_bounds):
+        combos = ("arithmetic_mean",) if norm.technique == "z_score" else COMBINATIONS
+        families += [(norm, combo, None) for combo in combos]
+    families += [(None, "rrf", rc) for rc in rank_constants]
+
+    # each query is normalized once per variant (shared by the variant's combinations and all weights)
+    cache: dict[tuple[int, int, Normalization], np.ndarray] = {}
+
+    def scorer_for(norm: Normalization | None, combo: str, rc: int | None, w: np.ndarray, split: int):
+        def score(qc: QueryCandidates) -> np.ndarray:
+            if combo == "rrf":
+                return rrf_batch(qc.rank, w, rc)
+            key = (split, id(qc), norm)
+            if key not in cache:
+                cache[key] = normalize_candidates(qc, norm)
+            return combine_batch(cache[key], w, combo)
+        return score
+
+    scores: list[ConfigScore] = []
+    for norm, combo, rc in families:
+        train_m = _family_scores(train, metric, weights, scorer_for(norm, combo, rc, weights, 0))
+        dev_m = _family_scores(dev, metric, weights, scorer_for(norm, combo, rc, weights, 1)) if dev else None
+        for j, w in enumerate(weights):
+            cfg = BlendConfig(norm, combo, tuple(float(x) for x in w), rc)
+            scores.append(ConfigScore(cfg, float(train_m[j]), None if dev_m is None else float(dev_m[j])))
+        if on_family is not None:
+            on_family(BlendConfig(norm, combo, tuple(weights[0]), rc).family)
+    # stable sort: on equal train score the earlier (simpler) family and weight order wins
+    scores.sort(key=lambda cs: -cs.train)
+
+    def baseline(cfg: BlendConfig) -> ConfigScore:
+        w = np.asarray([cfg.weights])
+        tr = _family_scores(train, metric, w, scorer_for(cfg.normalization, cfg.combination, cfg.rank_constant, w, 0))
+        dv = _family_scores(dev, metric, w, scorer_for(cfg.normalization, cfg.combination, cfg.rank_constant, w, 1)) \
+            if dev else None
+        return ConfigScore(cfg, float(tr[0]), None if dv is None else float(dv[0]))
+
+    return GridResult(metric.name, tuple(names), scores, baseline(default_config(names)), baseline(rrf_config(names)),
+                      n_train=len(train), n_dev=len(dev))
+
+
+def blend_query(qc: QueryCandidates, config: BlendConfig, size: int | None = None):
+    """The engine's own hybrid combination of one query's candidate lists under ``config``:
+    mrs.engine.hybrid.combine(...) → list[CombinedHit] (score desc, then id)."""
+    from mrs.engine.hybrid import SubqueryResult, combine
+    from mrs.engine.pipeline import parse_pipeline
+
+    pipeline = parse_pipeline(config.pipeline_body(), n_subqueries=len(qc.names))
+    subresults = []
+    for i, name in enumerate(qc.names):
+        present = np.flatnonzero(qc.rank[i] > 0)
+        present = present[np.argsort(qc.rank[i, present])]
+        subresults.append(SubqueryResult(name, [qc.ids[j] for j in present], qc.raw[i, present].astype(np.float64)))
+    return combine(subresults, pipeline, size=size or len(qc.ids))
+
+
+def verify_with_engine(candidates: Sequence[QueryCandidates], config: BlendConfig, depth: int = 10) -> bool:
+    """True when the fast numpy path ranks the top ``depth`` of every query exactly as the engine's
+    hybrid.combine does for ``config`` (same ids in the same order)."""
+    w = np.asarray([config.weights])
+    for qc in candidates:
+        if not qc.ids:
+            continue
+        if config.is_rrf:
+            fast = rrf_batch(qc.rank, w, config.rank_constant)
+        else:
+            fast = combine_batch(normalize_candidates(qc, config.normalization), w, config.combination)
+        order = np.lexsort((qc.id_order, -fast[0]))[:depth]
+        fast_ids = [qc.ids[j] for j in order]
+        engine_ids = [h.id for h in blend_query(qc, config)[:depth]]
+        if fast_ids != engine_ids:
+            return False
+    return True
