@@ -69,6 +69,7 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
             raise InputError("directory is not empty and is not an mrs index; refusing to replace it", path=t)
     t.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{t.name}.building-", dir=t.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the index gets ordinary directory permissions
     try:
         yield tmp
     except BaseException:
@@ -82,6 +83,12 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
     os.rename(tmp, t)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_documents(directory: str | os.PathLike, docs: Iterable[tuple[str, dict[str, Any]]]) -> int:

@@ -1,0 +1,121 @@
+"""`mrs index catalog`: a catalog file → an embedded index directory (BM25 fields + vectors)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mrs.cli.common import err_console, handle_errors, json_option, on_error_option, print_json, progress
+from mrs.data.readers import Rejects, read_catalog
+from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
+from mrs.engine.engine import EmbeddedEngine
+from mrs.engine.vectors import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_HNSW_THRESHOLD, DEFAULT_M
+from mrs.indexer.documents import format_fields, parse_fields
+from mrs.indexer.embed import SPACE_TYPES, Encoder
+
+_STAGE_LABELS = {
+    "read": "reading catalog",
+    "embed": "embedding",
+    "bm25": "BM25 index",
+    "vectors": "vector index",
+    "write": "writing index",
+}
+
+
+def rejects_beside(index_dir: Path) -> Path:
+    """``<index>.rejects.jsonl`` beside the index directory (inside it would vanish with the next swap)."""
+    return index_dir.with_name(index_dir.name + ".rejects.jsonl")
+
+
+@click.group("index")
+def command() -> None:
+    """Build search indexes.
+
+    \b
+    Example:
+      mrs index catalog demo/catalog.jsonl --index demo/index
+    """
+
+
+@command.command("catalog")
+@click.argument("catalog", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--index", "index_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Index directory to write (replaced atomically; an unchanged product reuses its cached vector).")
+@click.option("--model", default=None, help="Local sentence-transformers model directory [default: packaged all-MiniLM-L6-v2].")
+@click.option("--text-template", default=DEFAULT_TEMPLATE, show_default=True,
+              help="Embedding text template: {field} placeholders, {category[-2:]} slices list fields.")
+@click.option("--fields", "fields_spec", default=None,
+              help="BM25 fields with boosts, name^boost,... [default: title^3,brand^2,color,category,bullet_points,description].")
+@click.option("--similarity", type=click.Choice(["BM25", "LegacyBM25"]), default="BM25", show_default=True,
+              help="BM25: OpenSearch 3.x (Lucene BM25Similarity); LegacyBM25: OpenSearch 2.x, × (k1 + 1).")
+@click.option("--k1", type=float, default=1.2, show_default=True, help="BM25 term-frequency saturation.")
+@click.option("--b", "b", type=float, default=0.75, show_default=True, help="BM25 length normalization.")
+@click.option("--analyzer", type=click.Choice(["standard", "english"]), default="standard", show_default=True,
+              help="Text analysis of BM25 fields and queries (see docs/engine.md for differences from OpenSearch).")
+@click.option("--space", "space_type", type=click.Choice(list(SPACE_TYPES)), default="cosinesimil", show_default=True,
+              help="k-NN space type (OpenSearch's scores: cosinesimil (1+cos)/2, innerproduct, l2 1/(1+d²)).")
+@click.option("--hnsw-threshold", type=click.IntRange(min=0), default=DEFAULT_HNSW_THRESHOLD, show_default=True,
+              help="Use faiss HNSW from this many documents on (0: always); exact search below.")
+@click.option("--hnsw-m", type=click.IntRange(min=2), default=DEFAULT_M, show_default=True, help="HNSW graph degree m.")
+@click.option("--ef-construction", type=click.IntRange(min=1), default=DEFAULT_EF_CONSTRUCTION, show_default=True)
+@click.option("--ef-search", type=click.IntRange(min=1), default=DEFAULT_EF_SEARCH, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Texts per encoder batch.")
+@click.option("--id-field", default=None, help="Id column [default: first of id, _id, asin, product_id].")
+@on_error_option
+@json_option
+@handle_errors
+def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, similarity, k1, b, analyzer,
+            space_type, hnsw_threshold, hnsw_m, ef_construction, ef_search, batch_size, id_field, on_error,
+            as_json) -> None:
+    """Index CATALOG (JSONL, CSV/TSV or Parquet) into an embedded index: BM25 fields scored exactly as
+    OpenSearch scores them, plus one vector per product from the embedding text template.
+
+    Re-running on an unchanged catalog embeds nothing (content-hash cache); a changed product is
+    re-embedded alone. Bad rows: --on-error fail (exit 2, file:line) or skip (written to
+    <index>.rejects.jsonl beside the index and counted).
+
+    \b
+    Example:
+      mrs index catalog demo/catalog.jsonl --index demo/index
+      mrs index catalog products.parquet --index idx --fields "title^3,brand^2,description" --space innerproduct --json
+    """
+    fields = parse_fields(fields_spec)
+    template = ProductTextTemplate(text_template)
+    encoder = Encoder.load(model, space_type=space_type, batch_size=batch_size)
+    rejects = Rejects()
+    products = read_catalog(catalog, id_field=id_field, on_error=on_error, rejects=rejects)
+    with progress(quiet=as_json) as bar:
+        tasks: dict[str, int] = {}
+
+        def on_progress(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(_STAGE_LABELS.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        stats = EmbeddedEngine.build(
+            index_dir, products, encoder=encoder, template=template, fields=fields, analyzer=analyzer,
+            similarity=similarity, k1=k1, b=b, hnsw_threshold=hnsw_threshold, m=hnsw_m,
+            ef_construction=ef_construction, ef_search=ef_search, on_progress=on_progress,
+        )
+    rejects_file = str(rejects.write(rejects_beside(index_dir))) if rejects.count else None
+    out = {
+        **stats.to_dict(),
+        "rejected": rejects.count,
+        "rejects": rejects_file,
+        "model": encoder.identity.get("name"),
+        "dimension": encoder.dimension,
+        "space_type": space_type,
+        "fields": format_fields(fields),
+        "similarity": similarity,
+        "analyzer": analyzer,
+    }
+    if as_json:
+        print_json(out)
+        return
+    err_console.print(
+        f"indexed [bold]{stats.documents}[/] products into {index_dir} in {stats.seconds:.1f}s: "
+        f"{stats.embedded} embedded, {stats.cached} from cache, vectors {stats.vector_method} ({space_type})"
+        + (f"; {rejects.count} rows rejected → {rejects_file}" if rejects.count else ""),
+        highlight=False,
+    )

@@ -1,0 +1,398 @@
+"""EmbeddedEngine: the default search backend — one index directory, no server, OpenSearch's scores.
+
+- ``EmbeddedEngine.build(index_dir, products, encoder=...)`` turns a catalog into an index directory
+  (mrs.engine.store layout) atomically, reusing cached embeddings of unchanged products.
+- ``EmbeddedEngine.open(index_dir)`` serves the SearchBackend protocol (mrs.indexer.backend):
+  ``lexical`` (raw BM25, multi_match best_fields over the boosted fields), ``knn`` (k-NN score of the
+  index's space_type, top-k or radial min_score), ``hybrid`` (lexical + dense sub-queries combined by a
+  search pipeline exactly as OpenSearch's normalization/score-ranker processors do), ``score_documents``
+  and ``count``; plus ``search(text, mode, ...)`` which encodes the query with the index's model.
+
+Hybrid = [lexical top ``pagination_depth or k``, knn top ``pagination_depth or k`` (or radial
+``knn_min_score``)] → mrs.engine.hybrid.combine(size=k). The order of sub-queries is lexical, dense, as in
+the query templates mrs generates, so a pipeline's ``weights`` read [lexical, dense].
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mrs.data.catalog import Product
+from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
+from mrs.engine import store
+from mrs.engine.analysis import Analyzer
+from mrs.engine.bm25 import MultiFieldBM25
+from mrs.engine.hybrid import SubqueryResult, combine
+from mrs.engine.manifest import build_manifest, read_manifest, write_manifest
+from mrs.engine.pipeline import default_pipeline, parse_pipeline
+from mrs.engine.vectors import (
+    DEFAULT_EF_CONSTRUCTION,
+    DEFAULT_EF_SEARCH,
+    DEFAULT_HNSW_THRESHOLD,
+    DEFAULT_M,
+    VectorIndex,
+)
+from mrs.errors import InputError
+from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit
+from mrs.indexer.cache import EmbeddingCache, cache_key
+from mrs.indexer.documents import DEFAULT_FIELDS, bm25_texts, to_document
+from mrs.indexer.embed import Encoder
+from mrs.models import DEFAULT_MODEL
+
+MODES = ("lexical", "dense", "hybrid")
+
+# on_progress(stage, completed, total): stage is "read", "embed", "bm25", "vectors" or "write";
+# total is None while unknown (reading the catalog).
+ProgressCallback = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class IndexStats:
+    """What one build did. documents: indexed; embedded: texts encoded now; cached: documents whose
+    vector came from the embedding cache; seconds: wall time of the whole build."""
+
+    documents: int
+    embedded: int
+    cached: int
+    seconds: float
+    vector_method: str
+    index: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_query_text(text: str) -> str:
+    if text is None or not str(text).strip():
+        raise InputError("empty query")
+    return str(text)
+
+
+class EmbeddedEngine:
+    """An opened index. Attributes: directory, manifest (dict), ids (list[str]), stored (list of stored
+    field dicts), bm25 (MultiFieldBM25), vectors (VectorIndex)."""
+
+    def __init__(self, directory: Path, manifest: dict, ids: list[str], stored: list[dict], bm25, vectors: VectorIndex):
+        self.directory = directory
+        self.manifest = manifest
+        self.ids = ids
+        self.stored = stored
+        self.bm25 = bm25
+        self.vectors = vectors
+        self._row_of = {doc_id: i for i, doc_id in enumerate(ids)}
+
+    # ---- building -----------------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        directory: str | os.PathLike,
+        products: Iterable[Product],
+        *,
+        encoder: Encoder,
+        template: ProductTextTemplate | str | None = None,
+        fields: dict[str, float] | None = None,
+        analyzer: str = "standard",
+        similarity: str = "BM25",
+        k1: float = 1.2,
+        b: float = 0.75,
+        hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
+        m: int = DEFAULT_M,
+        ef_construction: int = DEFAULT_EF_CONSTRUCTION,
+        ef_search: int = DEFAULT_EF_SEARCH,
+        on_progress: ProgressCallback | None = None,
+    ) -> IndexStats:
+        """Index ``products`` into ``directory`` (replaced atomically; see mrs.engine.store).
+
+        encoder: decides the model and the vector space (encoder.space_type). template: the embedding text
+        template (default mrs.data.text.DEFAULT_TEMPLATE). fields: BM25 field → boost (default
+        title^3, brand^2, color, category, bullet_points, description). analyzer/similarity/k1/b: see
+        mrs.engine.bm25. hnsw_*: see VectorIndex. Embeddings of products whose embedding text is unchanged
+        come from the previous index's cache at ``directory``.
+        """
+        started = time.perf_counter()
+        target = Path(directory)
+        if isinstance(template, str) or template is None:
+            template = ProductTextTemplate(template or DEFAULT_TEMPLATE)
+        fields = dict(fields or DEFAULT_FIELDS)
+        report = on_progress or (lambda stage, done, total: None)
+
+        docs = []
+        for product in products:
+            docs.append(to_document(product, template))
+            if len(docs) % 1000 == 0:
+                report("read", len(docs), None)
+        if not docs:
+            raise InputError("the catalog has no products to index")
+        report("read", len(docs), len(docs))
+
+        # Embeddings: cached ones reused, the rest encoded once per distinct text.
+        identity = encoder.identity
+        keys = [cache_key(identity.get("sha256", ""), encoder.backend, encoder.normalize, d.text) for d in docs]
+        store.recover_previous(target)
+        cache = EmbeddingCache.load(target / store.CACHE_FILE) if (target / "manifest.json").exists() else EmbeddingCache()
+        if cache.dimension is not None and cache.dimension != encoder.dimension:
+            cache = EmbeddingCache()
+        found, cached_vectors = cache.lookup(keys)
+        vectors = np.zeros((len(docs), encoder.dimension), dtype=np.float32)
+        if found.any():
+            vectors[found] = cached_vectors
+        missing_rows = np.flatnonzero(~found)
+        first_row_of_key: dict[str, int] = {}
+        for row in missing_rows:
+            first_row_of_key.setdefault(keys[row], int(row))
+        to_encode = list(first_row_of_key.values())
+        done = 0
+        report("embed", 0, len(to_encode))
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            report("embed", done, len(to_encode))
+
+        if to_encode:
+            encoded = encoder.encode([docs[r].text for r in to_encode], progress=step)
+            row_vectors = dict(zip(first_row_of_key.keys(), encoded, strict=True))
+            for row in missing_rows:
+                vectors[row] = row_vectors[keys[row]]
+
+        report("bm25", 0, 1)
+        bm25 = MultiFieldBM25(fields=fields, analyzer=Analyzer(analyzer), similarity=similarity, k1=k1, b=b)
+        bm25.build([bm25_texts(_as_product(d), fields) for d in docs])
+        report("bm25", 1, 1)
+
+        report("vectors", 0, 1)
+        vindex = VectorIndex(vectors, encoder.space_type, hnsw_threshold=hnsw_threshold, m=m,
+                             ef_construction=ef_construction, ef_search=ef_search)
+        report("vectors", 1, 1)
+
+        counts = {"documents": len(docs), "embedded": len(to_encode), "cached": int(found.sum())}
+        report("write", 0, 1)
+        with store.atomic_directory(target) as tmp:
+            store.write_documents(tmp, ((d.id, d.fields) for d in docs))
+            bm25.save(tmp / store.BM25_DIR)
+            vindex.save(tmp / store.VECTORS_DIR)
+            EmbeddingCache.save(tmp / store.CACHE_FILE, keys, vectors)
+            manifest = build_manifest(
+                model=identity,
+                dimension=encoder.dimension,
+                encoder=encoder.backend,
+                normalized=encoder.normalize,
+                vectors=vindex.params(),
+                fields=fields,
+                analyzer=analyzer,
+                similarity=similarity,
+                k1=k1,
+                b=b,
+                text_template=template.template,
+                counts=counts,
+            )
+            write_manifest(tmp, manifest)  # last: a directory without it is never taken for an index
+        report("write", 1, 1)
+        return IndexStats(
+            documents=len(docs),
+            embedded=len(to_encode),
+            cached=int(found.sum()),
+            seconds=round(time.perf_counter() - started, 3),
+            vector_method=vindex.method,
+            index=str(target),
+        )
+
+    # ---- opening ------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, directory: str | os.PathLike) -> EmbeddedEngine:
+        """Open an index directory. InputError when it is missing, not an index, or corrupt."""
+        d = Path(directory)
+        store.recover_previous(d)
+        manifest = read_manifest(d)
+        ids, stored = store.read_documents(d)
+        try:
+            bm25 = MultiFieldBM25.load(d / store.BM25_DIR)
+        except InputError:
+            raise
+        except Exception as e:  # noqa: BLE001 — any unreadable BM25 file is a corrupt index
+            raise InputError(f"corrupt BM25 index ({type(e).__name__}: {e})".splitlines()[0], path=d / store.BM25_DIR) from None
+        vectors = VectorIndex.load(d / store.VECTORS_DIR)
+        expected = int(manifest["counts"].get("documents", len(ids)))
+        if not (len(ids) == len(vectors) == expected):
+            raise InputError(f"corrupt index: {len(ids)} documents, {len(vectors)} vectors, manifest says {expected}", path=d)
+        dim = int(manifest["model"].get("dimension", vectors.dimension))
+        if dim != vectors.dimension:
+            raise InputError(f"corrupt index: manifest dimension {dim} ≠ stored vectors {vectors.dimension}", path=d)
+        return cls(d, manifest, ids, stored, bm25, vectors)
+
+    @property
+    def space_type(self) -> str:
+        return self.vectors.space_type
+
+    @property
+    def dimension(self) -> int:
+        return self.vectors.dimension
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    def open_encoder(self, model: str | os.PathLike | None = None, *, batch_size: int = 32, device: str | None = "cpu") -> Encoder:
+        """The encoder for queries: ``model`` when given, else the model the manifest names (the packaged
+        default by name, other models by path). InputError when its dimension ≠ the index's."""
+        if model is None:
+            identity = self.manifest["model"]
+            model = None if identity.get("name") == DEFAULT_MODEL else identity.get("path")
+        encoder = Encoder.load(model, space_type=self.space_type, batch_size=batch_size, device=device,
+                               backend=self.manifest.get("encoder", {}).get("backend", "torch"))
+        self.check_encoder(encoder)
+        return encoder
+
+    def check_encoder(self, encoder: Encoder) -> None:
+        """InputError when the encoder's vector dimension differs from the index's."""
+        if encoder.dimension != self.dimension:
+            raise InputError(
+                f"query model {encoder.identity.get('name')!r} makes {encoder.dimension}-dimensional vectors, "
+                f"the index holds {self.dimension}-dimensional ones (index built with "
+                f"{self.manifest['model'].get('name')!r})",
+                path=self.directory,
+            )
+
+    # ---- SearchBackend ------------------------------------------------------------------------------
+
+    def _hit(self, row: int, score: float, lexical: float | None, dense: float | None, with_source: bool) -> Hit:
+        return Hit(
+            id=self.ids[row],
+            score=float(score),
+            scores={SUBQUERY_LEXICAL: lexical, SUBQUERY_DENSE: dense},
+            source=self.stored[row] if with_source else None,
+        )
+
+    def lexical(self, text: str, k: int, *, with_source: bool = False) -> list[Hit]:
+        """Top-k by BM25 (raw OpenSearch multi_match best_fields score); only documents a term matched."""
+        _check_query_text(text)
+        if k < 1:
+            raise InputError(f"k must be ≥ 1 (got {k})")
+        rows, scores = self.bm25.search(text, k)
+        return [self._hit(int(r), s, float(s), None, with_source) for r, s in zip(rows, scores, strict=True)]
+
+    def knn(self, vector: np.ndarray, k: int | None = None, min_score: float | None = None, *,
+            with_source: bool = False) -> list[Hit]:
+        """Top-k, or radial (every document with k-NN score ≥ min_score), by the index's space score."""
+        rows, scores = self.vectors.search(vector, k, min_score=min_score)
+        return [self._hit(int(r), s, None, float(s), with_source) for r, s in zip(rows, scores, strict=True)]
+
+    def hybrid(
+        self,
+        text: str,
+        vector: np.ndarray,
+        k: int,
+        pipeline: Any = None,
+        *,
+        pagination_depth: int | None = None,
+        knn_min_score: float | None = None,
+        min_score: float | None = None,
+        with_source: bool = False,
+    ) -> list[Hit]:
+        """Hybrid query: lexical + dense sub-queries combined by ``pipeline``.
+
+        pipeline: an OpenSearch search-pipeline JSON body (dict), a parsed HybridPipeline, or None for the
+        default (min_max + arithmetic_mean, weights 0.7 lexical / 0.3 dense). Each sub-query returns
+        ``pagination_depth or k`` candidates (the dense one: all with score ≥ ``knn_min_score`` when given);
+        ``min_score`` filters the combined score. Hit.scores: raw sub-query scores (None when the document
+        was not among that sub-query's candidates); Hit.normalized: the normalized sub-scores.
+        """
+        _check_query_text(text)
+        if k < 1:
+            raise InputError(f"k must be ≥ 1 (got {k})")
+        if pipeline is None:
+            pipeline = default_pipeline()
+        elif isinstance(pipeline, dict):
+            pipeline = parse_pipeline(pipeline, n_subqueries=2)
+        depth = pagination_depth or k
+        lex_rows, lex_scores = self.bm25.search(text, depth)
+        if knn_min_score is not None:
+            dense_rows, dense_scores = self.vectors.search(vector, min_score=knn_min_score)
+        else:
+            dense_rows, dense_scores = self.vectors.search(vector, depth)
+        subresults = [
+            SubqueryResult(SUBQUERY_LEXICAL, [self.ids[int(r)] for r in lex_rows], [float(s) for s in lex_scores]),
+            SubqueryResult(SUBQUERY_DENSE, [self.ids[int(r)] for r in dense_rows], [float(s) for s in dense_scores]),
+        ]
+        combined = combine(subresults, pipeline, size=k, pagination_depth=pagination_depth, min_score=min_score)
+        hits = []
+        for c in combined:
+            row = self._row_of[c.id]
+            hits.append(Hit(
+                id=c.id,
+                score=float(c.score),
+                scores={name: _opt_float(c.raw.get(name)) for name in (SUBQUERY_LEXICAL, SUBQUERY_DENSE)},
+                normalized={name: _opt_float(c.normalized.get(name)) for name in (SUBQUERY_LEXICAL, SUBQUERY_DENSE)},
+                source=self.stored[row] if with_source else None,
+            ))
+        return hits
+
+    def score_documents(self, text: str, vector: np.ndarray, ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
+        """Raw scores of the given documents for one query, retrieved or not:
+        {id: {"lexical": BM25 (None when no query term matched the document), "dense": k-NN score}}.
+        Ids not in the index get None for both."""
+        _check_query_text(text)
+        lex_all, matched = self.bm25.score(text)
+        rows = [self._row_of.get(i) for i in ids]
+        known = [r for r in rows if r is not None]
+        dense = dict(zip(known, self.vectors.scores_for(vector, known).tolist(), strict=True))
+        out: dict[str, dict[str, float | None]] = {}
+        for doc_id, row in zip(ids, rows, strict=True):
+            if row is None:
+                out[doc_id] = {SUBQUERY_LEXICAL: None, SUBQUERY_DENSE: None}
+            else:
+                lex = float(lex_all[row]) if bool(matched[row]) else None
+                out[doc_id] = {SUBQUERY_LEXICAL: lex, SUBQUERY_DENSE: float(dense[row])}
+        return out
+
+    # ---- convenience --------------------------------------------------------------------------------
+
+    def search(
+        self,
+        text: str,
+        mode: str = "hybrid",
+        k: int = 10,
+        min_score: float | None = None,
+        pipeline: Any = None,
+        encoder: Encoder | None = None,
+        *,
+        pagination_depth: int | None = None,
+        with_source: bool = True,
+    ) -> list[Hit]:
+        """One query end to end: encode it (dense/hybrid; with ``encoder`` or the index's model) and search.
+
+        mode: lexical | dense | hybrid. min_score: radial k-NN on the dense side (dense and hybrid modes).
+        """
+        _check_query_text(text)
+        if mode not in MODES:
+            raise InputError(f"unknown mode {mode!r} (expected one of {', '.join(MODES)})")
+        if mode == "lexical":
+            if min_score is not None:
+                raise InputError("--min-score is a k-NN (dense) threshold; it does not apply to lexical mode")
+            return self.lexical(text, k, with_source=with_source)
+        if encoder is None:
+            encoder = self.open_encoder()
+        else:
+            self.check_encoder(encoder)
+        vector = encoder.encode_query(text)
+        if mode == "dense":
+            hits = self.knn(vector, None if min_score is not None else k, min_score, with_source=with_source)
+            return hits[:k]
+        return self.hybrid(text, vector, k, pipeline, pagination_depth=pagination_depth, knn_min_score=min_score,
+                           with_source=with_source)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _as_product(doc) -> Product:
+    return Product(id=doc.id, fields=doc.fields)
