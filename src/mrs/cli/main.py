@@ -28,11 +28,12 @@ def cli() -> None:
 
 def _register() -> None:
     # One line per command module; each module defines `command` (a click command or group).
+    from mrs.cli import calibrate as calibrate_cmd
     from mrs.cli import data as data_cmd
     from mrs.cli import index as index_cmd
     from mrs.cli import search as search_cmd
 
-    for mod in (data_cmd, index_cmd, search_cmd):
+    for mod in (data_cmd, index_cmd, search_cmd, calibrate_cmd):
         cli.add_command(mod.command)
 
 
