@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_TOKEN_LENGTH = 255
 
@@ -42,6 +43,10 @@ _TOKEN_RE = re.compile(
     rf"|{_WORD}+(?:(?:(?<={_LETTER})['’.:](?={_LETTER})|(?<=\d)[.,;'’](?=\d)){_WORD}+)*"
 )
 _POSSESSIVE_RE = re.compile(r"['’][sS]$")
+# Fast pass: word runs with any joiner; only the rare candidates that contain a joiner or an ideograph (or are
+# too long) are re-split with the exact _TOKEN_RE, which gives the same tokens as running it on the whole text.
+_CANDIDATE_RE = re.compile(r"\w+(?:['’.:,;]\w+)*")
+_NEEDS_EXACT_RE = re.compile(rf"['’.:,;{_IDEOGRAPHIC}]")
 
 
 def standard_tokens(text: str, max_token_length: int = MAX_TOKEN_LENGTH, lowercase: bool = True) -> list[str]:
@@ -49,11 +54,16 @@ def standard_tokens(text: str, max_token_length: int = MAX_TOKEN_LENGTH, lowerca
     if lowercase:
         text = text.lower()
     out: list[str] = []
-    for tok in _TOKEN_RE.findall(text):
-        if len(tok) <= max_token_length:
-            out.append(tok)
-        else:
-            out.extend(tok[i : i + max_token_length] for i in range(0, len(tok), max_token_length))
+    needs_exact = _NEEDS_EXACT_RE.search
+    for cand in _CANDIDATE_RE.findall(text):
+        if len(cand) <= max_token_length and not needs_exact(cand):
+            out.append(cand)
+            continue
+        for tok in _TOKEN_RE.findall(cand):
+            if len(tok) <= max_token_length:
+                out.append(tok)
+            else:
+                out.extend(tok[i : i + max_token_length] for i in range(0, len(tok), max_token_length))
     return out
 
 
@@ -296,6 +306,7 @@ class _Porter:
         return "".join(self.b[: self.k + 1])
 
 
+@lru_cache(maxsize=200_000)
 def porter_stem(word: str) -> str:
     """Porter-stem one lowercase token (``"running" → "run"``, ``"generalizations" → "gener"``)."""
     return _Porter(word).stem()
