@@ -1,0 +1,169 @@
+"""Training examples and the batch plan for graded contrastive training.
+
+A batch holds several judged products of the same query (mixed levels, the top level first) next to the
+groups of other queries, and never two rows with the same product (by id or by text) nor two variants of the
+same query (a misspelled copy beside its clean original would turn the shared products into false in-batch
+negatives). A product that is judged for one query of the batch is never placed as an in-batch negative of
+another query of the batch.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TrainingExample:
+    """One (query, product, grade) training row.
+
+    query_id: id of this query variant ("q17", "q17~sp0" for a misspelled copy, "syn:B0123:0" for synthetic).
+    origin_id: the query it derives from (its own id for real and synthetic queries); variants of one origin
+    never share a batch. product_text: the rendered product text (ProductTextTemplate). grade: level of the
+    scheme (higher = more relevant). source: "human", "augmented", "synthetic", "mined", ...
+    """
+
+    query_id: str
+    origin_id: str
+    query: str
+    product_id: str
+    product_text: str
+    grade: int
+    source: str = "human"
+
+
+def plan_groups(
+    examples: Sequence[TrainingExample], per_query: int, top: int, rng: random.Random
+) -> list[list[int]]:
+    """Row-index groups for one epoch: each query variant's rows split into groups of at most per_query
+    rows, each group holding one or more top-level rows first and lower levels interleaved (so every group
+    carries a positive and a mix of negatives). Groups of all queries are returned in shuffled order."""
+    by_query: dict[str, list[int]] = defaultdict(list)
+    for i, ex in enumerate(examples):
+        by_query[ex.query_id].append(i)
+    groups: list[list[int]] = []
+    for rows in by_query.values():
+        tops = [i for i in rows if examples[i].grade == top]
+        rest = [i for i in rows if examples[i].grade != top]
+        rng.shuffle(tops)
+        rng.shuffle(rest)
+        # Interleave the lower levels so each group sees several grades: sort by grade round-robin.
+        by_grade: dict[int, list[int]] = defaultdict(list)
+        for i in rest:
+            by_grade[examples[i].grade].append(i)
+        interleaved: list[int] = []
+        lists = [by_grade[g] for g in sorted(by_grade, reverse=True)]
+        while any(lists):
+            for lst in lists:
+                if lst:
+                    interleaved.append(lst.pop())
+        n_groups = max(1, -(-len(rows) // max(per_query, 1)))
+        buckets: list[list[int]] = [[] for _ in range(n_groups)]
+        for k, i in enumerate(tops):
+            buckets[k % n_groups].append(i)
+        if tops:
+            for k in range(len(tops), n_groups):  # fewer positives than groups: reuse them
+                buckets[k].append(tops[k % len(tops)])
+        for k, i in enumerate(interleaved):
+            buckets[k % n_groups].append(i)
+        groups.extend(b[:per_query] if len(b) > per_query else b for b in buckets if b)
+    rng.shuffle(groups)
+    return groups
+
+
+def build_batches(
+    examples: Sequence[TrainingExample],
+    *,
+    batch_size: int,
+    per_query: int = 8,
+    top: int,
+    seed: int = 0,
+    judged: dict[str, set[str]] | None = None,
+    lookahead: int = 64,
+) -> list[list[int]]:
+    """One epoch's batch plan: lists of row indices into ``examples``.
+
+    batch_size: rows per batch (a batch is closed early when none of the next ``lookahead`` groups fits).
+    per_query: most rows of one query per batch. top: the top grade of the scheme. seed: the epoch's seed.
+    judged: origin id → ids of the products judged for it (all training judgments); a group is not added
+    to a batch where one of its products is judged for another origin in the batch, or vice versa.
+    Every row of the epoch appears in at most one batch; a group that never fits is dropped (counted by
+    the caller as len(examples) - rows planned).
+    """
+    if batch_size < 2:
+        raise ValueError("batch_size must be at least 2")
+    rng = random.Random(seed)
+    judged = judged if judged is not None else _judged_by_origin(examples)
+    pending = deque(plan_groups(examples, min(per_query, batch_size), top, rng))
+    batches: list[list[int]] = []
+    while pending:
+        batch: list[int] = []
+        origins: set[str] = set()
+        products: set[str] = set()
+        texts: set[str] = set()
+        deferred: list[list[int]] = []
+        misses = 0
+        while pending and len(batch) < batch_size and misses < lookahead:
+            group = pending.popleft()
+            fitted = _fit(group, examples, batch_size - len(batch), origins, products, texts, judged)
+            if fitted is None:
+                deferred.append(group)
+                misses += 1
+                continue
+            batch.extend(fitted)
+            origin = examples[fitted[0]].origin_id
+            origins.add(origin)
+            products.update(examples[i].product_id for i in fitted)
+            texts.update(examples[i].product_text for i in fitted)
+        pending.extendleft(reversed(deferred))
+        if not batch:
+            pending.popleft()  # cannot fit anywhere (e.g. a conflicting lone group): drop it for this epoch
+            continue
+        batches.append(batch)
+    return batches
+
+
+def _fit(
+    group: list[int],
+    examples: Sequence[TrainingExample],
+    room: int,
+    origins: set[str],
+    products: set[str],
+    texts: set[str],
+    judged: dict[str, set[str]],
+) -> list[int] | None:
+    """The rows of ``group`` that can join the batch (trimmed to ``room``), or None when it cannot join."""
+    origin = examples[group[0]].origin_id
+    if origin in origins:
+        return None
+    own_judged = judged.get(origin, set())
+    if own_judged & products:
+        return None  # a product already in the batch is judged for this query: it would be a false negative
+    kept: list[int] = []
+    seen_texts: set[str] = set()
+    for i in group:
+        ex = examples[i]
+        if ex.product_id in products or ex.product_text in texts or ex.product_text in seen_texts:
+            continue
+        if any(ex.product_id in judged.get(o, ()) for o in origins):
+            continue
+        kept.append(i)
+        seen_texts.add(ex.product_text)
+    kept = kept[:room]
+    return kept or None
+
+
+def _judged_by_origin(examples: Iterable[TrainingExample]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for ex in examples:
+        out[ex.origin_id].add(ex.product_id)
+    return dict(out)
+
+
+def batch_labels(rows: Sequence[TrainingExample]) -> list[tuple[int, int]]:
+    """(query group, grade) per row for the loss: rows of the same query variant share a group number,
+    numbered from 0 in order of first appearance."""
+    numbers: dict[str, int] = {}
+    return [(numbers.setdefault(ex.query_id, len(numbers)), ex.grade) for ex in rows]

@@ -1,0 +1,93 @@
+"""Dev-set evaluation at the end of training: dense retrieval quality and level separation.
+
+Small on purpose (the full harness is mrs.eval, which sits above the toolkit): exact cosine retrieval over
+the whole catalog for the dev queries, scored with ranx, and pooled ROC AUCs of the cosine between judged
+(query, product) pairs of two levels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from mrs.data.judgments import JudgmentSet
+
+
+def encode(model, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """Unit-normalised float32 embeddings [len(texts), dim]."""
+    emb = model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False,
+                       normalize_embeddings=True)
+    return np.asarray(emb, dtype=np.float32)
+
+
+def separation_auc(cosines: Sequence[float], grades: Sequence[int], high: int, low: int) -> float | None:
+    """ROC AUC of cosine for telling grade ``high`` pairs (positives) from grade ``low`` pairs, pooled over
+    all queries; None when either level has no pair."""
+    from sklearn.metrics import roc_auc_score
+
+    g = np.asarray(grades)
+    s = np.asarray(cosines, dtype=np.float64)
+    keep = (g == high) | (g == low)
+    y = (g[keep] == high).astype(int)
+    if y.sum() == 0 or y.sum() == len(y):
+        return None
+    return float(roc_auc_score(y, s[keep]))
+
+
+def evaluate_dense(
+    model,
+    product_texts: Mapping[str, str],
+    dev: JudgmentSet,
+    *,
+    k: int = 100,
+    product_embeddings: np.ndarray | None = None,
+    batch_size: int = 64,
+) -> dict:
+    """Dense retrieval metrics of ``model`` on the dev judgments.
+
+    product_texts: product id → embedding text for the whole catalog (the retrieval corpus).
+    dev: dev judgments (queries never trained on). product_embeddings: precomputed embeddings in the order of
+    product_texts (skips encoding the catalog).
+    Returns {"queries", "ndcg@10", "recall@100", "auc_exact_vs_irrelevant", "auc_exact_vs_substitute"}:
+    nDCG@10 uses the integer grades as gains (ranx "ndcg", linear gain); recall@k counts top-level products
+    only (how many of the exact matches the top k retrieves); the AUCs pool every judged dev pair of the two
+    levels (top vs 0, and top vs top-1), the separation a single global threshold relies on.
+    """
+    from ranx import Qrels, Run, evaluate
+
+    ids = list(product_texts)
+    if product_embeddings is None:
+        product_embeddings = encode(model, [product_texts[i] for i in ids], batch_size)
+    queries = dev.queries()
+    qids = list(queries)
+    query_emb = encode(model, [queries[q] for q in qids], batch_size)
+    scores = query_emb @ product_embeddings.T  # cosines [Q, P]
+    k = min(k, len(ids))
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    run = {q: {ids[j]: float(scores[r, j]) for j in top[r]} for r, q in enumerate(qids)}
+    qrels_all = dev.qrels()
+    top_grade = dev.scheme.top
+    qrels_top = {q: {p: 1 for p, g in rel.items() if g == top_grade} for q, rel in qrels_all.items()}
+    qrels_top = {q: rel for q, rel in qrels_top.items() if rel}
+    graded = {q: rel for q, rel in qrels_all.items() if any(g > 0 for g in rel.values())}
+    metrics: dict = {"queries": len(qids)}
+    if graded:
+        metrics["ndcg@10"] = float(evaluate(Qrels(graded), Run({q: run[q] for q in graded}), "ndcg@10"))
+    if qrels_top:
+        metrics[f"recall@{k}"] = float(
+            evaluate(Qrels(qrels_top), Run({q: run[q] for q in qrels_top}), f"recall@{k}"))
+    # Separation on judged pairs: cosine of every judged dev pair.
+    row = {q: r for r, q in enumerate(qids)}
+    col = {p: j for j, p in enumerate(ids)}
+    pair_cos, pair_grade = [], []
+    for j in dev:
+        if j.product_id in col:
+            pair_cos.append(float(scores[row[j.query_id], col[j.product_id]]))
+            pair_grade.append(j.grade)
+    names = dev.scheme.levels
+    metrics[f"auc_{names[top_grade]}_vs_{names[0]}"] = separation_auc(pair_cos, pair_grade, top_grade, 0)
+    if top_grade >= 2:
+        metrics[f"auc_{names[top_grade]}_vs_{names[top_grade - 1]}"] = separation_auc(
+            pair_cos, pair_grade, top_grade, top_grade - 1)
+    return metrics

@@ -1,0 +1,1 @@
+"""Training losses of the Mine & Refine recipe, shaped like sentence-transformers losses."""

@@ -1,0 +1,213 @@
+"""Shared training plumbing for Stage 1 and Stage 2: a plain torch loop over a batch plan with a pluggable
+sentence-transformers-style loss, loss logging, the loss-curve PNG and an atomic model save.
+
+A loss is any ``nn.Module`` called as ``loss([query_features, product_features], labels)`` with
+labels a LongTensor [N, 2] of (query group, grade) — GradedSupConLoss and MultiClassCircleLoss both are.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from mrs.toolkit.batching import TrainingExample, batch_labels
+
+# on_step(step, total_steps, loss_value) — e.g. advance a progress bar.
+StepCallback = Callable[[int, int, float], None]
+# batches_for_epoch(epoch) -> list of batches, each a list of TrainingExample.
+BatchPlan = Callable[[int], list[list[TrainingExample]]]
+
+
+def pick_device(requested: str | None = None) -> str:
+    """"cuda" when a GPU is present (or "mps" on Apple silicon), else "cpu"; an explicit request wins."""
+    if requested:
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+@dataclass
+class FitResult:
+    """What a fit did. step_losses: loss per optimizer step (in order); seconds: wall time of the loop;
+    pairs: (query, product) rows seen; epochs: epochs started."""
+
+    step_losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    pairs: int = 0
+    epochs: int = 0
+
+    @property
+    def steps(self) -> int:
+        return len(self.step_losses)
+
+    @property
+    def pairs_per_second(self) -> float:
+        return self.pairs / self.seconds if self.seconds > 0 else 0.0
+
+
+def planned_steps(n_batches_per_epoch: int, epochs: int, max_steps: int | None) -> int:
+    """Steps the loop will take: epochs × batches, capped by max_steps (when given and > 0)."""
+    total = n_batches_per_epoch * max(epochs, 1)
+    return min(total, max_steps) if max_steps and max_steps > 0 else total
+
+
+def fit(
+    model,
+    loss: torch.nn.Module,
+    batches_for_epoch: BatchPlan,
+    *,
+    epochs: int = 1,
+    max_steps: int | None = None,
+    lr: float = 2e-5,
+    warmup_ratio: float = 0.1,
+    weight_decay: float = 0.01,
+    max_grad_norm: float = 1.0,
+    on_step: StepCallback | None = None,
+) -> FitResult:
+    """Train ``model`` (a SentenceTransformer, already on its device) with ``loss``.
+
+    epochs: passes over the batch plan (each epoch asks batches_for_epoch(epoch) for a fresh plan);
+    max_steps: stop after this many optimizer steps (None/0: run all epochs). lr: AdamW peak learning rate,
+    linear warm-up over warmup_ratio of the steps, then linear decay to 0. Returns FitResult.
+    """
+    first = batches_for_epoch(0)
+    total = planned_steps(len(first), epochs, max_steps)
+    if total == 0:
+        raise ValueError("nothing to train on: the batch plan is empty")
+    params = [p for p in loss.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    warmup = int(total * warmup_ratio)
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    device = model.device
+    result = FitResult()
+    started = time.perf_counter()
+    model.train()
+    step = 0
+    epoch = 0
+    plan = first
+    while step < total:
+        result.epochs = epoch + 1
+        for batch in plan:
+            if step >= total:
+                break
+            features = [
+                _to_device(model.preprocess([ex.query for ex in batch]), device),
+                _to_device(model.preprocess([ex.product_text for ex in batch]), device),
+            ]
+            labels = torch.tensor(batch_labels(batch), dtype=torch.long, device=device)
+            value = loss(features, labels)
+            optimizer.zero_grad(set_to_none=True)
+            value.backward()
+            if max_grad_norm:
+                torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            loss_value = float(value.detach())
+            if not math.isfinite(loss_value):
+                raise FloatingPointError(f"loss became {loss_value} at step {step + 1}; lower --lr")
+            result.step_losses.append(loss_value)
+            result.pairs += len(batch)
+            step += 1
+            if on_step is not None:
+                on_step(step, total, loss_value)
+        epoch += 1
+        if step < total:
+            plan = batches_for_epoch(epoch)
+            if not plan:
+                break
+    model.eval()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _to_device(features: dict, device) -> dict:
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+
+
+def moving_average(values: Sequence[float], window: int) -> list[float]:
+    """Trailing mean over the last ``window`` values (fewer at the start)."""
+    out, acc = [], 0.0
+    for i, v in enumerate(values):
+        acc += v
+        if i >= window:
+            acc -= values[i - window]
+        out.append(acc / min(i + 1, window))
+    return out
+
+
+def plot_loss_curve(step_losses: Sequence[float], path: str | Path, title: str = "training loss") -> Path:
+    """Write a PNG of the loss per step and its moving average; returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    steps = list(range(1, len(step_losses) + 1))
+    ax.plot(steps, step_losses, color="#9bb", linewidth=0.8, label="loss per step")
+    window = max(1, len(step_losses) // 20)
+    ax.plot(steps, moving_average(step_losses, window), color="#036", linewidth=1.8, label=f"mean of {window}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def save_model_atomic(model, out_dir: str | Path, write_extra: Callable[[Path], None] | None = None) -> Path:
+    """Save a SentenceTransformer to out_dir via a temporary sibling directory + rename, so a crash never
+    leaves a half-written model where a previous one stood (the previous directory is replaced whole). write_extra(tmp_dir) adds files (training.json, the loss
+    curve) before the rename, so they appear together with the model."""
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        model.save(str(tmp))
+        if write_extra is not None:
+            write_extra(tmp)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

@@ -1,0 +1,80 @@
+"""Batch plans: several judged products per query, mixed levels, no duplicate products, no false negatives."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from mrs.toolkit.batching import TrainingExample, batch_labels, build_batches, plan_groups
+
+
+def _query(qid: str, grades: list[int], origin: str | None = None, prefix: str | None = None) -> list[TrainingExample]:
+    prefix = prefix or qid
+    return [TrainingExample(qid, origin or qid, f"query {qid}", f"{prefix}-p{i}", f"text of {prefix}-p{i}", g)
+            for i, g in enumerate(grades)]
+
+
+def _examples() -> list[TrainingExample]:
+    rows: list[TrainingExample] = []
+    for q in range(6):
+        rows += _query(f"q{q}", [3, 3, 2, 1, 0, 0, 0, 0, 2, 3, 0, 0])
+    rows += _query("q0~sp0", [3, 3, 2, 1, 0, 0, 0, 0, 2, 3, 0, 0], origin="q0", prefix="q0")  # misspelled q0
+    return rows
+
+
+def test_groups_mix_levels_and_lead_with_a_positive():
+    rows = _examples()
+    import random
+
+    groups = plan_groups(rows, per_query=4, top=3, rng=random.Random(0))
+    for g in groups:
+        assert len(g) <= 4 and len({rows[i].query_id for i in g}) == 1
+        assert rows[g[0]].grade == 3  # each group carries a top-level product first
+        assert len({rows[i].grade for i in g}) >= 2  # and lower levels beside it
+    covered = Counter(i for g in groups for i in g)
+    assert set(covered) == set(range(len(rows)))  # an epoch covers every row
+
+
+def test_batches_hold_no_duplicate_products_and_no_two_variants_of_a_query():
+    rows = _examples()
+    batches = build_batches(rows, batch_size=16, per_query=4, top=3, seed=0)
+    assert batches
+    for b in batches:
+        assert len(b) <= 16
+        assert len({rows[i].product_id for i in b}) == len(b)
+        assert len({rows[i].product_text for i in b}) == len(b)
+        origins = {rows[i].origin_id for i in b}
+        assert len({rows[i].query_id for i in b}) == len(origins)  # q0 and q0~sp0 never together
+        assert max(Counter(rows[i].query_id for i in b).values()) <= 4
+    # Several queries share a batch (only the tail of an epoch, when one query's groups remain, may not).
+    mixed = [b for b in batches if len({rows[i].query_id for i in b}) >= 2]
+    assert len(mixed) >= len(batches) - 2
+    seen = [i for b in batches for i in b]
+    assert len(seen) == len(set(seen))
+    assert build_batches(rows, batch_size=16, per_query=4, top=3, seed=0) == batches  # seeded
+    assert build_batches(rows, batch_size=16, per_query=4, top=3, seed=1) != batches
+
+
+def test_a_product_judged_for_one_query_is_never_an_in_batch_negative_of_another():
+    rows = _query("a", [3, 0]) + _query("b", [3, 0])
+    # Query "s" (synthetic) is about a's exact product a-p0 and also judged on b-p1.
+    rows += [TrainingExample("s", "s", "synthetic a", "a-p0", "text of a-p0", 3),
+             TrainingExample("s", "s", "synthetic a", "b-p1", "text of b-p1", 0)]
+    judged = {"a": {"a-p0", "a-p1"}, "b": {"b-p0", "b-p1"}, "s": {"a-p0", "b-p1"}}
+    for seed in range(10):
+        for b in build_batches(rows, batch_size=8, per_query=4, top=3, seed=seed, judged=judged):
+            queries = {rows[i].origin_id for i in b}
+            for i in b:
+                for q in queries - {rows[i].origin_id}:
+                    assert rows[i].product_id not in judged[q], (seed, b)
+
+
+def test_batch_labels_number_query_groups():
+    rows = _query("x", [3, 0]) + _query("y", [2])
+    assert batch_labels([rows[0], rows[2], rows[1]]) == [(0, 3), (1, 2), (0, 0)]
+
+
+def test_batch_size_must_hold_a_pair():
+    with pytest.raises(ValueError):
+        build_batches(_examples(), batch_size=1, top=3)
