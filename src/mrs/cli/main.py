@@ -30,10 +30,12 @@ def _register() -> None:
     # One line per command module; each module defines `command` (a click command or group).
     from mrs.cli import calibrate as calibrate_cmd
     from mrs.cli import data as data_cmd
+    from mrs.cli import export as export_cmd
     from mrs.cli import index as index_cmd
     from mrs.cli import search as search_cmd
+    from mrs.cli import templates as templates_cmd
 
-    for mod in (data_cmd, index_cmd, search_cmd, calibrate_cmd):
+    for mod in (data_cmd, index_cmd, search_cmd, calibrate_cmd, templates_cmd, export_cmd):
         cli.add_command(mod.command)
 
 

@@ -12,7 +12,7 @@ and rerun with ``resume=True``: written ids are skipped and the failed ones are 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,12 +213,3 @@ def index_catalog_opensearch(
     report.previous, report.deleted, report.kept = swap.previous, swap.deleted, swap.kept
     report.status = "swapped"
     return report
-
-
-def spec_from_manifest(manifest: Mapping[str, Any], dimension: int) -> IndexSpec:
-    """An IndexSpec from an embedded index manifest's keys (fields, similarity, k1, b, space_type, ...)."""
-    d = dict(manifest)
-    if "fields" in d and "text_fields" not in d:
-        d["text_fields"] = d["fields"]
-    d["dimension"] = dimension
-    return IndexSpec.from_dict(d)

@@ -162,3 +162,29 @@ def index_body(spec: IndexSpec, cluster_major: int | None = None) -> dict[str, A
         "settings": {"index": settings},
         "mappings": {"dynamic": False, "_meta": {"mrs": spec.to_dict()}, "properties": properties},
     }
+
+
+def spec_from_manifest(manifest: Mapping[str, Any], **overrides: Any) -> IndexSpec:
+    """The IndexSpec that reproduces an embedded index (mrs.engine.manifest, format mrs-embedded-index/1):
+    BM25 fields/boosts, analyzer, similarity, k1, b from ``bm25``; dimension from ``model``; space_type and
+    HNSW m / ef_construction / ef_search from ``vectors``. ``overrides`` (e.g. engine="lucene") win."""
+    bm25 = manifest.get("bm25") or {}
+    vectors = manifest.get("vectors") or {}
+    model = manifest.get("model") or {}
+    analyzer = bm25.get("analyzer", "standard")
+    if isinstance(analyzer, Mapping):
+        analyzer = analyzer.get("name", "standard")
+    d: dict[str, Any] = {
+        "dimension": model.get("dimension") or vectors.get("dimension"),
+        "text_fields": bm25.get("fields"),
+        "similarity": bm25.get("similarity"),
+        "k1": bm25.get("k1"),
+        "b": bm25.get("b"),
+        "analyzer": analyzer,
+        "space_type": vectors.get("space_type"),
+        "m": vectors.get("m"),
+        "ef_construction": vectors.get("ef_construction"),
+        "ef_search": vectors.get("ef_search"),
+    }
+    d.update({k: v for k, v in overrides.items() if v is not None})
+    return IndexSpec.from_dict(d)

@@ -1,0 +1,95 @@
+"""Shared CLI options for commands that talk to an OpenSearch cluster (``--backend opensearch``).
+
+Secrets never come from argv: basic auth from MRS_OPENSEARCH_USER / MRS_OPENSEARCH_PASSWORD, AWS keys from
+boto3's default chain. Use ``@cluster_options`` on a command, then ``cluster_client(opts)`` with the options it
+received (their names: url, ca_file, insecure, aws_region, aws_service, timeout_s, max_retries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from mrs.opensearch.connection import ConnectionSettings, make_client, settings_from_env
+
+CLUSTER_KEYS = ("url", "ca_file", "insecure", "aws_region", "aws_service", "timeout_s", "max_retries")
+
+
+def cluster_options(f: Callable) -> Callable:
+    """Adds --url, --ca-file, --insecure, --aws-region, --aws-service, --timeout, --retries."""
+    options = [
+        click.option("--url", default=None, help="Cluster URL [default: $MRS_OPENSEARCH_URL]. Credentials: "
+                     "$MRS_OPENSEARCH_USER / $MRS_OPENSEARCH_PASSWORD (never on the command line)."),
+        click.option("--ca-file", default=None, type=click.Path(dir_okay=False),
+                     help="CA bundle to verify the cluster's TLS certificate [default: $MRS_OPENSEARCH_CA_FILE]."),
+        click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (development only)."),
+        click.option("--aws-region", default=None,
+                     help="Sign requests with AWS SigV4 for this region (Amazon OpenSearch Service) "
+                     "[default: $MRS_OPENSEARCH_AWS_REGION]."),
+        click.option("--aws-service", type=click.Choice(["es", "aoss"]), default=None,
+                     help="SigV4 service: es (managed domain, default) or aoss (Serverless)."),
+        click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+                     help="Seconds per request."),
+        click.option("--retries", "max_retries", type=click.IntRange(min=0), default=3, show_default=True,
+                     help="Retries on 429/5xx/connection errors."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def cluster_settings(opts: dict[str, Any]) -> ConnectionSettings:
+    """ConnectionSettings from the options of @cluster_options (and the MRS_OPENSEARCH_* environment)."""
+    return settings_from_env(
+        opts.get("url"), ca_file=opts.get("ca_file"), verify_certs=not opts.get("insecure", False),
+        aws_region=opts.get("aws_region"), aws_service=opts.get("aws_service"),
+        timeout_s=float(opts.get("timeout_s", 30.0)), max_retries=int(opts.get("max_retries", 3)),
+    )
+
+
+def cluster_client(opts: dict[str, Any]) -> tuple[Any, ConnectionSettings]:
+    """(opensearchpy.OpenSearch client, its settings) for the options of @cluster_options."""
+    settings = cluster_settings(opts)
+    _LAST_SETTINGS[:] = [settings]
+    return make_client(settings), settings
+
+
+def pop_cluster_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Remove the @cluster_options keys from a command's kwargs and return them."""
+    return {k: kwargs.pop(k) for k in CLUSTER_KEYS if k in kwargs}
+
+
+def cluster_errors(f: Callable) -> Callable:
+    """Turns cluster failures (after retries) into one redacted line on stderr and exit code 1."""
+    import functools
+    import sys
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from opensearchpy.exceptions import TransportError
+
+        from mrs.cli.common import EXIT_FAILURE, err_console
+        from mrs.opensearch.bulk import BulkVerificationError
+        from mrs.opensearch.connection import ClusterError, describe_error
+
+        try:
+            return f(*args, **kwargs)
+        except (ClusterError, BulkVerificationError) as e:
+            message = str(e)
+        except TransportError as e:
+            message = describe_error(e, _LAST_SETTINGS[0] if _LAST_SETTINGS else None)
+        if _LAST_SETTINGS:
+            from mrs.opensearch.connection import redact
+
+            message = redact(message, _LAST_SETTINGS[0].secrets())
+        from rich.markup import escape
+
+        err_console.print(f"[bold red]cluster error:[/] {escape(message)}", highlight=False, soft_wrap=True, markup=True)
+        sys.exit(EXIT_FAILURE)
+
+    return wrapper
+
+
+_LAST_SETTINGS: list[ConnectionSettings] = []

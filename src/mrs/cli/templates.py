@@ -1,0 +1,132 @@
+"""`mrs templates render` / `mrs templates install`: the deployable OpenSearch set (index mapping, search
+pipelines, mustache search templates) from calibration.json, and its installation on a cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mrs.cli.cluster import cluster_client, cluster_errors, cluster_options, pop_cluster_options
+from mrs.cli.common import err_console, handle_errors, json_option, print_json
+from mrs.errors import InputError
+from mrs.opensearch.mapping import ENGINES, IndexSpec, spec_from_manifest
+from mrs.opensearch.pipelines import read_calibration
+from mrs.opensearch.templates import install_set, read_set, render_set, write_set
+
+
+@click.group("templates")
+def command() -> None:
+    """Render and install OpenSearch search templates, pipelines and the index mapping.
+
+    \b
+    Example:
+      mrs templates render --calibration demo/calibration.json --from-index demo/index --out opensearch/
+      MRS_OPENSEARCH_URL=http://localhost:9200 mrs templates install opensearch/
+    """
+
+
+@command.command("render")
+@click.option("--calibration", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="calibration.json from `mrs calibrate` [default: min_max + arithmetic_mean 0.7/0.3, no thresholds].")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("opensearch"),
+              show_default=True, help="Directory to write index.json, pipelines/, templates/, manifest.json.")
+@click.option("--from-index", "index_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Embedded index whose fields, similarity, analyzer, space and HNSW settings the mapping copies.")
+@click.option("--dimension", type=click.IntRange(min=1), default=None,
+              help="Vector dimension (when neither --from-index nor the calibration gives it).")
+@click.option("--fields", "fields_spec", default=None, help="BM25 fields with boosts, name^boost,...")
+@click.option("--similarity", type=click.Choice(["BM25", "LegacyBM25"]), default=None)
+@click.option("--k1", type=float, default=None)
+@click.option("--b", "b", type=float, default=None)
+@click.option("--analyzer", type=click.Choice(["standard", "english"]), default=None)
+@click.option("--space", "space_type", type=click.Choice(["cosinesimil", "innerproduct", "l2"]), default=None)
+@click.option("--engine", type=click.Choice(list(ENGINES)), default=None, help="k-NN engine [default: faiss].")
+@click.option("--hnsw-m", "m", type=click.IntRange(min=2), default=None)
+@click.option("--ef-construction", type=click.IntRange(min=2), default=None)
+@click.option("--ef-search", type=click.IntRange(min=1), default=None)
+@click.option("--pagination-depth", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Candidates per sub-query of the hybrid template (normalization statistics run over them).")
+@click.option("--rank-constant", type=click.IntRange(1, 10000), default=60, show_default=True,
+              help="RRF rank constant of the score-ranker alternative pipeline.")
+@click.option("--tie-breaker", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="multi_match tie_breaker (0: best field only, as the embedded engine).")
+@click.option("--cluster-version", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Target OpenSearch major version (2.x: LegacyBM25 is declared as type BM25).")
+@json_option
+@handle_errors
+def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, k1, b, analyzer, space_type,
+           engine, m, ef_construction, ef_search, pagination_depth, rank_constant, tie_breaker, cluster_version,
+           as_json) -> None:
+    """Render the deployable set into --out: index.json (PUT /<index>), pipelines/mrs-hybrid.json (the
+    calibrated normalization-processor) and mrs-hybrid-rrf.json (score-ranker RRF), templates/mrs-lexical,
+    mrs-dense, mrs-dense-min-<level> (radial, one per calibrated level) and mrs-hybrid (PUT /_scripts/<id>),
+    and manifest.json. Each template is rendered with a hostile query before it is written.
+
+    \b
+    Example:
+      mrs templates render --calibration demo/calibration.json --from-index demo/index --out opensearch/
+      mrs templates render --dimension 384 --fields "title^3,description" --out opensearch/ --json
+    """
+    from mrs.indexer.documents import parse_fields
+
+    cal = read_calibration(calibration)
+    overrides = {"text_fields": parse_fields(fields_spec) if fields_spec else None, "similarity": similarity,
+                 "k1": k1, "b": b, "analyzer": analyzer, "space_type": space_type, "engine": engine, "m": m,
+                 "ef_construction": ef_construction, "ef_search": ef_search}
+    if index_dir is not None:
+        from mrs.engine.manifest import read_manifest
+
+        spec = spec_from_manifest(read_manifest(index_dir), **overrides)
+    else:
+        dim = dimension or cal.dimension
+        if dim is None:
+            raise InputError("vector dimension unknown: pass --from-index, --dimension, or a calibration with model.dimension")
+        spec = IndexSpec.from_dict({"dimension": dim, "space_type": cal.space_type, "similarity": cal.similarity,
+                                    **{k: v for k, v in overrides.items() if v is not None}})
+    if cal.similarity and cal.similarity != spec.similarity:
+        raise InputError(f"calibration was made on a {cal.similarity} index, the mapping declares {spec.similarity}",
+                         path=cal.source)
+    if cal.space_type and cal.space_type != spec.space_type:
+        raise InputError(f"calibration thresholds are {cal.space_type} scores, the mapping declares {spec.space_type}",
+                         path=cal.source)
+    rendered = render_set(cal, spec, pagination_depth=pagination_depth, rank_constant=rank_constant,
+                          tie_breaker=tie_breaker, cluster_major=cluster_version)
+    paths = write_set(rendered, out_dir)
+    out = {"out": str(out_dir), "files": paths, "pipelines": sorted(rendered.pipelines),
+           "templates": sorted(rendered.templates), "radial_levels": rendered.radial_levels,
+           "calibration": str(calibration) if calibration else None, "spec": spec.to_dict()}
+    if as_json:
+        print_json(out)
+        return
+    err_console.print(f"wrote {len(paths)} files to {out_dir}: pipelines {', '.join(sorted(rendered.pipelines))}; "
+                      f"templates {', '.join(sorted(rendered.templates))}", highlight=False)
+
+
+@command.command("install")
+@click.argument("rendered_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("opensearch"))
+@cluster_options
+@json_option
+@handle_errors
+@cluster_errors
+def install(rendered_dir, as_json, **kwargs) -> None:
+    """PUT the pipelines (_search/pipeline/<id>) and templates (_scripts/<id>) of RENDERED_DIR to the cluster,
+    then render every template on the cluster (_render/template) with a hostile query and check the query
+    text comes back intact. The index mapping (index.json) is applied by `mrs index catalog --backend opensearch`.
+
+    \b
+    Example:
+      export MRS_OPENSEARCH_URL=https://search.example.com:9200 MRS_OPENSEARCH_USER=admin MRS_OPENSEARCH_PASSWORD=...
+      mrs templates install opensearch/ --ca-file ca.pem --json
+    """
+    rendered = read_set(rendered_dir)
+    client, settings = cluster_client(pop_cluster_options(kwargs))
+    dims = rendered.index["mappings"]["properties"]
+    dimension = next(v["dimension"] for v in dims.values() if v.get("type") == "knn_vector")
+    result = install_set(client, rendered, dimension)
+    result["cluster"] = settings.describe()
+    if as_json:
+        print_json(result)
+        return
+    err_console.print(f"installed {len(result['pipelines'])} pipelines and {len(result['templates'])} templates on "
+                      f"{settings.describe()['url']}; {result['checked']} templates rendered and checked", highlight=False)
