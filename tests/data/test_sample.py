@@ -25,7 +25,7 @@ def test_catalog_has_the_documented_fields(sample):
     products, _, _, manifest = _load(sample)
     assert len(products) == 300 == manifest["products"]
     for p in products.values():
-        for name in ("title", "brand", "color", "material", "description", "bullet_points", "price"):
+        for name in ("title", "brand", "color", "material", "model", "description", "bullet_points", "price"):
             assert p.get(name), (p.id, name)
         assert len(p.get("category")) == 3
     assert len({tuple(p.get("category")) for p in products.values()}) >= 10
@@ -56,7 +56,7 @@ def test_judgments_have_all_levels_and_follow_the_guideline(sample):
 def test_query_kinds_need_both_sides(sample):
     products, js, queries, manifest = _load(sample)
     kinds = manifest["query_kinds"]
-    assert set(kinds.values()) == {"attribute", "brand", "synonym"}
+    assert set(kinds.values()) == {"attribute", "brand", "synonym", "model"}
     for q in queries:
         if q["query_attributes"]["kind"] != "synonym":
             continue

@@ -275,8 +275,17 @@ def _read_trec(p: Path, col: _Collector, row_errors: RowErrors, query_texts: dic
         col.add(line, text, qid, query_texts[qid] if query_texts is not None else qid, docid, grade)
 
 
-def _line_at(text: str, offset: int) -> int:
-    return text.count("\n", 0, max(offset, 0)) + 1
+class _LineCounter:
+    """Line number of an offset in a text; offsets must not decrease (counts newlines incrementally)."""
+
+    def __init__(self, text: str):
+        self.text, self.offset, self.line = text, 0, 1
+
+    def at(self, offset: int) -> int:
+        if offset > self.offset:
+            self.line += self.text.count("\n", self.offset, offset)
+            self.offset = offset
+        return self.line
 
 
 def _read_srw(p: Path, col: _Collector) -> None:
@@ -293,11 +302,12 @@ def _read_srw(p: Path, col: _Collector) -> None:
     if not isinstance(doc, dict) or not isinstance(doc.get("judgmentRatings"), list):
         raise InputError("not a Search-Relevance judgments file: no 'judgmentRatings' list", str(p), 1)
     cursor = 0
+    lines = _LineCounter(text)
     for entry in doc["judgmentRatings"]:
         query = str(entry.get("query", "")) if isinstance(entry, dict) else ""
         qpos = text.find(json.dumps(query, ensure_ascii=False)[1:-1], cursor) if query else -1
         cursor = qpos if qpos >= 0 else cursor
-        qline = _line_at(text, cursor)
+        qline = lines.at(cursor)
         if not query:
             col.row_errors.bad(p, qline, "judgmentRatings entry without a query", entry)
             continue
@@ -309,7 +319,7 @@ def _read_srw(p: Path, col: _Collector) -> None:
             doc_id = str(r.get("docId", "")) if isinstance(r, dict) else ""
             dpos = text.find(json.dumps(doc_id)[1:-1], cursor) if doc_id else -1
             cursor = dpos if dpos >= 0 else cursor
-            line = _line_at(text, cursor)
+            line = lines.at(cursor)
             if not isinstance(r, dict) or "rating" not in r:
                 col.row_errors.bad(p, line, "rating without 'rating'", r)
                 continue

@@ -1,8 +1,8 @@
 """The project's own sample dataset: a small realistic catalog, graded judgments and UBI-style events.
 
 ``write_sample(out_dir)`` writes, deterministically for a seed:
-- catalog.jsonl: products (id, title, brand, color, material, category as a 3-level list, description,
-  bullet_points, price) over furniture, clothing, electronics and kitchen types, plus their accessories;
+- catalog.jsonl: products (id, title, brand, color, material, model, category as a 3-level list,
+  description, bullet_points, price, product_type) over furniture, clothing, electronics and kitchen types, plus their accessories;
 - judgments.tsv: ESCI qrels (query, product_id, srw_rating, esci_label, grade) with all four levels:
   exact = the query's type and attribute, substitute = same type with another attribute value,
   complement = the type's accessory, irrelevant = other types (some sharing the query's words);
@@ -10,8 +10,9 @@
   product_type, and the attribute/value that makes a product exact);
 - events.jsonl: UBI events (impression, click, add_to_cart, purchase) that follow the labels with position
   bias, plus a few planted contradictions for the engagement audit (listed in manifest.json).
-Query kinds: "attribute" (color/material + noun), "brand" (invented brand + noun: lexical side wins) and
-"synonym" (a noun the product text never uses, like "couch" for sofas: dense side wins).
+Query kinds: "attribute" (color/material + noun), "synonym" (a shared color + a noun the product text never
+uses, like "black couch" for sofas: the dense side wins), "brand" (invented brand + noun) and "model" (brand +
+model code such as "sonora so-452": exact token matching, the lexical side, wins).
 """
 
 from __future__ import annotations
@@ -29,12 +30,17 @@ from mrs.errors import InputError
 
 APPLICATION = "mrs_sample"
 ESCI_LABELS = {3: ("E", "100.000"), 2: ("S", "10.000"), 1: ("C", "1.000"), 0: ("I", "0.000")}
-QUERY_KINDS = ("attribute", "brand", "synonym")
+QUERY_KINDS = ("attribute", "synonym", "brand", "model")
 # Engagement model: P(click | shown at rank 1) per grade, P(cart | click), P(purchase | cart).
 CLICK_AT_TOP = {3: 0.55, 2: 0.25, 1: 0.12, 0: 0.04}
 CART_GIVEN_CLICK = {3: 0.45, 2: 0.25, 1: 0.30, 0: 0.02}
 PURCHASE_GIVEN_CART = {3: 0.55, 2: 0.40, 1: 0.50, 0: 0.10}
 PAGE_SIZE = 10
+# Colors at least three main types come in; synonym queries use them so that the color word alone does not
+# identify the product type (the noun must be understood: the dense side's job).
+SHARED_COLORS = frozenset(
+    c for c in {c for t in MAIN_TYPES for c in t.colors} if sum(c in t.colors for t in MAIN_TYPES) >= 3
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ class SampleQuery:
     text: str
     kind: str
     type_key: str
-    attribute: str  # "color", "material" or "brand"
+    attribute: str  # "color", "material", "brand" or "model"
     value: str
 
 
@@ -73,7 +79,8 @@ def _make_products(rng: random.Random, n_products: int) -> list[dict]:
     for i, t in enumerate(kinds, start=1):
         brand, color, material, style = (rng.choice(t.brands), rng.choice(t.colors), rng.choice(t.materials),
                                          rng.choice(t.styles))
-        title = f"{brand} {style} {material.title()} {t.name} - {color.title()}"
+        model = f"{brand[:2].upper()}-{rng.randint(100, 999)}"
+        title = f"{brand} {style} {material.title()} {t.name} {model} - {color.title()}"
         opener = rng.choice(DESCRIPTION_OPENERS).format(color=color, noun=t.name.lower(), brand=brand,
                                                         material=material, style=style.lower())
         feats = rng.sample(t.features, k=min(3, len(t.features)))
@@ -84,6 +91,7 @@ def _make_products(rng: random.Random, n_products: int) -> list[dict]:
             "brand": brand,
             "color": color,
             "material": material,
+            "model": model,
             "category": list(t.category),
             "description": f"{opener} {feats[0]}. Ideal for {t.category[1].lower()} shoppers.",
             "bullet_points": "\n".join(feats),
@@ -103,12 +111,19 @@ def _make_queries(rng: random.Random, products: list[dict], n_queries: int) -> l
         attempts += 1
         kind = QUERY_KINDS[len(queries) % len(QUERY_KINDS)] if attempts <= n_queries else rng.choice(QUERY_KINDS)
         t = rng.choice(MAIN_TYPES)
-        anchor = rng.choice(by_type[t.key])  # the query's attribute comes from a real product: exact exists
+        candidates = by_type[t.key]
+        if kind == "synonym":  # a color many types share: lexical matching of the color alone is ambiguous
+            shared = [p for p in candidates if p["color"] in SHARED_COLORS]
+            candidates = shared or candidates
+        anchor = rng.choice(candidates)  # the query's attribute comes from a real product: exact exists
         if kind == "brand":
             attribute, value = "brand", anchor["brand"]
             text = f"{value} {t.noun}"
+        elif kind == "model":  # brand + model code, no noun: exact token match is what finds it
+            attribute, value = "model", anchor["model"]
+            text = f"{anchor['brand']} {value}"
         else:
-            attribute = rng.choice(("color", "material"))
+            attribute = "color" if kind == "synonym" else rng.choice(("color", "material"))
             value = anchor[attribute]
             noun = rng.choice(t.synonyms) if kind == "synonym" else t.noun
             text = f"{value} {noun}"
