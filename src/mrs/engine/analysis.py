@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from mrs.errors import InputError
+
 MAX_TOKEN_LENGTH = 255
 
 # Lucene EnglishAnalyzer.ENGLISH_STOP_WORDS_SET
@@ -79,8 +81,6 @@ class Analyzer:
     max_token_length: int = MAX_TOKEN_LENGTH
 
     def __post_init__(self) -> None:
-        from mrs.errors import InputError
-
         if self.name not in ANALYZERS:
             raise InputError(f"unknown analyzer {self.name!r} (expected one of {', '.join(ANALYZERS)})")
         if self.max_token_length < 1:

@@ -16,7 +16,8 @@ N (docCount), df and sumTotalTermFreq count only the documents whose field has a
 Lucene's per-field statistics do. A ``match`` query is a disjunction of its terms: a document's field score is
 the sum of the scores of the query terms it contains, summed in double and rounded to float32 as Lucene's
 disjunction scorers do; a term repeated in the query counts once per occurrence (Lucene rewrites duplicate
-SHOULD clauses into one clause with the boosts summed — the same total).
+SHOULD clauses into one clause with the boosts summed — the same total up to float32 rounding, ≤ 1 ulp;
+apache/lucene#14715 discusses exactly this).
 
 Across fields (``MultiFieldBM25``), OpenSearch's ``multi_match`` ``best_fields`` is a dis_max over per-field
 match queries: score = max_f s_f + tie_breaker · (Σ_f s_f − max_f s_f), where s_f is the field's score with
