@@ -34,6 +34,15 @@ def test_jsonl_streams_products_with_ids_lines_and_list_category(tmp_path):
     assert products[1].get("category") == ["Home", "Lighting"]
 
 
+def test_reading_streams_rows_before_the_end_of_the_file(tmp_path):
+    # a bad line 3 only fails when reached: rows 1-2 were handed out first, nothing was loaded ahead
+    p = _write(tmp_path, "c.jsonl", '{"id": "1"}\n{"id": "2"}\n{broken\n')
+    stream = read_catalog(p)
+    assert [next(stream).id, next(stream).id] == ["1", "2"]
+    with pytest.raises(InputError, match=r"c\.jsonl:3: malformed JSON"):
+        next(stream)
+
+
 def test_esci_style_row_uses_underscore_id_and_keeps_fields(tmp_path):
     row = {"title": "Kindle", "brand": "Amazon", "category": [], "asin": "B07", "_id": "B07"}
     p = _write(tmp_path, "esci.jsonl", json.dumps(row) + "\n")

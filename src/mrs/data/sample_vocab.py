@@ -123,5 +123,5 @@ TYPES: dict[str, ProductType] = {t.key: t for t in MAIN_TYPES + ACCESSORY_TYPES}
 DESCRIPTION_OPENERS = (
     "Designed for everyday use: the {brand} {noun} in {color}, made of {material}.",
     "The {brand} {style} {noun} combines {material} with a clean {color} finish.",
-    "Built to last: {material} and a {color} finish make this {noun} from {brand} easy to live with.",
+    "Built to last: {material} and a {color} finish make the {noun} from {brand} easy to live with.",
 )
