@@ -1,0 +1,261 @@
+"""calibration.json (format ``mrs-calibration/1``, docs/calibration-format.md): write, read, check, apply.
+
+- ``Calibration``: what ``mrs calibrate`` learned: the level scheme, dense thresholds per level (with CI and
+  held-out precision), isotonic probability maps with their ECE, the chosen blend and its deployable
+  OpenSearch search-pipeline body, and the identity of the data, model and index it was made on.
+- ``write_calibration`` / ``read_calibration``: the JSON file. Reading is tolerant: every key but ``format``
+  is optional and falls back to the defaults (min_max + arithmetic_mean 0.7 / 0.3, no thresholds).
+- ``check_index``: InputError when an index (its manifest) is not the one the calibration was made for
+  (different model, vector dimension or space): thresholds in another score space mean nothing.
+- ``min_score_for_level`` / ``label_hits``: what ``mrs search --calibration --min-level`` uses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mrs.blending.probability import IsotonicMap, label_scores
+from mrs.blending.thresholds import LevelThreshold
+from mrs.data.levels import SCHEMES, LevelScheme
+from mrs.errors import InputError
+from mrs.indexer.backend import SUBQUERY_DENSE, Hit
+from mrs.models import write_json
+
+FORMAT = "mrs-calibration/1"
+
+
+@dataclass
+class Calibration:
+    """A calibration (see module doc). thresholds / probability: on the dense score space of the index
+    (cosinesimil: (1 + cos) / 2), keyed by level name, top level first. blend: {"subqueries", "metric",
+    "name", "train_score", "dev_score", "default_score", "rrf_score", "pipeline", "top", ...}."""
+
+    scheme: LevelScheme
+    thresholds: dict[str, LevelThreshold] = field(default_factory=dict)
+    probability: dict[str, IsotonicMap] = field(default_factory=dict)
+    ece: dict[str, float | None] = field(default_factory=dict)
+    blend: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    index: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    scores: dict[str, Any] = field(default_factory=dict)
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    source: str | None = None
+
+    @property
+    def pipeline(self) -> dict | None:
+        """The chosen OpenSearch search-pipeline body (None when the file has no blend)."""
+        return self.blend.get("pipeline")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "created": self.created,
+            "scheme": {"name": self.scheme.name, "levels": list(self.scheme.levels)},
+            "model": self.model,
+            "index": self.index,
+            "data": self.data,
+            "thresholds": {SUBQUERY_DENSE: {lv: t.to_dict() for lv, t in self.thresholds.items()}},
+            "probability": {SUBQUERY_DENSE: {lv: m.to_dict() for lv, m in self.probability.items()},
+                            "ece": dict(self.ece)},
+            "blend": self.blend,
+            "scores": self.scores,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str | None = None) -> Calibration:
+        """Tolerant reader: only ``format`` (when present) must be mrs-calibration/1."""
+        if not isinstance(data, Mapping):
+            raise InputError("calibration must be a JSON object", path=source)
+        fmt = data.get("format", FORMAT)
+        if fmt != FORMAT:
+            raise InputError(f"unsupported calibration format {fmt!r} (expected {FORMAT})", path=source)
+        scheme = _scheme_from(data.get("scheme") or {}, source)
+        dense_t = ((data.get("thresholds") or {}).get(SUBQUERY_DENSE) or {})
+        prob = data.get("probability") or {}
+        dense_p = prob.get(SUBQUERY_DENSE) or {}
+        thresholds = {}
+        for level, d in dense_t.items():
+            if isinstance(d, Mapping):
+                t = LevelThreshold.from_dict(level, d)
+                if t.grade < 0 and level in scheme.levels:
+                    t.grade = scheme.levels.index(level)
+                thresholds[level] = t
+        return cls(
+            scheme=scheme,
+            thresholds=thresholds,
+            probability={lv: IsotonicMap.from_dict(lv, d) for lv, d in dense_p.items() if isinstance(d, Mapping)},
+            ece=dict(prob.get("ece") or {}),
+            blend=dict(data.get("blend") or {}),
+            model=dict(data.get("model") or {}),
+            index=dict(data.get("index") or {}),
+            data=dict(data.get("data") or {}),
+            scores=dict(data.get("scores") or {}),
+            created=str(data.get("created", "")),
+            source=source,
+        )
+
+
+def _scheme_from(d: Mapping[str, Any], source: str | None) -> LevelScheme:
+    name = d.get("name", "esci")
+    levels = d.get("levels")
+    known = SCHEMES.get(name)
+    if known is not None and (levels is None or list(levels) == list(known.levels)):
+        return known
+    if not levels or not isinstance(levels, list) or len(levels) < 2:
+        raise InputError(f"calibration scheme {name!r} lists no levels", path=source)
+    return LevelScheme(name=str(name), levels=tuple(str(v) for v in levels))
+
+
+def write_calibration(calibration: Calibration, path: str | os.PathLike) -> Path:
+    """Write calibration.json atomically; returns the path."""
+    p = Path(path)
+    write_json(p, _plain(calibration.to_dict()))
+    return p
+
+
+def write_pipeline(body: Mapping[str, Any], path: str | os.PathLike) -> Path:
+    """Write the chosen search-pipeline body as its own JSON file (PUT /_search/pipeline/<name> body)."""
+    p = Path(path)
+    write_json(p, _plain(dict(body)))
+    return p
+
+
+def read_calibration(path: str | os.PathLike) -> Calibration:
+    """calibration.json → Calibration. InputError (file, line) for unreadable or malformed JSON."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("calibration file does not exist", path=str(p)) from None
+    except OSError as e:
+        raise InputError(f"cannot read calibration ({e.strerror})", path=str(p)) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"malformed JSON ({e.msg})", path=str(p), line=e.lineno) from None
+    return Calibration.from_dict(data, source=str(p))
+
+
+def index_identity(manifest: Mapping[str, Any], index_path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """What a calibration records about its index, from the index manifest (mrs.engine.manifest)."""
+    vectors = manifest.get("vectors") or {}
+    bm25 = manifest.get("bm25") or {}
+    return {
+        "path": None if index_path is None else str(index_path),
+        "space_type": vectors.get("space_type"),
+        "dimension": (manifest.get("model") or {}).get("dimension", vectors.get("dimension")),
+        "documents": (manifest.get("counts") or {}).get("documents"),
+        "similarity": bm25.get("similarity"),
+        "fields": bm25.get("fields"),
+        "analyzer": bm25.get("analyzer"),
+        "text_template": manifest.get("text_template"),
+        "created": manifest.get("created"),
+    }
+
+
+def model_identity_of(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """{"name", "sha256", "dimension"} of the index's model (from its manifest)."""
+    m = manifest.get("model") or {}
+    return {"name": m.get("name"), "sha256": m.get("sha256"), "dimension": m.get("dimension")}
+
+
+def check_index(calibration: Calibration, manifest: Mapping[str, Any], index_path: str | os.PathLike | None = None) -> None:
+    """InputError when the index is not the one the calibration was made on: another model (sha256),
+    vector dimension, or k-NN space. Keys absent from an older calibration file are not checked."""
+    where = calibration.source
+    model = model_identity_of(manifest)
+    want = calibration.model
+    if want.get("sha256") and model.get("sha256") and want["sha256"] != model["sha256"]:
+        raise InputError(
+            f"calibration was made with model {want.get('name')!r} (sha256 {str(want['sha256'])[:12]}…), the index "
+            f"{index_path or ''} uses {model.get('name')!r} (sha256 {str(model['sha256'])[:12]}…): recalibrate",
+            path=where)
+    idx = index_identity(manifest, index_path)
+    for key in ("dimension", "space_type"):
+        have, need = idx.get(key), (calibration.index.get(key) if key != "dimension"
+                                    else calibration.index.get(key, want.get("dimension")))
+        if need is not None and have is not None and need != have:
+            raise InputError(f"calibration was made on an index with {key} {need!r}, this index has {have!r}: "
+                             "recalibrate", path=where)
+
+
+def min_score_for_level(calibration: Calibration, level: str) -> float:
+    """The dense radial min_score that keeps hits predicted at ``level`` or above (its threshold t_L).
+
+    InputError for an unknown level, the lowest level (no cut), or a level whose target was unreachable.
+    """
+    scheme = calibration.scheme
+    try:
+        grade = scheme.grade_of(level)
+    except KeyError:
+        raise InputError(f"--min-level {level!r}: unknown level (levels: {', '.join(scheme.levels)})",
+                         path=calibration.source) from None
+    name = scheme.name_of(grade)
+    if grade == 0:
+        raise InputError(f"--min-level {name}: the lowest level keeps everything; choose a higher one",
+                         path=calibration.source)
+    t = calibration.thresholds.get(name)
+    if t is None or t.threshold is None:
+        raise InputError(f"--min-level {name}: the calibration has no threshold for it "
+                         f"(target precision unreachable on its judgments)", path=calibration.source)
+    return float(t.threshold)
+
+
+def label_hits(hits: Sequence[Hit], calibration: Calibration,
+               dense_scores: Mapping[str, float | None] | None = None) -> list[dict[str, Any]]:
+    """For each hit: {"level", "probability", "p_at_least", "dense_score", "meets": [levels whose threshold
+    the dense score reaches]}, from its dense k-NN score (Hit.scores["dense"], else ``dense_scores[id]``).
+
+    A hit without any dense score gets level None (nothing to calibrate against).
+    """
+    scores: list[float | None] = []
+    for h in hits:
+        s = h.scores.get(SUBQUERY_DENSE) if h.scores else None
+        if s is None and dense_scores is not None:
+            s = dense_scores.get(h.id)
+        scores.append(None if s is None else float(s))
+    known = [i for i, s in enumerate(scores) if s is not None]
+    labels = label_scores(calibration.probability, np.asarray([scores[i] for i in known]), calibration.scheme) \
+        if known else []
+    out: list[dict[str, Any]] = [{"level": None, "probability": None, "p_at_least": {}, "dense_score": None,
+                                  "meets": []} for _ in hits]
+    for i, lab in zip(known, labels, strict=True):
+        s = scores[i]
+        meets = [lv for lv, t in calibration.thresholds.items() if t.threshold is not None and s >= t.threshold]
+        out[i] = {**lab, "dense_score": s, "meets": meets}
+    return out
+
+
+def _plain(obj: Any) -> Any:
+    """numpy scalars/arrays and tuples → JSON-native values (NaN → None)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_plain(v) for v in obj.tolist()]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and obj != obj:
+        return None
+    return obj
+
+
+def label_search_hits(engine, query: str, hits: Sequence[Hit], calibration: Calibration) -> list[dict[str, Any]]:
+    """label_hits for hits of an EmbeddedEngine search: hits without a dense score (lexical mode, or hybrid
+    hits the k-NN sub-query did not return) get theirs from ``engine.score_documents`` (query encoded once)."""
+    missing = [h.id for h in hits if not h.scores or h.scores.get(SUBQUERY_DENSE) is None]
+    dense: dict[str, float | None] = {}
+    if missing:
+        vector = engine.open_encoder().encode_query(query)
+        dense = {doc_id: s.get(SUBQUERY_DENSE) for doc_id, s in engine.score_documents(query, vector, missing).items()}
+    return label_hits(hits, calibration, dense)
