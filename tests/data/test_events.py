@@ -40,6 +40,8 @@ def test_counts_per_pair_action_and_positions(tmp_path):
     a = c.pair("sofa", "A")
     assert dict(a.actions) == {"impression": 2, "click": 1, "add_to_cart": 1, "purchase": 1}
     assert a.positions == [1, 1, 3, 1]  # the purchase event carried no position
+    assert a.positions_of("impression") == [1, 3] and a.positions_of("click") == [1]
+    assert a.positions_of("purchase") == []
     assert dict(c.pair("sofa", "B").actions) == {"impression": 1}
     assert c.pair("sofa", "Z").count("click") == 0
     assert dict(c.action_totals) == {"impression": 3, "click": 1, "add_to_cart": 1, "purchase": 1, "search": 1}

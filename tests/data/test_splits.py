@@ -45,5 +45,6 @@ def test_duplicates_once_and_bad_fractions():
     assert split_queries(["a", "a", "b"], {"all": 1.0}) == {"all": ["a", "b"]}
     with pytest.raises(InputError, match="sum to 1"):
         split_queries(IDS, {"train": 0.7, "dev": 0.2})
-    with pytest.raises(InputError, match="positive"):
+    with pytest.raises(InputError, match="not be negative"):
         split_queries(IDS, {"train": 1.2, "dev": -0.2})
+    assert split_queries(IDS[:5], {"train": 1.0, "dev": 0.0}) == {"train": IDS[:5], "dev": []}

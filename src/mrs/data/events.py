@@ -31,13 +31,19 @@ SKIP_MALFORMED = "malformed line"
 @dataclass
 class PairEngagement:
     """Engagement of one (query text, product id) pair. actions: {action name: count}; positions: ordinals seen
-    (0- or 1-based as the source logged them), one per event that carried a position."""
+    (0- or 1-based as the source logged them), one per event of any action that carried a position;
+    action_positions: the same ordinals per action (``positions_of("impression")``: where it was shown)."""
 
     actions: Counter = field(default_factory=Counter)
     positions: list[int] = field(default_factory=list)
+    action_positions: dict[str, list[int]] = field(default_factory=dict)
 
     def count(self, action: str) -> int:
         return self.actions.get(action, 0)
+
+    def positions_of(self, action: str) -> list[int]:
+        """Ordinals logged with events of one action (empty when none carried a position)."""
+        return self.action_positions.get(action, [])
 
 
 @dataclass
@@ -165,3 +171,4 @@ def _count(counts: EngagementCounts, query: str, product_id: str, action: str, o
     eng.actions[action] += 1
     if ordinal is not None:
         eng.positions.append(ordinal)
+        eng.action_positions.setdefault(action, []).append(ordinal)

@@ -25,7 +25,8 @@ def split_queries(
 ) -> dict[str, list[str]]:
     """Assign each query id to exactly one side.
 
-    query_ids: the ids (duplicates are kept once). fractions: {side: share}, shares > 0 summing to 1 (± 1e-6),
+    query_ids: the ids (duplicates are kept once). fractions: {side: share}, shares ≥ 0 summing to 1 (± 1e-6;
+    a side with share 0 stays empty),
     in the order the sides take the interval [0, 1); default {"train": 0.8, "dev": 0.2}. seed: changes the
     assignment. Returns {side: [query ids in input order]}, every side listed (possibly empty). The shares
     are expected proportions, not exact counts (a 30-query set may split 25/5 at 0.8/0.2).
@@ -33,8 +34,8 @@ def split_queries(
     fractions = dict(fractions) if fractions is not None else {"train": 0.8, "dev": 0.2}
     if not fractions:
         raise InputError("split fractions are empty")
-    if any(f <= 0 for f in fractions.values()):
-        raise InputError(f"split fractions must be positive: {fractions}")
+    if any(f < 0 for f in fractions.values()):
+        raise InputError(f"split fractions must not be negative: {fractions}")
     total = sum(fractions.values())
     if abs(total - 1.0) > 1e-6:
         raise InputError(f"split fractions must sum to 1, not {total:g}: {fractions}")
@@ -46,6 +47,7 @@ def split_queries(
     out: dict[str, list[str]] = {side: [] for side in fractions}
     for qid in dict.fromkeys(query_ids):
         point = query_point(qid, seed)
-        side = next((s for s, upper in bounds if point < upper), bounds[-1][0])
+        side = next((s for s, upper in bounds if point < upper and fractions[s] > 0),
+                    next(s for s in reversed(fractions) if fractions[s] > 0))
         out[side].append(qid)
     return out
