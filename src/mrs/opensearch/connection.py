@@ -81,7 +81,7 @@ class ConnectionSettings:
 
 def redact_url(url: str) -> str:
     """``https://u:p@host:9200`` → ``https://***@host:9200`` (userinfo removed)."""
-    return re.sub(r"(?<=://)[^/@\s]+@", REDACTED + "@", url)
+    return re.sub(r"(?<=://)[^/\s]*@", REDACTED + "@", url)
 
 
 def redact(text: str, secrets: list[str] | None = None) -> str:
