@@ -173,6 +173,14 @@ def test_cache_reuse_and_changed_product(minilm, identity, tmp_path):
     assert [h.id for h in EmbeddedEngine.open(index_dir).lexical("black", 5)] == ["p2"]
 
 
+def test_identical_embedding_texts_are_encoded_once(minilm, identity, tmp_path):
+    twins = CATALOG + [Product("p1-copy", dict(CATALOG[0].fields))]
+    stats = EmbeddedEngine.build(tmp_path / "i", twins, encoder=Encoder(minilm, identity))
+    assert (stats.documents, stats.embedded, stats.cached) == (6, 5, 0)
+    vectors = EmbeddedEngine.open(tmp_path / "i").vectors.vectors
+    np.testing.assert_array_equal(vectors[5], vectors[0])
+
+
 def test_interrupted_rebuild_leaves_previous_index(minilm, identity, tmp_path, monkeypatch):
     enc = Encoder(minilm, identity)
     index_dir = tmp_path / "index"
