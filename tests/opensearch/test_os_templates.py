@@ -1,0 +1,170 @@
+"""Mustache templates: hostile query strings cannot break or inject JSON (checked with mrs's renderer AND with
+chevron, an independent mustache implementation); render from calibration; install + _render/template check.
+
+Docs: search-plugins/search-template ("Convert to JSON": {{#toJson}}var{{/toJson}}), mustache(5) manual.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from mrs.errors import InputError
+from mrs.opensearch.mapping import IndexSpec
+from mrs.opensearch.pipelines import calibration_from_dict, normalization_pipeline
+from mrs.opensearch.templates import (
+    dense_template,
+    hybrid_template,
+    install_set,
+    lexical_template,
+    radial_template,
+    read_set,
+    render_json,
+    render_mustache,
+    render_set,
+    write_set,
+)
+
+HOSTILE = [
+    'say "hello"',
+    "back\\slash \\\" \\u0000",
+    "close }} the {{template}} {{/toJson}} early",
+    '"}}, "size": 10000, "x": {"',
+    '", "query": {"match_all": {}}, "y": "',
+    "line\nbreak\ttab\r",
+    "unicode: café 中文 🙂 \u2028",
+    "",
+]
+
+SPEC = IndexSpec(dimension=4, text_fields={"title": 3.0, "brand": 2.0, "description": 1.0})
+
+
+def chevron_render(source: str, params: dict) -> dict:
+    chevron = pytest.importorskip("chevron")
+    data = dict(params)
+    data["toJson"] = lambda text, render: json.dumps(params[text.strip()], ensure_ascii=False)
+    return json.loads(chevron.render(source, data))
+
+
+def params(text, **extra):
+    return {"query_text": text, "query_vector": [0.1, -0.2, 0.3, 0.4], "k": 7, "size": 5, **extra}
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+@pytest.mark.parametrize("renderer", ["mrs", "chevron"])
+def test_hostile_query_text_round_trips_in_lexical_and_hybrid(text, renderer):
+    render = render_json if renderer == "mrs" else chevron_render
+    lexical = render(lexical_template(SPEC), params(text))
+    mm = lexical["query"]["multi_match"]
+    assert mm["query"] == text  # exactly the user's text, as one JSON string
+    assert set(lexical) == {"size", "_source", "query"} and set(lexical["query"]) == {"multi_match"}
+    assert mm["fields"] == ["title^3", "brand^2", "description"] and lexical["size"] == 5
+    hybrid = render(hybrid_template(SPEC, pagination_depth=50), params(text))
+    queries = hybrid["query"]["hybrid"]["queries"]
+    assert queries[0]["multi_match"]["query"] == text
+    assert queries[1]["knn"]["embedding"] == {"vector": [0.1, -0.2, 0.3, 0.4], "k": 7}
+    assert hybrid["query"]["hybrid"]["pagination_depth"] == 50
+
+
+@pytest.mark.parametrize("renderer", ["mrs", "chevron"])
+def test_dense_templates_with_and_without_filter(renderer):
+    render = render_json if renderer == "mrs" else chevron_render
+    flt = {"bool": {"filter": [{"term": {"brand.keyword": 'Ac"me'}}]}}
+    with_filter = render(dense_template(SPEC), params("", has_filter=True, filter=flt))
+    assert with_filter["query"]["knn"]["embedding"] == {"vector": [0.1, -0.2, 0.3, 0.4], "k": 7, "filter": flt}
+    without = render(dense_template(SPEC), params("", has_filter=False))
+    assert without["query"]["knn"]["embedding"] == {"vector": [0.1, -0.2, 0.3, 0.4], "k": 7}
+    radial = render(radial_template(SPEC, 0.8125), params("", has_filter=False))
+    assert radial["query"]["knn"]["embedding"] == {"vector": [0.1, -0.2, 0.3, 0.4], "min_score": 0.8125}
+
+
+def test_a_string_where_a_number_belongs_stays_a_string():
+    # k given as an injection attempt renders as a JSON string (OpenSearch rejects it), never as structure
+    out = render_json(dense_template(SPEC), params("", k='7, "min_score": 0', has_filter=False))
+    assert out["query"]["knn"]["embedding"]["k"] == '7, "min_score": 0'
+    assert "min_score" not in out["query"]["knn"]["embedding"]
+
+
+def test_renderer_basics_match_mustache_semantics():
+    assert render_mustache('{"a": "{{x}}"}', {"x": 'q"\\'}) == '{"a": "q\\"\\\\"}'  # {{var}} is JSON-escaped
+    assert render_mustache("{{#xs}}[{{.}}]{{/xs}}", {"xs": [1, 2]}) == "[1][2]"
+    assert render_mustache("{{^missing}}default{{/missing}}", {}) == "default"
+    assert render_mustache("{{#join}}xs{{/join}}", {"xs": ["a", "b"]}) == "a,b"
+    with pytest.raises(InputError, match="not closed"):
+        render_mustache("{{#a}}x", {})
+
+
+def calibration():
+    return calibration_from_dict({
+        "model": {"dimension": 4},
+        "thresholds": {"dense": {"exact": {"threshold": 0.82}, "Sub Stitute": {"threshold": 0.74}}},
+        "blend": {"pipeline": normalization_pipeline("min_max", "arithmetic_mean", [0.6, 0.4],
+                                                     lower_bounds=[{"mode": "clip", "min_score": 0.0}, None])},
+    }, source="calibration.json")
+
+
+def test_render_set_from_calibration(tmp_path):
+    rendered = render_set(calibration(), SPEC, pagination_depth=80, rank_constant=40)
+    assert rendered.pipelines["mrs-hybrid"] == calibration().pipeline
+    rrf = rendered.pipelines["mrs-hybrid-rrf"]["phase_results_processors"][0]["score-ranker-processor"]
+    assert rrf == {"combination": {"technique": "rrf", "rank_constant": 40, "parameters": {"weights": [0.6, 0.4]}}}
+    assert sorted(rendered.templates) == ["mrs-dense", "mrs-dense-min-exact", "mrs-dense-min-sub-stitute",
+                                          "mrs-hybrid", "mrs-lexical"]
+    radial = render_json(rendered.templates["mrs-dense-min-exact"], params("", has_filter=False))
+    assert radial["query"]["knn"]["embedding"]["min_score"] == 0.82
+    files = write_set(rendered, tmp_path)
+    assert (tmp_path / "templates" / "mrs-lexical.json").exists() and len(files) == 1 + 2 + 5 + 1
+    stored = json.loads((tmp_path / "templates" / "mrs-hybrid.json").read_text())
+    assert stored["script"]["lang"] == "mustache"
+    again = read_set(tmp_path)
+    assert again.templates == rendered.templates and again.pipelines == rendered.pipelines
+
+
+def test_render_set_rejects_a_dimension_mismatch():
+    with pytest.raises(InputError, match="4-d vectors, index has 8"):
+        render_set(calibration(), IndexSpec(dimension=8))
+
+
+def test_install_puts_everything_and_checks_with_render_template(cluster):
+    rendered = render_set(calibration(), SPEC)
+    result = install_set(cluster.client(), rendered, SPEC.dimension)
+    assert set(cluster.pipelines) == {"mrs-hybrid", "mrs-hybrid-rrf"}
+    assert set(cluster.scripts) == set(rendered.templates)
+    assert result["checked"] == len(rendered.templates)
+    puts = [p for m, p, *_ in cluster.requests if m == "PUT"]
+    assert "/_search/pipeline/mrs-hybrid" in puts and "/_scripts/mrs-lexical" in puts
+    renders = [p for m, p, *_ in cluster.requests if p.startswith("/_render/template/")]
+    assert len(renders) == len(rendered.templates)
+
+
+def test_install_fails_when_the_cluster_mangles_the_query(cluster):
+    rendered = render_set(calibration(), SPEC)
+    cluster.render = lambda template_id, prm: {"query": {"multi_match": {"query": "mangled"}}}
+    with pytest.raises(InputError, match="rendered the query text differently"):
+        install_set(cluster.client(), rendered, SPEC.dimension)
+
+
+def test_cli_render_without_calibration_uses_defaults(tmp_path):
+    from mrs.cli.main import cli
+
+    r = CliRunner().invoke(cli, ["templates", "render", "--dimension", "384", "--out", str(tmp_path), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["templates"] == ["mrs-dense", "mrs-hybrid", "mrs-lexical"] and out["radial_levels"] == {}
+    pipe = json.loads((tmp_path / "pipelines" / "mrs-hybrid.json").read_text())
+    comb = pipe["phase_results_processors"][0]["normalization-processor"]["combination"]
+    assert comb == {"technique": "arithmetic_mean", "parameters": {"weights": [0.7, 0.3]}}
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert index["mappings"]["properties"]["embedding"]["dimension"] == 384
+
+
+def test_cli_render_bad_calibration_exits_2(tmp_path):
+    from mrs.cli.main import cli
+
+    cal = tmp_path / "calibration.json"
+    cal.write_text('{"index": {"space_type": "l2"}, "model": {"dimension": 4}}')
+    r = CliRunner().invoke(cli, ["templates", "render", "--calibration", str(cal), "--space", "cosinesimil",
+                                 "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "l2 scores" in r.output
