@@ -259,3 +259,44 @@ def label_search_hits(engine, query: str, hits: Sequence[Hit], calibration: Cali
         vector = engine.open_encoder().encode_query(query)
         dense = {doc_id: s.get(SUBQUERY_DENSE) for doc_id, s in engine.score_documents(query, vector, missing).items()}
     return label_hits(hits, calibration, dense)
+
+
+@dataclass
+class SearchCalibration:
+    """What `mrs search --calibration [--min-level]` applies: the calibration, the dense radial min_score
+    (the level's threshold, or the user's --min-score), and the calibrated blend with its pagination depth
+    (used in hybrid mode when no --pipeline is given)."""
+
+    calibration: Calibration
+    min_score: float | None
+    pipeline: dict | None
+    pagination_depth: int | None
+
+
+def open_for_search(calibration_file: str | os.PathLike | None, engine, mode: str, min_level: str | None,
+                    min_score: float | None, index_path: str | os.PathLike | None = None) -> SearchCalibration | None:
+    """Read and check a calibration for a search on ``engine`` (an EmbeddedEngine or anything with a
+    ``manifest``). None without a calibration file. InputError: --min-level without --calibration, with
+    --min-score, or in lexical mode; index/model mismatch (check_index)."""
+    if calibration_file is None:
+        if min_level is not None:
+            raise InputError("--min-level needs --calibration (the file that holds the level thresholds)")
+        return None
+    cal = read_calibration(calibration_file)
+    check_index(cal, getattr(engine, "manifest", {}) or {}, index_path)
+    if min_level is not None:
+        if mode == "lexical":
+            raise InputError("--min-level cuts on the dense k-NN score: use --mode dense or hybrid")
+        if min_score is not None:
+            raise InputError("give --min-level or --min-score, not both")
+        min_score = min_score_for_level(cal, min_level)
+    depth = cal.blend.get("pagination_depth")
+    return SearchCalibration(cal, min_score, cal.pipeline, int(depth) if depth else None)
+
+
+def at_or_above(hits: Sequence[Hit], labels: Sequence[dict[str, Any]], min_dense_score: float) -> tuple[list, list]:
+    """Keep the (hit, label) pairs whose dense score (from label_hits) is ≥ ``min_dense_score``: the
+    --min-level cut, applied also to hybrid hits the lexical sub-query brought in below the threshold."""
+    kept = [(h, lab) for h, lab in zip(hits, labels, strict=True)
+            if lab.get("dense_score") is not None and lab["dense_score"] >= min_dense_score]
+    return [h for h, _ in kept], [lab for _, lab in kept]

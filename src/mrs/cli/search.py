@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from mrs.blending.calibration import at_or_above, label_search_hits, open_for_search
 from mrs.cli.common import console, handle_errors, json_option, print_json
 from mrs.engine.engine import MODES, EmbeddedEngine
 from mrs.engine.pipeline import load_pipeline
@@ -42,9 +43,15 @@ def _fmt(value: float | None) -> str:
                    "[default: min_max + arithmetic_mean, weights 0.7 lexical / 0.3 dense].")
 @click.option("--pagination-depth", type=click.IntRange(min=1), default=None,
               help="Candidates per sub-query in hybrid mode (as the hybrid query's pagination_depth) [default: k].")
+@click.option("--calibration", "calibration_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="calibration.json from `mrs calibrate`: label each hit with its predicted level and probability; "
+                   "hybrid mode uses its blend and pagination depth unless --pipeline / --pagination-depth say else.")
+@click.option("--min-level", default=None, metavar="LEVEL",
+              help="With --calibration: keep hits at LEVEL or above (radial k-NN min_score = the level's threshold).")
 @json_option
 @handle_errors
-def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_file, pagination_depth, as_json) -> None:
+def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_file, pagination_depth,
+            calibration_file, min_level, as_json) -> None:
     """Search an embedded index built by `mrs index catalog`.
 
     Scores are OpenSearch's: lexical = raw BM25 (multi_match best_fields), dense = k-NN score of the
@@ -55,6 +62,7 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
       mrs search "red cotton shirt" --index demo/index --mode hybrid --k 5
       mrs search "usb c cable" --index demo/index --mode dense --min-score 0.8 --json
       mrs search "garden hose" --index demo/index --pipeline pipeline.json --json
+      mrs search "red shirt" --index demo/index --calibration demo/calibration.json --min-level substitute
     """
     if not query.strip():
         raise InputError("empty query")
@@ -64,19 +72,29 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
         raise InputError("--pagination-depth applies to --mode hybrid only")
     pipeline = load_pipeline(pipeline_file, n_subqueries=2) if pipeline_file is not None else None
     engine = EmbeddedEngine.open(index_dir)
+    calibrated = open_for_search(calibration_file, engine, mode, min_level, min_score, index_dir)
+    if calibrated is not None:
+        min_score = calibrated.min_score
+        if mode == "hybrid" and pipeline is None and calibrated.pipeline is not None:
+            pipeline, pagination_depth = calibrated.pipeline, pagination_depth or calibrated.pagination_depth
     hits = engine.search(query, mode=mode, k=k, min_score=min_score, pipeline=pipeline,
                          pagination_depth=pagination_depth)
+    labels = label_search_hits(engine, query, hits, calibrated.calibration) if calibrated else [{}] * len(hits)
+    if min_level is not None:  # hybrid: lexical-only hits whose dense score is below the level go too
+        hits, labels = at_or_above(hits, labels, min_score)
     if as_json:
-        print_json({"query": query, "mode": mode, "index": str(index_dir), "hits": [hit_json(h) for h in hits]})
+        print_json({"query": query, "mode": mode, "index": str(index_dir),
+                    "hits": [{**hit_json(h), **lab} for h, lab in zip(hits, labels, strict=True)]})
         return
     table = Table(title=f"{mode} · {query!r} · {engine.count()} products", title_justify="left")
     for col, justify in (("#", "right"), ("id", "left"), ("score", "right"), ("lexical", "right"),
-                         ("dense", "right"), ("title", "left")):
+                         ("dense", "right"), ("title", "left")) + ((("level", "left"), ("P", "right")) if calibrated else ()):
         table.add_column(col, justify=justify, overflow="fold" if col == "title" else "ellipsis")
-    for rank, hit in enumerate(hits, start=1):
+    for rank, (hit, lab) in enumerate(zip(hits, labels, strict=True), start=1):
         d = hit_json(hit)
+        extra = (str(lab.get("level") or "—"), _fmt(lab.get("probability"))) if calibrated else ()
         table.add_row(str(rank), hit.id, f"{hit.score:.4f}", _fmt(d["scores"]["lexical"]),
-                      _fmt(d["scores"]["dense"]), str(d["title"] or ""))
+                      _fmt(d["scores"]["dense"]), str(d["title"] or ""), *extra)
     console.print(table)
     if not hits:
         console.print("no hits", style="dim")
