@@ -77,7 +77,7 @@ class AuditConfig:
     min_clicks: int = 2
     high_ctr_ratio: float = 3.0
     min_impressions: int = 10
-    low_ctr_ratio: float = 0.25
+    low_ctr_ratio: float = 0.5
     prior_strength: float = 10.0
     actions: Mapping[str, str] = field(
         default_factory=lambda: {"irrelevant_converted": "rejudge", "irrelevant_clicked": "keep", "top_ignored": "rejudge"}

@@ -163,6 +163,7 @@ def mine(
     config: MiningConfig | None = None,
     judge: Judge | None = None,
     on_query: Callable[[int, int], None] | None = None,
+    judge_texts: Mapping[str, str] | None = None,
 ) -> MiningResult:
     """Mine and label hard samples for the training queries.
 
@@ -170,7 +171,8 @@ def mine(
     which sorts by length inside). product_texts: product id → the shared product text (ProductTextTemplate).
     judgments: all judgments (train and dev; the split is recomputed here). judge: labels the candidates
     (its scheme must equal the judgments'); None → hard-negative labels (see module doc).
-    on_query(done, total) after each query. Returns MiningResult; its judgments hold only mined and
+    on_query(done, total) after each query. judge_texts: product id → the text the judge was trained on
+    (when its template differs from the model's; default product_texts). Returns MiningResult; its judgments hold only mined and
     re-judged pairs (merge them with the human judgments for training).
     """
     config = config or MiningConfig()
@@ -203,7 +205,8 @@ def mine(
 
     out = JudgmentSet(scheme)
     if judge is not None and candidates:
-        labels = judge.label([(c.query, product_texts[c.product_id]) for c in candidates])
+        texts_for_judge = judge_texts if judge_texts is not None else product_texts
+        labels = judge.label([(c.query, texts_for_judge[c.product_id]) for c in candidates])
         for c, lab in zip(candidates, labels, strict=True):
             source = SOURCE_REJUDGED if c.judged_grade is not None else SOURCE_MINED
             out.add(Judgment(c.query_id, c.query, c.product_id, lab.grade, source=source, confidence=lab.confidence))

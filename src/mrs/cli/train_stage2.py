@@ -1,0 +1,143 @@
+"""`mrs train stage2`: attached to the `train` group of mrs.cli.train (imported by mrs.cli.main._register)."""
+
+from __future__ import annotations
+
+import click
+
+from mrs.cli.common import (
+    console,
+    err_console,
+    handle_errors,
+    json_option,
+    on_error_option,
+    print_json,
+    progress,
+)
+from mrs.cli.train import command as train_group
+from mrs.data.levels import SCHEMES, get_scheme
+
+
+@train_group.command("stage2")
+@click.option("--model", "model_dir", required=True, help="The Stage-1 model directory to refine.")
+@click.option("--judgments", "judgments_path", required=True, type=click.Path(dir_okay=False),
+              help="The human (or audited) judgments Stage 1 used, train and dev.")
+@click.option("--mined", "mined_path", default=None, type=click.Path(dir_okay=False),
+              help="Mined pairs from `mrs mine` (mrs TSV).")
+@click.option("--catalog", "catalog_path", required=True, type=click.Path(dir_okay=False), help="Catalog file.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Model directory to write (replaced atomically).")
+@click.option("--circle-weight", type=float, default=1.0, show_default=True,
+              help="Weight of the multi-class circle loss added to SupCon (0 = SupCon only).")
+@click.option("--supcon-weight", type=float, default=1.0, show_default=True, help="Weight of graded SupCon.")
+@click.option("--margins", default=None,
+              help="Circle margin per adjacent boundary, lowest first (e.g. 0.25,0.25,0.3), or one for all. "
+                   "Default 0.25.")
+@click.option("--gamma", type=float, default=32.0, show_default=True, help="Circle loss scale γ.")
+@click.option("--boundary-weights", default=None, help="Circle weight per boundary, lowest first (default 1).")
+@click.option("--temperature", type=float, default=0.05, show_default=True, help="SupCon temperature τ.")
+@click.option("--level-weights", default=None, help="SupCon per-level weights, e.g. exact=1,substitute=0.2.")
+@click.option("--min-confidence", type=float, default=0.0, show_default=True,
+              help="Leave out mined pairs the judge labeled with less confidence.")
+@click.option("--spelling-rate", type=float, default=0.0, show_default=True,
+              help="Misspelled copies per training query (Stage 1 already added them).")
+@click.option("--dev-fraction", type=float, default=None, help="Default: Stage 1's (from its training.json).")
+@click.option("--seed", type=int, default=None, help="Default: Stage 1's.")
+@click.option("--epochs", type=int, default=1, show_default=True)
+@click.option("--max-steps", type=int, default=0, show_default=True, help="Stop after N steps (0 = no cap).")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--per-query", type=int, default=8, show_default=True)
+@click.option("--lr", type=float, default=1e-5, show_default=True)
+@click.option("--template", default=None, help="Product text template (default: Stage 1's).")
+@click.option("--scheme", type=click.Choice(sorted(SCHEMES)), default=None, help="Level scheme of the judgments.")
+@click.option("--id-field", default=None, help="Catalog id column.")
+@click.option("--device", default=None, help="cpu, cuda, mps (default: GPU when present).")
+@on_error_option
+@json_option
+@handle_errors
+def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, circle_weight, supcon_weight, margins,
+               gamma, boundary_weights, temperature, level_weights, min_confidence, spelling_rate, dev_fraction, seed,
+               epochs, max_steps, batch_size, per_query, lr, template, scheme, id_field, device, on_error, as_json):
+    """Stage 2: refine the Stage-1 model on human + mined pairs with graded SupCon plus the multi-class circle
+    loss (one term per adjacent level boundary). Same outputs as Stage 1: OUT with training.json (config, data,
+    loss per step and per part, dev metrics of base / Stage 1 / Stage 2 incl. AUC per adjacent level pair) and
+    loss_curve.png.
+
+    \b
+    Example:
+      mrs mine --model demo/s1 --catalog demo/catalog.jsonl --judgments demo/judgments.tsv \\
+          --judge demo/judge --out demo/mined.tsv
+      mrs train stage2 --model demo/s1 --judgments demo/judgments.tsv --mined demo/mined.tsv \\
+          --catalog demo/catalog.jsonl --out demo/s2 --circle-weight 0.5 --max-steps 100
+    """
+    from mrs.data.readers import Rejects, read_catalog, read_judgments, rejects_path_for
+    from mrs.models import resolve_model
+    from mrs.toolkit.stage1 import parse_level_weights
+    from mrs.toolkit.stage2 import Stage2Config, parse_floats, read_stage1_report, train_stage2
+
+    path = resolve_model(model_dir)
+    s1 = read_stage1_report(path).get("config", {})
+    rejects = Rejects()
+    wanted = get_scheme(scheme) if scheme else None
+    judgments = read_judgments(judgments_path, scheme=wanted, on_error=on_error, rejects=rejects)
+    mined = (read_judgments(mined_path, fmt="mrs", scheme=judgments.scheme, on_error=on_error, rejects=rejects)
+             if mined_path else None)
+    catalog = list(read_catalog(catalog_path, id_field=id_field, on_error=on_error, rejects=rejects))
+    n_boundaries = len(judgments.scheme.levels) - 1
+    config = Stage2Config(
+        model=path, circle_weight=circle_weight, supcon_weight=supcon_weight,
+        margins=parse_floats(margins, "--margins", n_boundaries), gamma=gamma,
+        boundary_weights=parse_floats(boundary_weights, "--boundary-weights", n_boundaries),
+        temperature=temperature,
+        level_weights=parse_level_weights(level_weights, judgments.scheme) if level_weights else None,
+        min_confidence=min_confidence, spelling_rate=spelling_rate,
+        dev_fraction=dev_fraction if dev_fraction is not None else s1.get("dev_fraction", 0.2),
+        seed=seed if seed is not None else s1.get("seed", 0),
+        epochs=epochs, max_steps=max_steps, batch_size=batch_size, per_query=per_query, lr=lr, template=template,
+        device=device)
+    with progress(quiet=as_json) as bar:
+        tasks: dict[str, int] = {}
+        labels = {"prepare": "preparing data", "train": "training", "evaluate": "dev evaluation"}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        report = train_stage2(config, catalog, judgments, mined, out_dir, progress=on_progress)
+    if rejects.count:
+        rpath = rejects.write(rejects_path_for(out_dir))
+        report["rejects"] = {"count": rejects.count, "path": str(rpath), "reasons": rejects.reasons()}
+    if as_json:
+        hidden = ("loss_per_step", "supcon_per_step", "circle_per_step")
+        print_json(report | {"training": {k: v for k, v in report["training"].items() if k not in hidden}})
+        return
+    _print_summary(report)
+
+
+def _print_summary(report: dict) -> None:
+    from rich.table import Table
+
+    d, t = report["data"], report["training"]
+    console.print(f"model written to [bold]{report['model_dir']}[/] ({report['embedding_dim']}-d, {report['device']})")
+    console.print(f"trained {t['steps']} steps on {t['pairs_seen']} pairs in {t['seconds']:.0f}s; loss "
+                  f"{t['first_loss']:.4f} → {t['last_loss']:.4f}")
+    m = d["merge"]
+    console.print(f"data: {d['train_queries']} train / {d['dev_queries']} dev queries; mined pairs added "
+                  f"{m['added']}, re-judged {m['replaced']}, low confidence {m['low_confidence']}")
+    dev = report["dev"]
+    if dev["stage2"]:
+        table = Table(title="dev queries (never trained on)")
+        for col in ("metric", "base", "stage 1", "stage 2"):
+            table.add_column(col, justify="left" if col == "metric" else "right")
+        for key, value in dev["stage2"].items():
+            if key == "queries":
+                continue
+            cells = [(dev.get(side) or {}).get(key) for side in ("base", "stage1")] + [value]
+            table.add_row(key, *("-" if v is None else f"{v:.4f}" for v in cells))
+        console.print(table)
+    if "rejects" in report:
+        r = report["rejects"]
+        err_console.print(f"[yellow]{r['count']} bad rows skipped[/] → {r['path']}", highlight=False)
+
+
+command = stage2_cmd
