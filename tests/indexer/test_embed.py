@@ -66,3 +66,10 @@ def test_l2_normalize_keeps_zero_rows():
     # [3, 4] / 5 = [0.6, 0.8]; the zero row stays zero (no division by 0)
     np.testing.assert_allclose(out, [[0.6, 0.8], [0.0, 0.0]])
     assert normalizes("cosinesimil") and not normalizes("l2") and not normalizes("innerproduct")
+
+
+def test_load_encoder_rejects_unknown_backend():
+    from mrs.indexer.embed import load_encoder
+
+    with pytest.raises(InputError, match="unknown encoder backend 'tensorrt'"):
+        load_encoder(None, backend="tensorrt")

@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from mrs.cli.common import err_console, handle_errors, json_option, on_error_option, print_json, progress
+from mrs.cli.es import es_errors, es_index_options
 from mrs.data.readers import Rejects, read_catalog
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
 from mrs.engine.engine import EmbeddedEngine
 from mrs.engine.vectors import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_HNSW_THRESHOLD, DEFAULT_M
 from mrs.indexer.documents import format_fields, parse_fields
-from mrs.indexer.embed import SPACE_TYPES, Encoder
+from mrs.indexer.embed import KNOWN_ENCODER_BACKENDS, SPACE_TYPES, load_encoder
 
 _STAGE_LABELS = {
     "read": "reading catalog",
@@ -60,14 +61,18 @@ def command() -> None:
 @click.option("--hnsw-m", type=click.IntRange(min=2), default=DEFAULT_M, show_default=True, help="HNSW graph degree m.")
 @click.option("--ef-construction", type=click.IntRange(min=1), default=DEFAULT_EF_CONSTRUCTION, show_default=True)
 @click.option("--ef-search", type=click.IntRange(min=1), default=DEFAULT_EF_SEARCH, show_default=True)
+@click.option("--encoder", "encoder_backend", type=click.Choice(list(KNOWN_ENCODER_BACKENDS)), default="torch",
+              show_default=True, help="How vectors are computed: torch (SentenceTransformer) or ONNX Runtime on CPU.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Texts per encoder batch.")
 @click.option("--id-field", default=None, help="Id column [default: first of id, _id, asin, product_id].")
+@es_index_options
 @on_error_option
 @json_option
 @handle_errors
+@es_errors
 def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, similarity, k1, b, analyzer,
-            space_type, hnsw_threshold, hnsw_m, ef_construction, ef_search, batch_size, id_field, on_error,
-            as_json) -> None:
+            space_type, hnsw_threshold, hnsw_m, ef_construction, ef_search, encoder_backend, batch_size, id_field,
+            on_error, as_json, backend="embedded", **cluster) -> None:
     """Index CATALOG (JSONL, CSV/TSV or Parquet) into an embedded index: BM25 fields scored exactly as
     OpenSearch scores them, plus one vector per product from the embedding text template.
 
@@ -79,10 +84,26 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
     Example:
       mrs index catalog demo/catalog.jsonl --index demo/index
       mrs index catalog products.parquet --index idx --fields "title^3,brand^2,description" --space innerproduct --json
+      MRS_ELASTICSEARCH_URL=https://es:9200 mrs index catalog demo/catalog.jsonl --backend elasticsearch --index products
     """
     fields = parse_fields(fields_spec)
     template = ProductTextTemplate(text_template)
-    encoder = Encoder.load(model, space_type=space_type, batch_size=batch_size)
+    encoder = load_encoder(model, backend=encoder_backend, space_type=space_type, batch_size=batch_size)
+    if backend == "elasticsearch":  # blue/green load into NAME-<timestamp>, alias NAME (mrs.elasticsearch.indexing)
+        from mrs.cli.es import index_catalog as index_catalog_es
+
+        out = index_catalog_es(catalog, str(index_dir), encoder=encoder, template=template, fields=fields,
+                               similarity=similarity, k1=k1, b=b, analyzer=analyzer, id_field=id_field,
+                               space_type=space_type, m=hnsw_m, ef_construction=ef_construction, on_error=on_error,
+                               as_json=as_json, opts=cluster)
+        if as_json:
+            print_json(out)
+        else:
+            err_console.print(f"{out['status']}: {out['indexed']} documents into {out['index']} (alias {out['alias']}); "
+                              f"{out['failed']} failed → {out['dead_letter']}", highlight=False)
+        if out["status"] == "incomplete":
+            raise SystemExit(1)
+        return
     rejects = Rejects()
     products = read_catalog(catalog, id_field=id_field, on_error=on_error, rejects=rejects)
     with progress(quiet=as_json) as bar:
@@ -104,6 +125,7 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
         "rejected": rejects.count,
         "rejects": rejects_file,
         "model": encoder.identity.get("name"),
+        "encoder": encoder.backend,
         "dimension": encoder.dimension,
         "space_type": space_type,
         "fields": format_fields(fields),

@@ -30,6 +30,7 @@ from mrs.engine import store
 from mrs.engine.analysis import Analyzer
 from mrs.engine.bm25 import MultiFieldBM25
 from mrs.engine.hybrid import SubqueryResult, combine
+from mrs.engine.linear_retriever import RetrieverSpec, is_retriever_body, parse_retriever, retriever_search
 from mrs.engine.manifest import build_manifest, read_manifest, write_manifest
 from mrs.engine.pipeline import default_pipeline, parse_pipeline
 from mrs.engine.vectors import (
@@ -43,7 +44,7 @@ from mrs.errors import InputError
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit
 from mrs.indexer.cache import EmbeddingCache, cache_key
 from mrs.indexer.documents import DEFAULT_FIELDS, bm25_texts, to_document
-from mrs.indexer.embed import Encoder
+from mrs.indexer.embed import Encoder, load_encoder
 from mrs.models import DEFAULT_MODEL
 
 MODES = ("lexical", "dense", "hybrid")
@@ -246,7 +247,7 @@ class EmbeddedEngine:
         if model is None:
             identity = self.manifest["model"]
             model = None if identity.get("name") == DEFAULT_MODEL else identity.get("path")
-        encoder = Encoder.load(model, space_type=self.space_type, batch_size=batch_size, device=device,
+        encoder = load_encoder(model, space_type=self.space_type, batch_size=batch_size, device=device,
                                backend=self.manifest.get("encoder", {}).get("backend", "torch"))
         self.check_encoder(encoder)
         return encoder
@@ -299,8 +300,9 @@ class EmbeddedEngine:
     ) -> list[Hit]:
         """Hybrid query: lexical + dense sub-queries combined by ``pipeline``.
 
-        pipeline: an OpenSearch search-pipeline JSON body (dict), a parsed HybridPipeline, or None for the
-        default (min_max + arithmetic_mean, weights 0.7 lexical / 0.3 dense). Each sub-query returns
+        pipeline: an OpenSearch search-pipeline JSON body (dict), a parsed HybridPipeline, an Elasticsearch
+        linear/rrf retriever body or RetrieverSpec (mrs.engine.linear_retriever; rank_window_size replaces
+        pagination_depth), or None for the default (min_max + arithmetic_mean, weights 0.7 lexical / 0.3 dense). Each sub-query returns
         ``pagination_depth or k`` candidates (the dense one: all with score ≥ ``knn_min_score`` when given);
         ``min_score`` filters the combined score. Hit.scores: raw sub-query scores (None when the document
         was not among that sub-query's candidates); Hit.normalized: the normalized sub-scores.
@@ -310,8 +312,14 @@ class EmbeddedEngine:
             raise InputError(f"k must be ≥ 1 (got {k})")
         if pipeline is None:
             pipeline = default_pipeline()
+        elif isinstance(pipeline, dict) and is_retriever_body(pipeline):
+            pipeline = parse_retriever(pipeline)  # an Elasticsearch linear/rrf retriever body
         elif isinstance(pipeline, dict):
             pipeline = parse_pipeline(pipeline, n_subqueries=2)
+        if isinstance(pipeline, RetrieverSpec):
+            return [Hit(id=c.id, score=c.score, scores=dict(c.raw), normalized=dict(c.normalized),
+                        source=self.stored[self._row_of[c.id]] if with_source else None)
+                    for c in retriever_search(self, text, vector, k, pipeline, knn_min_score)]
         depth = pagination_depth or k
         lex_rows, lex_scores = self.bm25.search(text, depth)
         if knn_min_score is not None:

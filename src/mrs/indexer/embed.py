@@ -19,7 +19,9 @@ import numpy as np
 from mrs.errors import InputError
 from mrs.models import load_sentence_transformer, model_identity
 
-ENCODER_BACKENDS = ("torch",)
+ENCODER_BACKENDS = ("torch",)  # what Encoder itself runs
+# Every backend load_encoder knows: "onnx" / "onnx-int8" live in mrs.indexer.onnx_encoder (an Encoder subclass).
+KNOWN_ENCODER_BACKENDS = ("torch", "onnx", "onnx-int8")
 SPACE_TYPES = ("cosinesimil", "innerproduct", "l2")
 
 # progress(n_texts_done_in_this_batch) is called after every batch.
@@ -162,3 +164,27 @@ class Encoder:
             "normalized": self.normalize,
             "max_seq_length": self.max_seq_length,
         }
+
+
+def load_encoder(
+    ref: str | os.PathLike | None = None,
+    *,
+    backend: str = "torch",
+    space_type: str = "cosinesimil",
+    batch_size: int = 32,
+    device: str | None = "cpu",
+) -> Encoder:
+    """An encoder of model ``ref`` for ``backend``: "torch" (SentenceTransformer) or an ONNX backend
+    ("onnx", "onnx-int8", mrs.indexer.onnx_encoder). The index manifest records ``encoder.backend`` so
+    queries are encoded by the same backend as the catalog."""
+    if backend in ENCODER_BACKENDS:
+        return Encoder.load(ref, space_type=space_type, batch_size=batch_size, device=device, backend=backend)
+    if backend not in KNOWN_ENCODER_BACKENDS:
+        raise InputError(
+            f"unknown encoder backend {backend!r} (expected one of {', '.join(KNOWN_ENCODER_BACKENDS)})"
+        )
+    try:
+        from mrs.indexer.onnx_encoder import OnnxEncoder
+    except ImportError as e:
+        raise InputError(f"encoder backend {backend!r} is not available ({e})") from None
+    return OnnxEncoder.load(ref, space_type=space_type, batch_size=batch_size, device=device, backend=backend)
