@@ -113,13 +113,37 @@ def _hybrid_pair_scores(candidates: list[QueryCandidates], pairs: JudgedPairs, c
                                                                           strict=True)])
 
 
+def collect_for_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, k: int,
+                            sources: Mapping[str, SubquerySource] | None = None,
+                            report: ProgressFn | None = None) -> tuple[list[QueryCandidates], JudgedPairs]:
+    """Steps 3–4: encode every judged query once (batched), then retrieve and score through the backend."""
+    report = report or (lambda stage, done, total: None)
+    queries = judgments.queries()
+    qids = list(queries)
+    report("encode", 0, len(qids))
+    vectors = np.asarray(encoder.encode([queries[q] for q in qids]), dtype=np.float32)
+    report("encode", len(qids), len(qids))
+    query_vectors = dict(zip(qids, vectors, strict=True))
+    done = 0
+
+    def step(_qid: str) -> None:
+        nonlocal done
+        done += 1
+        report("retrieve", done, len(qids))
+
+    return collect(backend, judgments, query_vectors, k, sources, on_query=step)
+
+
 def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, options: CalibrateOptions, *,
                     manifest: Mapping | None = None, index_path: str | None = None,
                     judgments_path: str | None = None, sources: Mapping[str, SubquerySource] | None = None,
-                    on_progress: ProgressFn | None = None) -> CalibrationRun:
+                    on_progress: ProgressFn | None = None,
+                    collected: tuple[list[QueryCandidates], JudgedPairs] | None = None) -> CalibrationRun:
     """Run every step of the module doc. encoder: has ``encode(texts) -> (n, dim) float32`` (the index's
     query encoder). manifest: the index manifest (model / index identity recorded in the file).
-    sources: sub-queries to blend (default lexical + dense). Returns a CalibrationRun."""
+    sources: sub-queries to blend (default lexical + dense). collected: candidates and judged pairs of an
+    earlier run on the same judgments and index (steps 3–4 skipped; benchmarks vary the split with it).
+    Returns a CalibrationRun."""
     report = on_progress or (lambda stage, done, total: None)
     metric = parse_metric(options.metric)
     scheme = judgments.scheme
@@ -128,21 +152,9 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
     check_level_counts(judgments, options.min_pairs, judgments_path)
     train_ids, dev_ids = split_for_calibration(judgments, options.dev_fraction, options.seed, judgments_path)
 
-    queries = judgments.queries()
-    qids = list(queries)
-    report("encode", 0, len(qids))
-    vectors = np.asarray(encoder.encode([queries[q] for q in qids]), dtype=np.float32)
-    report("encode", len(qids), len(qids))
-    query_vectors = dict(zip(qids, vectors, strict=True))
-
-    done = 0
-
-    def step(_qid: str) -> None:
-        nonlocal done
-        done += 1
-        report("retrieve", done, len(qids))
-
-    candidates, all_pairs = collect(backend, judgments, query_vectors, options.k, sources, on_query=step)
+    if collected is None:
+        collected = collect_for_calibration(backend, encoder, judgments, options.k, sources, report)
+    candidates, all_pairs = collected
     missing = int(np.isnan(all_pairs.dense).sum())
     pairs = all_pairs
     if missing:
