@@ -5,8 +5,8 @@
 Transport and helpers, only the HTTP hop is replaced. Failures are injected per request (``faults``: status
 codes or connection errors) and per bulk item (``item_faults``), and every request is recorded.
 
-The fake renders search templates with the ``chevron`` package (an independent mustache implementation,
-with a toJson lambda), not with mrs's own renderer, so template tests are not circular.
+The fake renders search templates with the ``chevron`` package (an independent mustache implementation set up
+as OpenSearch's: JSON escaping, OpenSearch's toJson), not with mrs's own renderer, so tests are not circular.
 """
 
 from __future__ import annotations
@@ -165,12 +165,9 @@ class FakeCluster:
         return 200, {"acknowledged": True}
 
     def render(self, template_id: str, params: dict) -> Any:
-        import chevron
+        from test_os_templates import chevron_render
 
-        source = self.scripts[template_id]["script"]["source"]
-        data = dict(params)
-        data["toJson"] = lambda text, render: json.dumps(params[text.strip()], ensure_ascii=False)
-        return json.loads(chevron.render(source, data))
+        return chevron_render(self.scripts[template_id]["script"]["source"], params)
 
     def searches(self) -> list[tuple[str, dict, dict]]:
         return [(p, prm, json.loads(b) if b else {}) for m, p, prm, b in self.requests if p.endswith("/_search")]

@@ -41,11 +41,27 @@ HOSTILE = [
 SPEC = IndexSpec(dimension=4, text_fields={"title": 3.0, "brand": 2.0, "description": 1.0})
 
 
+def opensearch_to_json(value):
+    """OpenSearch's toJson (CustomMustacheFactory.ToJsonCode): lists/maps as JSON, scalars as raw text."""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else str(value)
+
+
 def chevron_render(source: str, params: dict) -> dict:
+    """Render with chevron, configured as OpenSearch's mustache: {{var}} JSON-escaped (JsonEscapeEncoder)
+    instead of HTML-escaped, and OpenSearch's toJson."""
     chevron = pytest.importorskip("chevron")
+    import chevron.renderer as chevron_renderer
+
     data = dict(params)
-    data["toJson"] = lambda text, render: json.dumps(params[text.strip()], ensure_ascii=False)
-    return json.loads(chevron.render(source, data))
+    data["toJson"] = lambda text, render: opensearch_to_json(params[text.strip()])
+    original = chevron_renderer._html_escape
+    chevron_renderer._html_escape = lambda value: json.dumps(str(value), ensure_ascii=False)[1:-1]
+    try:
+        return json.loads(chevron.render(source, data))
+    finally:
+        chevron_renderer._html_escape = original
 
 
 def params(text, **extra):
@@ -60,11 +76,11 @@ def test_hostile_query_text_round_trips_in_lexical_and_hybrid(text, renderer):
     mm = lexical["query"]["multi_match"]
     assert mm["query"] == text  # exactly the user's text, as one JSON string
     assert set(lexical) == {"size", "_source", "query"} and set(lexical["query"]) == {"multi_match"}
-    assert mm["fields"] == ["title^3", "brand^2", "description"] and lexical["size"] == 5
+    assert mm["fields"] == ["title^3", "brand^2", "description"] and lexical["size"] == "5"  # coerced by OpenSearch
     hybrid = render(hybrid_template(SPEC, pagination_depth=50), params(text))
     queries = hybrid["query"]["hybrid"]["queries"]
     assert queries[0]["multi_match"]["query"] == text
-    assert queries[1]["knn"]["embedding"] == {"vector": [0.1, -0.2, 0.3, 0.4], "k": 7}
+    assert queries[1]["knn"]["embedding"] == {"vector": [0.1, -0.2, 0.3, 0.4], "k": "7"}
     assert hybrid["query"]["hybrid"]["pagination_depth"] == 50
 
 
@@ -73,9 +89,9 @@ def test_dense_templates_with_and_without_filter(renderer):
     render = render_json if renderer == "mrs" else chevron_render
     flt = {"bool": {"filter": [{"term": {"brand.keyword": 'Ac"me'}}]}}
     with_filter = render(dense_template(SPEC), params("", has_filter=True, filter=flt))
-    assert with_filter["query"]["knn"]["embedding"] == {"vector": [0.1, -0.2, 0.3, 0.4], "k": 7, "filter": flt}
+    assert with_filter["query"]["knn"]["embedding"] == {"vector": [0.1, -0.2, 0.3, 0.4], "k": "7", "filter": flt}
     without = render(dense_template(SPEC), params("", has_filter=False))
-    assert without["query"]["knn"]["embedding"] == {"vector": [0.1, -0.2, 0.3, 0.4], "k": 7}
+    assert without["query"]["knn"]["embedding"] == {"vector": [0.1, -0.2, 0.3, 0.4], "k": "7"}
     radial = render(radial_template(SPEC, 0.8125), params("", has_filter=False))
     assert radial["query"]["knn"]["embedding"] == {"vector": [0.1, -0.2, 0.3, 0.4], "min_score": 0.8125}
 
@@ -85,6 +101,21 @@ def test_a_string_where_a_number_belongs_stays_a_string():
     out = render_json(dense_template(SPEC), params("", k='7, "min_score": 0', has_filter=False))
     assert out["query"]["knn"]["embedding"]["k"] == '7, "min_score": 0'
     assert "min_score" not in out["query"]["knn"]["embedding"]
+
+
+@pytest.mark.parametrize("renderer", ["mrs", "chevron"])
+def test_to_json_on_a_string_would_be_an_injection(renderer):
+    """Why the query text goes in as "{{query_text}}" and not through toJson: OpenSearch's toJson writes a
+    plain string raw, so a crafted query rewrites the request."""
+    render = render_json if renderer == "mrs" else chevron_render
+    unsafe = '{"size": 10, "query": {"match": {"title": {{#toJson}}q{{/toJson}}}}}'
+    attack = '"x"}}, "size": 10000, "aggs": {"a": {"terms": {"field": "brand.keyword"'
+    out = render(unsafe, {"q": attack + "}"})  # the template's own }}} close the rest
+    assert out["size"] == 10000 and "aggs" in out  # injected
+    with pytest.raises((InputError, json.JSONDecodeError)):
+        render(unsafe, {"q": 'say "hi"'})  # and ordinary quotes break it
+    safe = render(lexical_template(SPEC), params(attack + "}"))
+    assert safe["query"]["multi_match"]["query"] == attack + "}" and safe["size"] == "5"
 
 
 def test_renderer_basics_match_mustache_semantics():

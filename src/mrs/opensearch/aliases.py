@@ -70,8 +70,6 @@ def alias_targets(client: Any, alias: str) -> list[str]:
 
     InputError when ``alias`` is a concrete index (an alias cannot take its name: delete or reindex it first).
     """
-    from opensearchpy.exceptions import NotFoundError
-
     if client.indices.exists(index=alias) and not client.indices.exists_alias(name=alias):
         raise InputError(
             f"{alias!r} is an index, not an alias: blue/green needs the name free for the alias "
@@ -79,8 +77,10 @@ def alias_targets(client: Any, alias: str) -> list[str]:
         )
     try:
         resp = client.indices.get_alias(name=alias)
-    except NotFoundError:
-        return []
+    except Exception as e:  # opensearch-py's and elasticsearch-py's NotFoundError both carry status_code 404
+        if getattr(e, "status_code", None) == 404:
+            return []
+        raise
     return sorted(resp.keys())
 
 

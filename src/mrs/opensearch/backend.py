@@ -139,6 +139,10 @@ class OpenSearchBackend:
             pagination_depth=depth,
         )
         chosen = self.pipeline if pipeline is None else pipeline
+        if not isinstance(chosen, (str, Mapping)):  # a parsed mrs.engine.pipeline.HybridPipeline
+            from mrs.engine.pipeline import pipeline_body
+
+            chosen = pipeline_body(chosen)
         if isinstance(chosen, str):
             return bodies.search_request(query, k), {"search_pipeline": chosen}
         return bodies.search_request(query, k, search_pipeline=check_pipeline(chosen, 2)), {}

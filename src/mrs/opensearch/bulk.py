@@ -234,7 +234,13 @@ class BulkWriter:
         self.rand = rand or random.Random().random
         self.on_chunk = on_chunk
 
+    def dumps(self, obj: Any) -> str:
+        """Serialize as the client's bulk body does (chunk byte sizes); subclasses for other clients override."""
+        return self.client.transport.serializer.dumps(obj)
+
     def _send(self, items: list[dict[str, Any]]) -> list[tuple[bool, dict[str, Any]]]:
+        """One bulk request for ``items``: one (ok, info) per item, failures included (never raises for a
+        failed request). The client-specific step: mrs.elasticsearch.bulk overrides it."""
         from opensearchpy import helpers
 
         return list(helpers.streaming_bulk(
@@ -308,7 +314,7 @@ class BulkWriter:
                     continue
                 yield {"_op_type": "index", "_index": self.index, "_id": str(doc_id), "_source": source}
 
-        dumps = self.client.transport.serializer.dumps
+        dumps = self.dumps
         chunk_no = self.checkpoint.chunks if self.checkpoint else 0
         for items in chunk_actions(actions(), self.config.chunk_docs, self.config.chunk_bytes, dumps):
             written = self.write_chunk(chunk_no, items, report)

@@ -1,10 +1,16 @@
 """Mustache search templates (lexical, dense k-NN, dense radial per calibrated level, hybrid), a small mustache
 renderer that behaves like OpenSearch's for checking them offline, and render/install of the whole set.
 
-Every value a caller supplies (query text, vector, k, size, filter) enters the JSON through
-``{{#toJson}}name{{/toJson}}``, which writes a JSON value (a quoted, escaped string; a number; a list; an
-object) — so quotes, backslashes, ``}}``, newlines or unicode in a query cannot break the request or inject
-clauses. Field lists, boosts, thresholds and pagination depth are baked in at render time with json.dumps.
+How caller values enter the JSON (OpenSearch's mustache, CustomMustacheFactory, JSON content type):
+- strings (the query text) and numbers (k, size) as ``"{{name}}"``: the JSON escape encoder writes the value
+  escaped (quotes, backslashes, control characters) inside the quotes, and a value is never re-parsed as a
+  template, so quotes, ``\\``, ``}}``, newlines or unicode in a query cannot break the request or inject
+  clauses. Numbers arrive as numeric strings ("10"), which OpenSearch's parsers coerce (as the search-template
+  docs' ``"size": "{{size}}"``).
+- lists and objects (the query vector, a filter) through ``{{#toJson}}name{{/toJson}}``, which writes them as
+  JSON. toJson is NOT used for strings: for anything but a list or a map OpenSearch writes the raw, unescaped
+  text (``oh.stringify``), which is exactly the injection this module prevents.
+Field lists, boosts, thresholds and pagination depth are baked in at render time with json.dumps.
 
 Template parameters:
 - lexical ``mrs-lexical``: query_text, size
@@ -68,6 +74,17 @@ def _json_escape(value: Any) -> str:
     return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
+def _to_json(value: Any) -> str:
+    """OpenSearch's toJson: lists and maps as JSON; anything else as its raw text (NOT quoted or escaped)."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple, Mapping)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _parse(source: str) -> list[Any]:
     """Template → nested nodes: str | ("var", name) | ("section"/"inverted", name, children)."""
     root: list[Any] = []
@@ -113,7 +130,7 @@ def _render_nodes(nodes: list[Any], stack: list[Any]) -> str:
             continue
         children = node[2]
         if kind == "section" and name == "toJson":
-            out.append(json.dumps(_lookup(stack, _text_of(children)), ensure_ascii=False))
+            out.append(_to_json(_lookup(stack, _text_of(children))))
             continue
         if kind == "section" and name == "join":
             value = _lookup(stack, _text_of(children)) or []
@@ -134,7 +151,7 @@ def _render_nodes(nodes: list[Any], stack: list[Any]) -> str:
 
 def render_mustache(source: str, params: Mapping[str, Any]) -> str:
     """Render ``source`` with ``params`` as OpenSearch's mustache (JSON content type) does: ``{{var}}`` JSON-escaped,
-    sections / inverted sections, and the ``toJson`` / ``join`` functions."""
+    sections / inverted sections, ``toJson`` (lists/maps as JSON, scalars raw) and ``join``."""
     return _render_nodes(_parse(source), [dict(params)])
 
 
@@ -156,8 +173,8 @@ def _dump(value: Any) -> str:
 def lexical_template(spec: IndexSpec, tie_breaker: float = 0.0) -> str:
     """multi_match best_fields over the BM25 fields with their boosts; params query_text, size."""
     return (
-        '{"size": {{#toJson}}size{{/toJson}}, "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
-        '"query": {"multi_match": {"query": {{#toJson}}query_text{{/toJson}}, "type": "best_fields", '
+        '{"size": "{{size}}", "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
+        '"query": {"multi_match": {"query": "{{query_text}}", "type": "best_fields", '
         '"fields": ' + _dump(boosted_fields(spec.text_fields)) + ', "tie_breaker": ' + _dump(float(tie_breaker))
         + '}}}'
     )
@@ -173,27 +190,27 @@ def _knn_clause(spec: IndexSpec, limit: str) -> str:
 def dense_template(spec: IndexSpec) -> str:
     """Approximate k-NN with k; params query_vector, k, size, has_filter, filter."""
     return (
-        '{"size": {{#toJson}}size{{/toJson}}, "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
-        '"query": ' + _knn_clause(spec, '"k": {{#toJson}}k{{/toJson}}') + '}'
+        '{"size": "{{size}}", "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
+        '"query": ' + _knn_clause(spec, '"k": "{{k}}"') + '}'
     )
 
 
 def radial_template(spec: IndexSpec, min_score: float) -> str:
     """Radial search: every document with k-NN score ≥ min_score (a calibrated level threshold)."""
     return (
-        '{"size": {{#toJson}}size{{/toJson}}, "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
+        '{"size": "{{size}}", "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
         '"query": ' + _knn_clause(spec, '"min_score": ' + _dump(float(min_score))) + '}'
     )
 
 
 def hybrid_template(spec: IndexSpec, pagination_depth: int = 100, tie_breaker: float = 0.0) -> str:
     """Hybrid: [lexical multi_match, dense knn k] (the pipeline's weight order) with pagination_depth."""
-    lexical = ('{"multi_match": {"query": {{#toJson}}query_text{{/toJson}}, "type": "best_fields", "fields": '
+    lexical = ('{"multi_match": {"query": "{{query_text}}", "type": "best_fields", "fields": '
                + _dump(boosted_fields(spec.text_fields)) + ', "tie_breaker": ' + _dump(float(tie_breaker)) + '}}')
     dense = ('{"knn": {' + _dump(spec.vector_field) + ': {"vector": {{#toJson}}query_vector{{/toJson}}, '
-             '"k": {{#toJson}}k{{/toJson}}}}}')
+             '"k": "{{k}}"}}}')
     return (
-        '{"size": {{#toJson}}size{{/toJson}}, "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
+        '{"size": "{{size}}", "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
         '"query": {"hybrid": {"queries": [' + lexical + ', ' + dense + '], "pagination_depth": '
         + _dump(int(pagination_depth)) + '}}}'
     )
