@@ -73,20 +73,35 @@ def test_knn_k_and_radial(backend, cluster):
 
 
 def test_hybrid_with_inline_or_named_pipeline_and_raw_scores(backend, cluster):
-    hits = backend.hybrid("shirt", VEC, 5)
+    hits = backend.hybrid("shirt", VEC, 2)
     assert [h.id for h in hits] == ["b", "a"]
     path, params, body = [s for s in cluster.searches() if "hybrid" in s[2]["query"]][-1]
-    assert body["query"]["hybrid"]["pagination_depth"] == 100
-    assert body["query"]["hybrid"]["queries"][1]["knn"]["embedding"]["k"] == 100
+    # no pagination_depth configured: each sub-query gets k candidates, as in the embedded engine
+    assert "pagination_depth" not in body["query"]["hybrid"]
+    assert body["query"]["hybrid"]["queries"][1]["knn"]["embedding"]["k"] == 2
     assert "normalization-processor" in body["search_pipeline"]["phase_results_processors"][0]
-    # raw per-sub-query scores of the returned docs come from score_documents
+    # raw scores: from each sub-query's own top-2 candidate list (None when not a candidate there)
     assert hits[0].scores == {"lexical": 3.25, "dense": 0.8}
+    assert hits[1].scores == {"lexical": 7.5, "dense": 0.9}
+    backend.pagination_depth = 50
     backend.hybrid("shirt", VEC, 5, pipeline="mrs-hybrid")
     path, params, body = [s for s in cluster.searches() if "hybrid" in s[2]["query"]][-1]
     assert params == {"search_pipeline": "mrs-hybrid"} and "search_pipeline" not in body
+    assert body["query"]["hybrid"]["pagination_depth"] == 50
+    assert body["query"]["hybrid"]["queries"][1]["knn"]["embedding"]["k"] == 50
     backend.hybrid("shirt", VEC, 5, pipeline=rrf_pipeline())
     body = [s for s in cluster.searches() if "hybrid" in s[2]["query"]][-1][2]
     assert "score-ranker-processor" in body["search_pipeline"]["phase_results_processors"][0]
+
+
+def test_hybrid_raw_score_is_none_outside_the_candidates(cluster, sleeps):
+    cluster.indices["p"] = {"body": index_body(SPEC), "docs": {}}
+    cluster.search_responder = responder({"multi_match": {"a": 7.5, "b": 3.25, "c": 1.0},
+                                          "knn": {"c": 0.95, "b": 0.8, "a": 0.1}, "hybrid": {"c": 0.6}})
+    backend = OpenSearchBackend(cluster.client(), "p", SPEC, sleep=sleeps)
+    (hit,) = backend.hybrid("shirt", VEC, 1)
+    # depth 1: lexical candidates [a], dense candidates [c]
+    assert hit.id == "c" and hit.scores == {"lexical": None, "dense": 0.95}
 
 
 def test_score_documents_scores_judged_docs_whether_retrieved_or_not(backend, cluster):

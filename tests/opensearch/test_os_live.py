@@ -52,7 +52,7 @@ def live(sample, tmp_path_factory):
     rendered = render_set(read_calibration(None), spec)
     install_set(client, rendered, spec.dimension)
     queries = [json.loads(line)["user_query"] for line in open(sample.queries, encoding="utf-8")][:10]
-    backend = OpenSearchBackend(client, alias, spec, settings=settings)
+    backend = OpenSearchBackend(client, alias, spec, settings=settings, pagination_depth=100)
     yield {"local": local, "remote": backend, "encoder": encoder, "queries": queries, "client": client,
            "alias": alias, "report": report}
     client.indices.delete(index=report.index, ignore_unavailable=True)

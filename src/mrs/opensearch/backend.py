@@ -62,7 +62,8 @@ class OpenSearchBackend:
     with (text fields and boosts, vector field, space type). pipeline: default hybrid pipeline — a name of
     an installed pipeline (str) or a body (dict, sent as a temporary pipeline); None → min_max +
     arithmetic_mean 0.7/0.3. pagination_depth: candidates per sub-query in hybrid (and k of its dense
-    sub-query). max_radial: size cap of a radial (min_score) search. settings: for redacting errors.
+    sub-query); None → k, as the embedded engine (and OpenSearch without pagination_depth: from + size).
+    max_radial: size cap of a radial (min_score) search. settings: for redacting errors.
     """
 
     def __init__(
@@ -72,7 +73,7 @@ class OpenSearchBackend:
         spec: IndexSpec,
         *,
         pipeline: str | Mapping[str, Any] | None = None,
-        pagination_depth: int = 100,
+        pagination_depth: int | None = None,
         max_radial: int = 10000,
         tie_breaker: float = 0.0,
         max_retries: int = 3,
@@ -85,7 +86,7 @@ class OpenSearchBackend:
         self.index = index
         self.spec = spec
         self.pipeline = pipeline if pipeline is not None else default_pipeline()
-        self.pagination_depth = int(pagination_depth)
+        self.pagination_depth = int(pagination_depth) if pagination_depth else None
         self.max_radial = int(max_radial)
         self.tie_breaker = float(tie_breaker)
         self.retry = BulkConfig(max_retries=max_retries, initial_backoff_s=0.5, max_backoff_s=10.0)
@@ -131,12 +132,13 @@ class OpenSearchBackend:
 
     def hybrid_body(self, text: str, vector: np.ndarray, k: int,
                     pipeline: str | Mapping[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(body, query-string params) of a hybrid search: [lexical, dense k=pagination_depth] + pipeline."""
-        depth = max(self.pagination_depth, int(k))
+        """(body, query-string params) of a hybrid search: [lexical, dense k=depth] + pipeline, where
+        depth = pagination_depth or k (sent as the hybrid query's pagination_depth only when configured)."""
+        depth = self.depth(k)
         query = bodies.hybrid_query(
             [bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker),
              bodies.knn_query(self.spec.vector_field, vector, k=depth)],
-            pagination_depth=depth,
+            pagination_depth=self.pagination_depth,
         )
         chosen = self.pipeline if pipeline is None else pipeline
         if not isinstance(chosen, (str, Mapping)):  # a parsed mrs.engine.pipeline.HybridPipeline
@@ -147,19 +149,26 @@ class OpenSearchBackend:
             return bodies.search_request(query, k), {"search_pipeline": chosen}
         return bodies.search_request(query, k, search_pipeline=check_pipeline(chosen, 2)), {}
 
+    def depth(self, k: int) -> int:
+        """Candidates per hybrid sub-query: pagination_depth, else k."""
+        return int(self.pagination_depth or k)
+
     def hybrid(self, text: str, vector: np.ndarray, k: int, pipeline: Any = None) -> list[Hit]:
         """Top-k of the hybrid query combined by ``pipeline`` (name, body, or the backend's default).
 
-        With hybrid_raw_scores, each hit's ``scores`` holds its exact raw lexical and dense scores
-        (score_documents on the returned ids; lexical None when no term matched).
+        With hybrid_raw_scores, each hit's ``scores`` holds its raw score in each sub-query's candidate list
+        (the lexical and k-NN top-depth, fetched alongside), None when it was not among that sub-query's
+        candidates — the same meaning as the embedded engine's Hit.scores.
         """
         body, params = self.hybrid_body(text, vector, k, pipeline)
         hits = self._search(body, params)
         out = [Hit(id=h["_id"], score=float(h["_score"])) for h in hits]
         if self.hybrid_raw_scores and out:
-            raw = self.score_documents(text, vector, [h.id for h in out])
+            depth = self.depth(k)
+            lexical = {h.id: h.score for h in self.lexical(text, depth)}
+            dense = {h.id: h.score for h in self.knn(vector, k=depth)}
             for h in out:
-                h.scores = raw.get(h.id, {SUBQUERY_LEXICAL: None, SUBQUERY_DENSE: None})
+                h.scores = {SUBQUERY_LEXICAL: lexical.get(h.id), SUBQUERY_DENSE: dense.get(h.id)}
         return out
 
     def score_documents(self, text: str, vector: np.ndarray,
