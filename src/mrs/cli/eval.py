@@ -1,0 +1,224 @@
+"""`mrs eval`: compare lexical, dense and hybrid retrieval (or TREC run files) against graded judgments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from mrs.cli.common import (
+    console,
+    err_console,
+    handle_errors,
+    json_option,
+    on_error_option,
+    print_json,
+    progress,
+)
+from mrs.cli.es import es_cluster_options, es_errors
+from mrs.errors import InputError
+from mrs.eval.harness import EvalConfig, build_report, evaluate_backend
+from mrs.eval.metrics import GAINS, STAT_TESTS, parse_metrics
+from mrs.eval.report import json_view, separation_rows, significance_rows, summary_rows, write_report
+from mrs.eval.runs import parse_modes, parse_pipeline_option, read_trec_run
+
+
+def _level_grade(scheme, level: str | None) -> int:
+    """--relevant-level (a level name or grade) → grade; default 1 (every level above the lowest)."""
+    if level is None:
+        return 1
+    try:
+        grade = scheme.grade_of(int(level) if level.strip().isdigit() else level)
+    except KeyError:
+        raise InputError(
+            f"--relevant-level {level!r} is not a level of the {scheme.name} scheme ({', '.join(scheme.levels)})"
+        ) from None
+    if grade < 1:
+        raise InputError(f"--relevant-level {level!r}: the lowest level cannot count as relevant")
+    return grade
+
+
+def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for i, h in enumerate(headers):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for r in rows:
+        table.add_row(*r)
+    return table
+
+
+@click.command("eval")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
+              help="Embedded index directory (from `mrs index catalog`) to run the judged queries against.")
+@click.option("--judgments", "judgments_file", required=True, type=click.Path(path_type=Path),
+              help="Graded judgments (ESCI qrels TSV, SRW JSON, TREC qrels, WANDS labels, mrs TSV).")
+@click.option("--format", "fmt", default=None, help="Judgments format [default: detect].")
+@click.option("--scheme", default=None, help="Level scheme: esci, wands, three-level [default: the format's].")
+@click.option("--queries", "queries_file", type=click.Path(path_type=Path), default=None,
+              help="Query id → text file (WANDS query.csv; TREC qrels whose ids are not the texts).")
+@click.option("--modes", default="lexical,dense,hybrid", show_default=True,
+              help="Comma-separated runs against --index: lexical, dense, hybrid (default pipeline), "
+                   "rrf (score-ranker-processor, rank_constant 60).")
+@click.option("--pipeline", "pipelines", multiple=True, metavar="NAME=FILE",
+              help="Add a hybrid run named NAME through the search-pipeline JSON in FILE (repeatable).")
+@click.option("--run", "run_files", multiple=True, type=click.Path(path_type=Path),
+              help="Evaluate a TREC run file too (repeatable); without --index only the run files are compared.")
+@click.option("--k", type=click.IntRange(min=1), default=100, show_default=True, help="Results per query.")
+@click.option("--metrics", default=None,
+              help="Comma-separated ranx metric names [default: ndcg@10,ndcg@100,map@100,recall@100,mrr,precision@10].")
+@click.option("--gains", type=click.Choice(list(GAINS)), default="grades", show_default=True,
+              help="nDCG gains: grades (3/2/1/0 for ESCI) or esci (official 1/0.1/0.01/0, as qrels ×100).")
+@click.option("--relevant-level", default=None,
+              help="Lowest level that counts as relevant for recall/map/mrr/precision [default: every level above "
+                   "the lowest, ESCI: complement and up].")
+@click.option("--split", type=click.Choice(["train", "dev"]), default=None,
+              help="Evaluate one query split only (the split mrs uses for training: by query, seeded).")
+@click.option("--dev-fraction", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=0.2,
+              show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Split seed.")
+@click.option("--stat-test", type=click.Choice(list(STAT_TESTS)), default="student", show_default=True,
+              help="Significance test between runs: paired t-test, Fisher randomization, Tukey HSD.")
+@click.option("--max-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.01, show_default=True,
+              help="p-value below which a difference counts as significant.")
+@click.option("--judged-k", type=click.IntRange(min=1), default=10, show_default=True, help="Cutoff of judged@k.")
+@click.option("--model", default=None, help="Query encoder [default: the model the index was built with].")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write report.json, report.md, runs/*.trec, qrels.trec and PNG plots here.")
+@click.option("--no-plots", is_flag=True, help="With --out: skip the PNG plots.")
+@es_cluster_options
+@on_error_option
+@json_option
+@handle_errors
+@es_errors
+def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelines, run_files, k, metrics, gains,
+            relevant_level, split, dev_fraction, seed, stat_test, max_p, judged_k, model, out_dir, no_plots,
+            on_error, as_json, backend="embedded", **cluster) -> None:
+    """Evaluate retrieval against graded judgments with ranx: metrics per run, significance between runs,
+    judged@k, recall per level, score separation (AUC) per level, latency.
+
+    Every judged query goes through the index (lexical, dense, hybrid ...); unjudged products count as
+    irrelevant (judged@k says how many there were). Relevant for recall/map/mrr/precision means grade ≥
+    --relevant-level.
+
+    \b
+    Example:
+      mrs eval --index demo/index --judgments demo/judgments.tsv
+      mrs eval --index demo/index --judgments demo/judgments.tsv --modes lexical,hybrid,rrf \\
+               --pipeline tuned=pipeline.json --gains esci --out demo/eval --json
+      mrs eval --judgments qrels.tsv --run a.trec --run b.trec --stat-test fisher
+      MRS_ELASTICSEARCH_URL=http://localhost:9200 mrs eval --backend elasticsearch --index products \\
+               --judgments demo/judgments.tsv --pipeline linear=es/retrievers/linear.json
+    """
+    from mrs.data.readers import Rejects, read_judgments, rejects_path_for
+
+    if index_dir is None and not run_files:
+        raise InputError("give --index DIR (runs the judged queries) and/or --run FILE (TREC run files)")
+    rejects = Rejects() if on_error == "skip" else None
+    judgments = read_judgments(judgments_file, fmt=fmt, scheme=scheme, queries=queries_file, on_error=on_error,
+                               rejects=rejects)
+    if split is not None:
+        from mrs.data.splits import split_queries
+
+        sides = split_queries(judgments.queries(), {"train": 1.0 - dev_fraction, "dev": dev_fraction}, seed)
+        judgments = judgments.subset(sides[split])
+        if len(judgments) == 0:
+            raise InputError(f"the {split} split (dev fraction {dev_fraction}, seed {seed}) holds no query")
+    config = EvalConfig(
+        metrics=parse_metrics(metrics), gains=gains, relevant_grade=_level_grade(judgments.scheme, relevant_level),
+        k=k, judged_k=judged_k, stat_test=stat_test, max_p=max_p,
+    )
+    external = {}
+    for f in run_files:
+        tag, run = read_trec_run(f)
+        name = f.stem if f.stem not in external else f"{f.stem}:{tag}"
+        external[name] = run
+
+    quiet = as_json
+    with progress(quiet=quiet) as bar:
+        def track(description: str, total: int):
+            task = bar.add_task(description, total=total)
+            return lambda: bar.advance(task)
+
+        if index_dir is not None:
+            from mrs.engine.engine import EmbeddedEngine
+
+            specs = parse_modes(modes) + [parse_pipeline_option(p) for p in pipelines]
+            specs = [_checked(s) for s in specs]
+            if backend == "elasticsearch":  # --index names the index/alias on the cluster
+                from mrs.cli.es import open_backend
+
+                engine, encoder = open_backend(str(index_dir), cluster, model, rank_window_size=k)
+            else:
+                engine = EmbeddedEngine.open(index_dir)
+            needs_encoder = any(s.mode != "lexical" for s in specs)
+            if backend != "elasticsearch":
+                encoder = engine.open_encoder(model) if needs_encoder else None
+            report, retrieved = evaluate_backend(engine, encoder, judgments, specs, config, track=track,
+                                                 extra_runs=external)
+            runs = {name: rr.run() for name, rr in retrieved.items()} | external
+            report["settings"]["index"] = str(index_dir)
+        else:
+            runs = external
+            report = build_report(judgments, runs, config)
+    report["settings"]["judgments"] = str(judgments_file)
+    if split is not None:
+        report["settings"]["split"] = {"side": split, "dev_fraction": dev_fraction, "seed": seed}
+    if rejects is not None and rejects.count:
+        where = rejects.write(rejects_path_for(out_dir if out_dir is not None else judgments_file))
+        report["warnings"].append(f"{rejects.count} bad judgment rows skipped, written to {where}")
+        report["coverage"]["judgment_rows_rejected"] = rejects.count
+
+    written = {}
+    if out_dir is not None:
+        written = write_report(out_dir, report, runs, judgments.subset(report_qids(report, judgments)).qrels(),
+                               with_plots=not no_plots)
+    for w in report["warnings"]:
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+    if as_json:
+        view = json_view(report)
+        if written:
+            view["written"] = written
+        print_json(view)
+        return
+    s = report["settings"]
+    console.print(_table(f"{s['n_queries']} queries · k {s['k']} · gains {s['gains']} · relevant {s['relevant']} · "
+                         "unjudged = irrelevant", *summary_rows(report)))
+    headers, rows = significance_rows(report)
+    if rows:
+        significant = [r for r in rows if r[4] == "yes"]
+        console.print(_table(f"significant differences ({s['stat_test']}, p < {s['max_p']}): "
+                             f"{len(significant)} of {len(rows)}", headers, significant or rows))
+    console.print(_table("score separation on judged pairs (AUC: 1 = levels fully separated, 0.5 = not at all)",
+                         *separation_rows(report)))
+    if written:
+        console.print(f"report written to {out_dir}", style="dim")
+
+
+def report_qids(report: dict, judgments) -> list[str]:
+    """Query ids the report evaluated (the judged queries, minus those without a relevant product)."""
+    qids = next(iter(report["per_query"].values()), {})
+    first_metric = next(iter(qids.values()), {}) if qids else {}
+    return list(first_metric) or list(judgments.queries())
+
+
+def _checked(spec):
+    """Parse a hybrid spec's pipeline body once up front (a bad pipeline fails before any search)."""
+    if spec.mode != "hybrid" or spec.pipeline is None or not isinstance(spec.pipeline, dict):
+        return spec
+    from dataclasses import replace
+
+    from mrs.engine.linear_retriever import is_retriever_body, parse_retriever
+
+    if is_retriever_body(spec.pipeline):  # an Elasticsearch linear/rrf retriever (docs/elasticsearch.md)
+        try:
+            return replace(spec, pipeline=parse_retriever(spec.pipeline))
+        except InputError as e:
+            raise InputError(f"retriever of run {spec.name!r}: {e.message}") from None
+
+    from mrs.engine.pipeline import parse_pipeline
+
+    try:
+        return replace(spec, pipeline=parse_pipeline(spec.pipeline, n_subqueries=2))
+    except InputError as e:
+        raise InputError(f"pipeline of run {spec.name!r}: {e.message}") from None

@@ -1,0 +1,72 @@
+"""PNG plots of a report (matplotlib, Agg backend: no display needed).
+
+- metric bars: one group per metric, one bar per run;
+- per-level score distributions of one run: a box per level drawn from the separation quantiles
+  (box p25–p75, line p50, whiskers p10–p90, marker mean), so plots need no raw scores.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_metric_bars(report: Mapping, path: str | os.PathLike) -> str:
+    """Grouped bars of every run's metric means (plus judged@k). Returns the written path."""
+    plt = _pyplot()
+    jk = next((k for k in report if k.startswith("judged@")), None)
+    metrics = list(report["settings"]["metrics"]) + ([jk] if jk else [])
+    runs = list(report["runs"])
+    width = 0.8 / max(len(runs), 1)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(metrics) + 2), 4.0))
+    for i, name in enumerate(runs):
+        values = [report[jk][name] if m == jk else report["runs"][name][m] for m in metrics]
+        xs = [j + (i - (len(runs) - 1) / 2) * width for j in range(len(metrics))]
+        ax.bar(xs, values, width=width, label=name)
+    ax.set_xticks(range(len(metrics)))
+    ax.set_xticklabels(metrics, rotation=20)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("mean over queries")
+    ax.set_title(f"{report['settings']['n_queries']} queries, gains {report['settings']['gains']}")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=100)
+    plt.close(fig)
+    return str(p)
+
+
+def plot_score_distributions(run_name: str, sep: Mapping, path: str | os.PathLike) -> str:
+    """Boxes of one run's judged-pair scores per level (from separation()'s level stats)."""
+    plt = _pyplot()
+    stats, labels = [], []
+    for level, st in sep["levels"].items():
+        if not st["n"]:
+            continue
+        stats.append({"label": f"{level}\n(n={st['n']})", "med": st["p50"], "q1": st["p25"], "q3": st["p75"],
+                      "whislo": st["p10"], "whishi": st["p90"], "mean": st["mean"], "fliers": []})
+        labels.append(level)
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.5 * len(stats) + 1), 4.0))
+    if stats:
+        ax.bxp(stats, showmeans=True)
+    aucs = ", ".join(f"{k} {v['pooled']:.2f}" for k, v in sep["auc"].items() if v["pooled"] is not None)
+    ax.set_title(f"{run_name}: score per level (AUC {aucs})" if aucs else f"{run_name}: score per level",
+                 fontsize="small")
+    ax.set_ylabel("score")
+    fig.tight_layout()
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=100)
+    plt.close(fig)
+    return str(p)
