@@ -38,6 +38,10 @@ def _register() -> None:
     for mod in (data_cmd, index_cmd, search_cmd, calibrate_cmd, templates_cmd, export_cmd):
         cli.add_command(mod.command)
 
+    from mrs.cli import eval as eval_cmd
+
+    cli.add_command(eval_cmd.command)
+
 
 _register()
 
