@@ -154,3 +154,50 @@ def test_llm_judge_gives_up_with_a_clear_error_and_key_comes_from_env(monkeypatc
     assert env_judge.endpoint == "http://llm.local/v1/chat/completions"
     assert env_judge._headers()["Authorization"] == "Bearer sk-env"
     assert "sk-env" not in repr(env_judge)
+
+
+# --- `mrs judge train` / `mrs judge annotate` on the sample data (a few steps) ----------------------------
+
+def test_judge_cli_train_then_annotate(sample, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from mrs.cli.main import cli
+    from mrs.data.readers import read_judgments
+
+    runner = CliRunner()
+    judge_dir = tmp_path / "judge"
+    trained = runner.invoke(cli, ["judge", "train", "--judgments", str(sample.judgments), "--catalog",
+                                  str(sample.catalog), "--out", str(judge_dir), "--max-steps", "2",
+                                  "--batch-size", "8", "--json"])
+    assert trained.exit_code == 0, trained.output
+    report = json.loads(trained.stdout)
+    assert report["training"]["steps"] == 2 and report["dev_queries"] > 0
+    assert 0.0 <= report["dev"]["accuracy"] <= report["dev"]["within_one"] <= 1.0
+    assert report["dev"]["pairs"] == report["dev_pairs"] > 0
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("query\tproduct_id\nred frying pan\tP00002\nred frying pan\tNOPE\n")
+    out = tmp_path / "judged.tsv"
+    failed = runner.invoke(cli, ["judge", "annotate", "--pairs", str(pairs), "--catalog", str(sample.catalog),
+                                 "--judge", str(judge_dir), "--out", str(out)])
+    assert failed.exit_code == 2 and "pairs.tsv:3" in failed.output and "NOPE" in failed.output
+    skipped = runner.invoke(cli, ["judge", "annotate", "--pairs", str(pairs), "--catalog", str(sample.catalog),
+                                  "--judge", str(judge_dir), "--out", str(out), "--on-error", "skip", "--json"])
+    assert skipped.exit_code == 0, skipped.output
+    summary = json.loads(skipped.stdout)
+    assert summary["labeled"] == 1 and summary["rejects"]["count"] == 1
+    (j,) = list(read_judgments(out))
+    assert (j.query, j.product_id, j.source) == ("red frying pan", "P00002", "judge") and 0 < j.confidence <= 1
+
+
+def test_judge_annotate_needs_exactly_one_judge(tmp_path):
+    from click.testing import CliRunner
+
+    from mrs.cli.main import cli
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("query\tproduct_id\nq\tp\n")
+    result = CliRunner().invoke(cli, ["judge", "annotate", "--pairs", str(pairs), "--out", str(tmp_path / "o.tsv")])
+    assert result.exit_code == 2 and "exactly one of --judge DIR or --llm-url URL" in result.output

@@ -145,3 +145,28 @@ def test_merge_adds_mined_replaces_only_rejudged_and_filters_confidence():
     assert [(j.product_id, j.grade, j.source) for j in merged] == [
         ("A", 2, "human"), ("B", 1, "audited"), ("C", 1, "mined"), ("E", 0, "mined_negative")]
     assert counts == {"added": 2, "replaced": 1, "low_confidence": 1, "duplicates": 1}
+
+
+def test_mine_cli_on_sample_excludes_dev_queries(sample, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from mrs.cli.main import cli
+    from mrs.data.readers import read_judgments
+
+    out = tmp_path / "mined.tsv"
+    result = CliRunner().invoke(cli, ["mine", "--model", "default", "--catalog", str(sample.catalog), "--judgments",
+                                      str(sample.judgments), "--out", str(out), "--k", "10", "--band", "0",
+                                      "--per-query", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.stdout)
+    judgments = read_judgments(sample.judgments)
+    train, dev = training_queries(judgments, 0.2, seed=0)
+    mined = read_judgments(out)
+    assert {j.query_id for j in mined} <= set(train) and not {j.query_id for j in mined} & set(dev)
+    assert stats["dev_queries_excluded"] == len(dev) and stats["index"] == "flat_ip"
+    judged = {(j.query_id, j.product_id) for j in judgments}
+    assert all((j.query_id, j.product_id) not in judged for j in mined)
+    assert {j.source for j in mined} == {"mined_negative"}  # no --judge
+    assert json.loads((tmp_path / "mined.tsv.report.json").read_text())["candidates"] == len(mined)

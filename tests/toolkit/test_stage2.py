@@ -106,3 +106,15 @@ def test_stage1_split_must_match(tmp_path, sample):
     with pytest.raises(InputError, match="seed 7"):
         train_stage2(Stage2Config(model=str(model_dir), seed=0), list(read_catalog(sample.catalog)),
                      read_judgments(sample.judgments), None, tmp_path / "out")
+
+
+def test_stage2_cli_rejects_a_wrong_margin_count(sample, tmp_path):
+    from click.testing import CliRunner
+
+    from mrs.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["train", "stage2", "--model", "default", "--judgments", str(sample.judgments),
+                                      "--catalog", str(sample.catalog), "--out", str(tmp_path / "m"),
+                                      "--margins", "0.2,0.3"])
+    assert result.exit_code == 2
+    assert "--margins: expected 3 values" in result.output and "Traceback" not in result.output
