@@ -1,0 +1,174 @@
+"""Build an embedded index directory from a catalog: documents, embeddings (cached), BM25, vectors.
+
+``build_index(index_dir, products, encoder=...)`` is what `mrs index catalog` and
+``EmbeddedEngine.build`` run. Embeddings of products whose embedding text did not change come from the
+previous index's cache; identical texts are encoded once; the directory is replaced atomically
+(mrs.engine.store).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mrs.data.catalog import Product
+from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
+from mrs.engine import store
+from mrs.engine.analysis import Analyzer
+from mrs.engine.bm25 import MultiFieldBM25
+from mrs.engine.manifest import MANIFEST_FILE, build_manifest, write_manifest
+from mrs.engine.vectors import (
+    DEFAULT_EF_CONSTRUCTION,
+    DEFAULT_EF_SEARCH,
+    DEFAULT_HNSW_THRESHOLD,
+    DEFAULT_M,
+    VectorIndex,
+)
+from mrs.errors import InputError
+from mrs.indexer.cache import EmbeddingCache, cache_key
+from mrs.indexer.documents import DEFAULT_FIELDS, bm25_texts, to_document
+from mrs.indexer.embed import Encoder
+
+# on_progress(stage, completed, total): stage is "read", "embed", "bm25", "vectors" or "write";
+# total is None while unknown (reading the catalog).
+ProgressCallback = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class IndexStats:
+    """What one build did. documents: indexed; embedded: texts encoded now; cached: documents whose
+    vector came from the embedding cache; seconds: wall time of the whole build."""
+
+    documents: int
+    embedded: int
+    cached: int
+    seconds: float
+    vector_method: str
+    index: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def build_index(
+    directory: str | os.PathLike,
+    products: Iterable[Product],
+    *,
+    encoder: Encoder,
+    template: ProductTextTemplate | str | None = None,
+    fields: dict[str, float] | None = None,
+    analyzer: str = "standard",
+    similarity: str = "BM25",
+    k1: float = 1.2,
+    b: float = 0.75,
+    hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
+    m: int = DEFAULT_M,
+    ef_construction: int = DEFAULT_EF_CONSTRUCTION,
+    ef_search: int = DEFAULT_EF_SEARCH,
+    on_progress: ProgressCallback | None = None,
+) -> IndexStats:
+    """Index ``products`` into ``directory`` (replaced atomically; see mrs.engine.store).
+
+    encoder: decides the model and the vector space (encoder.space_type). template: the embedding text
+    template (default mrs.data.text.DEFAULT_TEMPLATE). fields: BM25 field → boost (default
+    title^3, brand^2, color, category, bullet_points, description). analyzer/similarity/k1/b: see
+    mrs.engine.bm25. hnsw_*: see VectorIndex. Embeddings of products whose embedding text is unchanged
+    come from the previous index's cache at ``directory``.
+    """
+    started = time.perf_counter()
+    target = Path(directory)
+    if isinstance(template, str) or template is None:
+        template = ProductTextTemplate(template or DEFAULT_TEMPLATE)
+    fields = dict(fields or DEFAULT_FIELDS)
+    report = on_progress or (lambda stage, done, total: None)
+
+    docs = []
+    for product in products:
+        docs.append(to_document(product, template))
+        if len(docs) % 1000 == 0:
+            report("read", len(docs), None)
+    if not docs:
+        raise InputError("the catalog has no products to index")
+    report("read", len(docs), len(docs))
+
+    # Embeddings: cached ones reused, the rest encoded once per distinct text.
+    identity = encoder.identity
+    keys = [cache_key(identity.get("sha256", ""), encoder.backend, encoder.normalize, d.text) for d in docs]
+    store.recover_previous(target)
+    cache = EmbeddingCache.load(target / store.CACHE_FILE) if (target / MANIFEST_FILE).exists() else EmbeddingCache()
+    if cache.dimension is not None and cache.dimension != encoder.dimension:
+        cache = EmbeddingCache()
+    found, cached_vectors = cache.lookup(keys)
+    vectors = np.zeros((len(docs), encoder.dimension), dtype=np.float32)
+    if found.any():
+        vectors[found] = cached_vectors
+    missing_rows = np.flatnonzero(~found)
+    first_row_of_key: dict[str, int] = {}
+    for row in missing_rows:
+        first_row_of_key.setdefault(keys[row], int(row))
+    to_encode = list(first_row_of_key.values())
+    done = 0
+    report("embed", 0, len(to_encode))
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        report("embed", done, len(to_encode))
+
+    if to_encode:
+        encoded = encoder.encode([docs[r].text for r in to_encode], progress=step)
+        row_vectors = dict(zip(first_row_of_key.keys(), encoded, strict=True))
+        for row in missing_rows:
+            vectors[row] = row_vectors[keys[row]]
+
+    report("bm25", 0, 1)
+    bm25 = MultiFieldBM25(fields=fields, analyzer=Analyzer(analyzer), similarity=similarity, k1=k1, b=b)
+    bm25.build([bm25_texts(_as_product(d), fields) for d in docs])
+    report("bm25", 1, 1)
+
+    report("vectors", 0, 1)
+    vindex = VectorIndex(vectors, encoder.space_type, hnsw_threshold=hnsw_threshold, m=m,
+                         ef_construction=ef_construction, ef_search=ef_search)
+    report("vectors", 1, 1)
+
+    counts = {"documents": len(docs), "embedded": len(to_encode), "cached": int(found.sum())}
+    report("write", 0, 1)
+    with store.atomic_directory(target) as tmp:
+        store.write_documents(tmp, ((d.id, d.fields) for d in docs))
+        bm25.save(tmp / store.BM25_DIR)
+        vindex.save(tmp / store.VECTORS_DIR)
+        EmbeddingCache.save(tmp / store.CACHE_FILE, keys, vectors)
+        manifest = build_manifest(
+            model=identity,
+            dimension=encoder.dimension,
+            encoder=encoder.backend,
+            normalized=encoder.normalize,
+            vectors=vindex.params(),
+            fields=fields,
+            analyzer=analyzer,
+            similarity=similarity,
+            k1=k1,
+            b=b,
+            text_template=template.template,
+            counts=counts,
+        )
+        write_manifest(tmp, manifest)  # last: a directory without it is never taken for an index
+    report("write", 1, 1)
+    return IndexStats(
+        documents=len(docs),
+        embedded=len(to_encode),
+        cached=int(found.sum()),
+        seconds=round(time.perf_counter() - started, 3),
+        vector_method=vindex.method,
+        index=str(target),
+    )
+
+
+def _as_product(doc) -> Product:
+    return Product(id=doc.id, fields=doc.fields)
