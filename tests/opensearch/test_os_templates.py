@@ -199,3 +199,23 @@ def test_cli_render_bad_calibration_exits_2(tmp_path):
     r = CliRunner().invoke(cli, ["templates", "render", "--calibration", str(cal), "--space", "cosinesimil",
                                  "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "l2 scores" in r.output
+
+
+def test_cli_install_puts_and_checks(tmp_path, cluster, monkeypatch):
+    from mrs.cli import templates as templates_cli
+    from mrs.cli.main import cli
+    from mrs.opensearch.connection import settings_from_env
+
+    out_dir = tmp_path / "os"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["templates", "render", "--dimension", "4", "--out", str(out_dir)]).exit_code == 0
+    monkeypatch.setattr(templates_cli, "cluster_client",
+                        lambda opts: (cluster.client(), settings_from_env("http://fake:9200", env={})))
+    r = runner.invoke(cli, ["templates", "install", str(out_dir), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["checked"] == 3 and out["pipelines"] == ["mrs-hybrid", "mrs-hybrid-rrf"]
+    assert set(cluster.scripts) == {"mrs-lexical", "mrs-dense", "mrs-hybrid"}
+    cluster.fault("PUT", "/_search/pipeline/*", [500])
+    r = runner.invoke(cli, ["templates", "install", str(out_dir)])
+    assert r.exit_code == 1 and "cluster error" in r.output and "HTTP 500" in r.output
