@@ -1,0 +1,253 @@
+"""Elasticsearch search templates (lexical, knn, knn with a calibrated ``similarity`` per level, hybrid through
+the ``linear`` and ``rrf`` retrievers), rendered from calibration.json, written as a deployable set and
+installed with a render check.
+
+How caller-supplied values enter the JSON, so quotes, backslashes, ``}}``, newlines or unicode in a query
+cannot break the request or inject clauses:
+- the query text as ``"{{query_text}}"``: with a JSON request Elasticsearch renders ``{{var}}`` through its
+  JSON-escaping encoder, inside the quotes this module writes;
+- numbers (size, k, num_candidates) as ``"{{size}}"``: numeric strings, which Elasticsearch's parsers coerce
+  (the search-template docs write ``"size": "{{size}}"``);
+- lists and objects (the query vector, a filter) through ``{{#toJson}}name{{/toJson}}``. toJson is NOT used
+  for strings: for anything but a list or a map Elasticsearch writes the raw, unescaped text
+  (CustomMustacheFactory.ToJsonCode: ``// Do not handle as JSON return oh.stringify(resolved)``) — the
+  injection this module prevents. (The issue asked for toJson on the query text; the code says otherwise.)
+Field lists, boosts, weights, normalizers, thresholds and rank_window_size are baked in with json.dumps.
+
+Template parameters:
+- ``mrs-lexical``: query_text, size
+- ``mrs-knn``: query_vector, k, num_candidates, size, has_filter (bool), filter (a query object)
+- ``mrs-knn-min-<level>``: query_vector, k, num_candidates, size, has_filter, filter; ``similarity`` = that
+  level's calibrated threshold converted to the RAW similarity (mrs.elasticsearch.spaces)
+- ``mrs-hybrid-linear``: query_text, query_vector, size; linear retriever, normalizer and weights from the
+  calibrated blend (minmax ← min_max, l2_norm ← l2), rank_window_size baked in
+- ``mrs-hybrid-rrf``: query_text, query_vector, size; rrf retriever with rank_constant and rank_window_size
+
+Beside them: ``retrievers/linear.json`` and ``retrievers/rrf.json`` — the same blends as bodies with the
+sub-retrievers named ``lexical`` / ``dense``; ``mrs eval --pipeline NAME=retrievers/linear.json`` runs them in
+the embedded engine (mrs.engine.linear_retriever), so offline numbers match what the cluster ranks.
+
+Documentation relied on: Elasticsearch reference "Search templates" (``PUT _scripts/ID {"script": {"lang":
+"mustache", "source": ...}}``, ``{{#toJson}}``, ``POST _render/template``, ``GET _search/template``),
+"Retrievers" (linear, rrf, standard, knn), "kNN search" (k, num_candidates, similarity, filter).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mrs.elasticsearch.mapping import MAX_NUM_CANDIDATES, ElasticIndexSpec, index_body
+from mrs.elasticsearch.spaces import knn_similarity_threshold
+from mrs.engine.linear_retriever import (
+    LINEAR,
+    RRF,
+    RetrieverSpec,
+    SubRetriever,
+    linear_from_pipeline,
+    retriever_body,
+)
+from mrs.errors import InputError
+from mrs.opensearch.bodies import boosted_fields
+from mrs.opensearch.pipelines import Calibration
+from mrs.opensearch.templates import _find_value, level_slug, render_json, script_body
+
+LEXICAL_TEMPLATE = "mrs-lexical"
+KNN_TEMPLATE = "mrs-knn"
+KNN_MIN_PREFIX = "mrs-knn-min-"
+LINEAR_TEMPLATE = "mrs-hybrid-linear"
+RRF_TEMPLATE = "mrs-hybrid-rrf"
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _head(spec: ElasticIndexSpec) -> str:
+    return '{"size": "{{size}}", "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
+
+
+def _multi_match(spec: ElasticIndexSpec, tie_breaker: float) -> str:
+    return ('{"multi_match": {"query": "{{query_text}}", "type": "best_fields", "fields": '
+            + _dump(boosted_fields(spec.text_fields)) + ', "tie_breaker": ' + _dump(float(tie_breaker)) + '}}')
+
+
+def _knn_object(spec: ElasticIndexSpec, similarity: float | None = None, *, k: str | None = None,
+                num_candidates: str | None = None, with_filter: bool = True) -> str:
+    k = k or '"{{k}}"'
+    num_candidates = num_candidates or '"{{num_candidates}}"'
+    text = ('{"field": ' + _dump(spec.vector_field) + ', "query_vector": {{#toJson}}query_vector{{/toJson}}, '
+            '"k": ' + k + ', "num_candidates": ' + num_candidates)
+    if similarity is not None:
+        text += ', "similarity": ' + _dump(float(similarity))
+    if with_filter:
+        text += '{{#has_filter}}, "filter": {{#toJson}}filter{{/toJson}}{{/has_filter}}'
+    return text + '}'
+
+
+def lexical_template(spec: ElasticIndexSpec, tie_breaker: float = 0.0) -> str:
+    """multi_match best_fields with boosts; params query_text, size."""
+    return _head(spec) + '"query": ' + _multi_match(spec, tie_breaker) + '}'
+
+
+def knn_template(spec: ElasticIndexSpec, similarity: float | None = None) -> str:
+    """Top-level knn search; params query_vector, k, num_candidates, size, has_filter, filter. ``similarity``:
+    the raw threshold (None: none)."""
+    return _head(spec) + '"knn": ' + _knn_object(spec, similarity) + '}'
+
+
+def hybrid_template(spec: ElasticIndexSpec, retriever: RetrieverSpec, tie_breaker: float = 0.0) -> str:
+    """A linear/rrf retriever over [standard multi_match, knn] with everything but the query baked in."""
+    retriever.validate()
+    window = int(retriever.rank_window_size)
+    candidates = min(MAX_NUM_CANDIDATES, max(window, int(1.5 * window)))
+    marks = {"lexical": "@@LEXICAL@@", "dense": "@@DENSE@@"}
+    skeleton = _dump(retriever_body(retriever, marks))
+    lexical = '{"standard": {"query": ' + _multi_match(spec, tie_breaker) + '}}'
+    dense = '{"knn": ' + _knn_object(spec, k=_dump(window), num_candidates=_dump(candidates), with_filter=False) + '}'
+    body = skeleton.replace(_dump(marks["lexical"]), lexical).replace(_dump(marks["dense"]), dense)
+    return _head(spec) + '"retriever": ' + body + '}'
+
+
+def sample_params(spec: ElasticIndexSpec, query_text: str = 'red "cotton" shirt') -> dict[str, Any]:
+    """Parameters that exercise every template (render checks and ``_render/template``)."""
+    return {"query_text": query_text, "query_vector": [0.0] * (int(spec.dimension) - 1) + [1.0], "k": 10,
+            "num_candidates": 100, "size": 10, "has_filter": True,
+            "filter": {"bool": {"filter": [{"exists": {"field": next(iter(spec.text_fields))}}]}}}
+
+
+HOSTILE_TEXT = 'a "quoted" \\ back}}slash {{/x}} {{#toJson}}\n\u00e9\u4e2d </script>'
+
+
+@dataclass
+class ElasticRenderedSet:
+    """What ``mrs templates render --target elasticsearch`` writes."""
+
+    index: dict[str, Any]
+    templates: dict[str, str] = field(default_factory=dict)
+    retrievers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    knn_levels: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def manifest(self) -> dict[str, Any]:
+        return {"target": "elasticsearch", "index": "index.json",
+                "templates": {n: f"templates/{n}.json" for n in self.templates},
+                "retrievers": {n: f"retrievers/{n}.json" for n in self.retrievers},
+                "knn_levels": self.knn_levels,
+                "install": {"templates": {n: f"PUT /_scripts/{n}" for n in self.templates},
+                            "search": "GET /<index>/_search/template {\"id\": ..., \"params\": {...}}"}}
+
+
+def blends_from_calibration(calibration: Calibration, rank_window_size: int,
+                            rank_constant: int = 60) -> dict[str, RetrieverSpec]:
+    """{"linear": the calibrated blend as a linear retriever, "rrf": the rrf alternative}."""
+    if calibration.subqueries != ["lexical", "dense"]:
+        raise InputError(f"templates support the blend [lexical, dense]; calibration has {calibration.subqueries}",
+                         path=calibration.source)
+    try:
+        linear = linear_from_pipeline(calibration.pipeline, rank_window_size)
+    except InputError as e:
+        raise InputError(f"calibrated blend: {e.message}", path=calibration.source) from None
+    if linear.method != LINEAR:  # the calibration chose RRF: deploy a default linear beside it
+        linear = RetrieverSpec(LINEAR, (SubRetriever("lexical", 0.7, "minmax"), SubRetriever("dense", 0.3, "minmax")),
+                               int(rank_window_size))
+    rrf = RetrieverSpec(RRF, (SubRetriever("lexical"), SubRetriever("dense")), int(rank_window_size),
+                        int(rank_constant))
+    rrf.validate()
+    return {"linear": linear, "rrf": rrf}
+
+
+def render_set(calibration: Calibration, spec: ElasticIndexSpec, *, rank_window_size: int = 100,
+               rank_constant: int = 60, tie_breaker: float = 0.0) -> ElasticRenderedSet:
+    """The deployable set from a calibration (or its defaults). Thresholds are converted from the calibration's
+    k-NN score space to raw similarities; every template is rendered with a hostile query and parsed."""
+    if calibration.dimension and calibration.dimension != spec.dimension:
+        raise InputError(f"calibration was made with {calibration.dimension}-d vectors, index has {spec.dimension}",
+                         path=calibration.source)
+    space = calibration.space_type or spec.space_type
+    if space != spec.space_type:
+        raise InputError(f"calibration thresholds are {space} scores, the index spec is {spec.space_type}",
+                         path=calibration.source)
+    if not 1 <= int(rank_window_size) <= MAX_NUM_CANDIDATES:
+        raise InputError(f"rank_window_size must lie in [1, {MAX_NUM_CANDIDATES}] (got {rank_window_size})")
+    blends = blends_from_calibration(calibration, rank_window_size, rank_constant)
+    out = ElasticRenderedSet(index=index_body(spec))
+    out.templates[LEXICAL_TEMPLATE] = lexical_template(spec, tie_breaker)
+    out.templates[KNN_TEMPLATE] = knn_template(spec)
+    for level, threshold in calibration.thresholds.items():
+        raw = knn_similarity_threshold(threshold, spec.space_type, str(spec.similarity))
+        out.templates[KNN_MIN_PREFIX + level_slug(level)] = knn_template(spec, raw)
+        out.knn_levels[level] = {"score_threshold": float(threshold), "knn_similarity": raw}
+    out.templates[LINEAR_TEMPLATE] = hybrid_template(spec, blends["linear"], tie_breaker)
+    out.templates[RRF_TEMPLATE] = hybrid_template(spec, blends["rrf"], tie_breaker)
+    out.retrievers = {name: retriever_body(b) for name, b in blends.items()}
+    hostile = sample_params(spec, HOSTILE_TEXT)
+    for name, source in out.templates.items():
+        try:
+            rendered = render_json(source, hostile)
+        except InputError as e:
+            raise InputError(f"template {name}: {e.message}") from None
+        if "query_text" in source and _find_value(rendered, HOSTILE_TEXT) is None:
+            raise InputError(f"template {name}: the query text did not survive rendering")
+    return out
+
+
+def write_set(rendered: ElasticRenderedSet, out_dir: str | os.PathLike) -> list[str]:
+    """Write index.json, templates/*.json (PUT _scripts bodies), retrievers/*.json and manifest.json."""
+    from mrs.models import write_json
+
+    out = Path(out_dir)
+    paths = [out / "index.json"]
+    write_json(paths[0], rendered.index)
+    for name, source in rendered.templates.items():
+        paths.append(out / "templates" / f"{name}.json")
+        write_json(paths[-1], script_body(source))
+    for name, body in rendered.retrievers.items():
+        paths.append(out / "retrievers" / f"{name}.json")
+        write_json(paths[-1], body)
+    paths.append(out / "manifest.json")
+    write_json(paths[-1], rendered.manifest())
+    return [str(p) for p in paths]
+
+
+def read_set(out_dir: str | os.PathLike) -> ElasticRenderedSet:
+    """Read a directory written by write_set."""
+    out = Path(out_dir)
+    manifest_path = out / "manifest.json"
+    if not manifest_path.exists():
+        raise InputError("no manifest.json: run `mrs templates render --target elasticsearch` first", path=str(out))
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if manifest.get("target") != "elasticsearch":
+        raise InputError("this directory holds an OpenSearch set (render with --target elasticsearch)",
+                         path=str(manifest_path))
+    rendered = ElasticRenderedSet(index=json.loads((out / manifest["index"]).read_text(encoding="utf-8")),
+                                  knn_levels=manifest.get("knn_levels", {}))
+    for name, rel in manifest["templates"].items():
+        rendered.templates[name] = json.loads((out / rel).read_text(encoding="utf-8"))["script"]["source"]
+    for name, rel in manifest.get("retrievers", {}).items():
+        rendered.retrievers[name] = json.loads((out / rel).read_text(encoding="utf-8"))
+    return rendered
+
+
+def install_set(client: Any, rendered: ElasticRenderedSet, dimension: int,
+                check_params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """PUT every template (``_scripts/ID``), then have the cluster render each (``_render/template``) with a
+    hostile query and check the query text comes back intact. Returns {"templates": [...], "checked": n}."""
+    for name, source in rendered.templates.items():
+        client.put_script(id=name, body=script_body(source))
+    params = dict(check_params or {})
+    if not params:
+        params = {"query_text": HOSTILE_TEXT, "query_vector": [0.0] * (int(dimension) - 1) + [1.0], "k": 5,
+                  "num_candidates": 10, "size": 5, "has_filter": False}
+    checked = 0
+    for name, source in rendered.templates.items():
+        resp = client.render_search_template(id=name, body={"params": params})
+        body = resp.body if hasattr(resp, "body") else resp
+        output = body.get("template_output", {})
+        if "query_text" in source and _find_value(output, params["query_text"]) is None:
+            raise InputError(f"template {name}: the cluster rendered the query text differently: {output}")
+        checked += 1
+    return {"templates": sorted(rendered.templates), "checked": checked}
