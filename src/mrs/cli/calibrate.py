@@ -16,6 +16,7 @@ from mrs.cli.common import (
     print_json,
     progress,
 )
+from mrs.cli.es import es_cluster_options, es_errors
 
 
 def output_paths(out: Path) -> dict[str, Path]:
@@ -53,11 +54,14 @@ def output_paths(out: Path) -> dict[str, Path]:
 @click.option("--scheme", default=None, help="Level scheme (esci, wands, three-level) [default: from the format].")
 @click.option("--queries", "queries_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Query id → text file (TREC/WANDS judgments).")
+@es_cluster_options
 @on_error_option
 @json_option
 @handle_errors
+@es_errors
 def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fraction: float, seed: int, metric: str,
-            k: int, bootstrap: int, min_pairs: int, fmt, scheme, queries_file, on_error: str, as_json: bool) -> None:
+            k: int, bootstrap: int, min_pairs: int, fmt, scheme, queries_file, on_error: str, as_json: bool, backend: str = "embedded",
+            **cluster) -> None:
     """Calibrate per-level dense thresholds, probabilities and the hybrid blend from judgments.
 
     Scores every judged pair (dense k-NN score, raw BM25, hybrid), fits per-level thresholds with a target
@@ -71,6 +75,8 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
       mrs calibrate --index demo/index --judgments demo/judgments.tsv --out cal.json \\
           --target-precision exact=0.95 --target-precision substitute=0.9 --metric ndcg@10 --json
       mrs search "red cotton shirt" --index demo/index --calibration demo/calibration.json --min-level substitute
+      MRS_ELASTICSEARCH_URL=http://localhost:9200 mrs calibrate --backend elasticsearch --index products \\
+          --judgments demo/judgments.tsv --out es-calibration.json
     """
     from mrs.blending import calibration as cal_io
     from mrs.blending.objective import parse_metric
@@ -86,8 +92,14 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
     options = CalibrateOptions(targets=parse_targets(targets, judgments.scheme), dev_fraction=dev_fraction,
                                seed=seed, metric=metric, k=k, bootstrap=bootstrap, min_pairs=min_pairs)
     parse_metric(metric)  # bad metric: exit 2 before any work
-    engine = EmbeddedEngine.open(index_dir)
-    encoder = engine.open_encoder()
+    if backend == "elasticsearch":  # --index names the index/alias on the cluster; scores in engine spaces
+        from mrs.cli.es import open_backend
+
+        engine, encoder = open_backend(str(index_dir), cluster, rank_window_size=k)
+        engine.manifest = engine.index_manifest(encoder.identity)  # what run_calibration records
+    else:
+        engine = EmbeddedEngine.open(index_dir)
+        encoder = engine.open_encoder()
     with progress(quiet=as_json) as bar:
         tasks: dict[str, int] = {}
         labels = {"encode": "encoding queries", "retrieve": "retrieving + scoring pairs",

@@ -53,11 +53,18 @@ def command() -> None:
               help="multi_match tie_breaker (0: best field only, as the embedded engine).")
 @click.option("--cluster-version", type=click.IntRange(min=1), default=3, show_default=True,
               help="Target OpenSearch major version (2.x: LegacyBM25 is declared as type BM25).")
+@click.option("--target", type=click.Choice(["opensearch", "elasticsearch"]), default="opensearch", show_default=True,
+              help="elasticsearch: dense_vector mapping, search templates with knn similarity thresholds and "
+                   "linear / rrf retrievers (docs/elasticsearch.md).")
+@click.option("--vector-similarity", type=click.Choice(["cosine", "dot_product", "l2_norm", "max_inner_product"]),
+              default=None, help="Elasticsearch dense_vector similarity [default: from the space type].")
+@click.option("--index-options", "index_type", type=click.Choice(["hnsw", "int8_hnsw", "bbq_hnsw"]), default="hnsw",
+              show_default=True, help="Elasticsearch dense_vector index_options type.")
 @json_option
 @handle_errors
 def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, k1, b, analyzer, space_type,
            engine, m, ef_construction, ef_search, pagination_depth, rank_constant, tie_breaker, cluster_version,
-           as_json) -> None:
+           as_json, target="opensearch", vector_similarity=None, index_type="hnsw") -> None:
     """Render the deployable set into --out: index.json (PUT /<index>), pipelines/mrs-hybrid.json (the
     calibrated normalization-processor) and mrs-hybrid-rrf.json (score-ranker RRF), templates/mrs-lexical,
     mrs-dense, mrs-dense-min-<level> (radial, one per calibrated level) and mrs-hybrid (PUT /_scripts/<id>),
@@ -67,6 +74,7 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
     Example:
       mrs templates render --calibration demo/calibration.json --from-index demo/index --out opensearch/
       mrs templates render --dimension 384 --fields "title^3,description" --out opensearch/ --json
+      mrs templates render --target elasticsearch --calibration demo/calibration.json --from-index demo/index --out es/
     """
     from mrs.indexer.documents import parse_fields
 
@@ -90,6 +98,18 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
     if cal.space_type and cal.space_type != spec.space_type:
         raise InputError(f"calibration thresholds are {cal.space_type} scores, the mapping declares {spec.space_type}",
                          path=cal.source)
+    if target == "elasticsearch":  # --pagination-depth is the retrievers' rank_window_size there
+        from mrs.cli.es import render_templates
+
+        out = render_templates(cal, spec, out_dir, rank_window_size=pagination_depth, rank_constant=rank_constant,
+                               tie_breaker=tie_breaker, vector_similarity=vector_similarity, index_type=index_type)
+        out["calibration"] = str(calibration) if calibration else None
+        if as_json:
+            print_json(out)
+        else:
+            err_console.print(f"wrote {len(out['files'])} files to {out_dir}: templates "
+                              f"{', '.join(out['templates'])}", highlight=False)
+        return
     rendered = render_set(cal, spec, pagination_depth=pagination_depth, rank_constant=rank_constant,
                           tie_breaker=tie_breaker, cluster_major=cluster_version)
     paths = write_set(rendered, out_dir)
@@ -119,6 +139,16 @@ def install(rendered_dir, as_json, **kwargs) -> None:
       export MRS_OPENSEARCH_URL=https://search.example.com:9200 MRS_OPENSEARCH_USER=admin MRS_OPENSEARCH_PASSWORD=...
       mrs templates install opensearch/ --ca-file ca.pem --json
     """
+    from mrs.cli.es import install_templates, is_elasticsearch_set
+
+    if is_elasticsearch_set(rendered_dir):  # rendered with --target elasticsearch: MRS_ELASTICSEARCH_* settings
+        result = install_templates(rendered_dir, pop_cluster_options(kwargs))
+        if as_json:
+            print_json(result)
+        else:
+            err_console.print(f"installed {len(result['templates'])} templates on {result['cluster']['url']}; "
+                              f"{result['checked']} rendered and checked", highlight=False)
+        return
     rendered = read_set(rendered_dir)
     client, settings = cluster_client(pop_cluster_options(kwargs))
     dims = rendered.index["mappings"]["properties"]
