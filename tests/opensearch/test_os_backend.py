@@ -222,3 +222,22 @@ def test_resume_without_checkpoint_and_duplicate_ids_are_input_errors(cluster, t
     with pytest.raises(InputError, match="twice"):
         index_catalog_opensearch(products(2) + products(1), client=client, alias="shop2", encoder=FakeEncoder(),
                                  work_dir=tmp_path)
+
+
+def test_vectors_of_the_embedded_index_cache_are_reused(cluster, sleeps, tmp_path):
+    from mrs.indexer.cache import EmbeddingCache, cache_key
+
+    enc = FakeEncoder()
+    prods = products(3)
+    from mrs.data.text import ProductTextTemplate
+
+    texts = [ProductTextTemplate().render(p) for p in prods]
+    keys = [cache_key(enc.identity["sha256"], "torch", True, t) for t in texts]
+    seeded = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float32)
+    EmbeddingCache.save(tmp_path / "local" / "embedding_cache.npz", keys[:2], seeded[:2])
+    r = index_catalog_opensearch(prods, client=cluster.client(), alias="shop", encoder=enc, spec=SPEC,
+                                 work_dir=tmp_path / "w", seed_cache=tmp_path / "local" / "embedding_cache.npz",
+                                 sleep=sleeps)
+    assert (r.cached, r.embedded, enc.encoded) == (2, 1, 1)
+    docs = cluster.indices[r.index]["docs"]
+    assert docs["p0"]["embedding"] == [1.0, 0.0, 0.0] and docs["p1"]["embedding"] == [0.0, 1.0, 0.0]

@@ -69,12 +69,15 @@ class CachedEmbedder:
     indexer: model sha256, encoder backend, normalization, text). Keeps every key/vector it served so
     ``save`` writes exactly the current catalog's vectors."""
 
-    def __init__(self, encoder: Any, cache_path: str | os.PathLike | None) -> None:
+    def __init__(self, encoder: Any, cache_path: str | os.PathLike | None,
+                 seed_cache: str | os.PathLike | None = None) -> None:
         from mrs.indexer.cache import EmbeddingCache
 
         self.encoder = encoder
         self.cache_path = Path(cache_path) if cache_path else None
         self.cache = EmbeddingCache.load(self.cache_path) if self.cache_path else EmbeddingCache()
+        # read-only extra cache, e.g. the embedded index's <index>/embedding_cache.npz (same keys)
+        self.seed = EmbeddingCache.load(seed_cache) if seed_cache else None
         self.keys: list[str] = []
         self.vectors: list[np.ndarray] = []
         self.embedded = 0
@@ -89,6 +92,12 @@ class CachedEmbedder:
         out = np.zeros((len(texts), int(self.encoder.dimension)), dtype=np.float32)
         if found.any():
             out[found] = hit_vectors
+        if self.seed is not None and not found.all():
+            rest = np.flatnonzero(~found)
+            seed_found, seed_vectors = self.seed.lookup([keys[i] for i in rest])
+            if seed_found.any():
+                out[rest[seed_found]] = seed_vectors
+                found[rest[seed_found]] = True
         missing = np.flatnonzero(~found)
         if len(missing):
             out[missing] = self.encoder.encode([texts[i] for i in missing])
@@ -131,6 +140,7 @@ def index_catalog_opensearch(
     keep: int = 1,
     bulk: BulkConfig | None = None,
     use_cache: bool = True,
+    seed_cache: str | os.PathLike | None = None,
     on_documents: Callable[[int], None] | None = None,
     sleep: Callable[[float], None] | None = None,
     rand: Callable[[], float] | None = None,
@@ -142,7 +152,9 @@ def index_catalog_opensearch(
     encoder: mrs.indexer.embed.Encoder (its dimension and space_type fill ``spec``). spec: text fields,
     similarity (must be what the embedded index used), HNSW parameters; dimension/space_type are taken from
     the encoder. template: the product text template (default: the shared default). resume: continue the
-    generation recorded in the checkpoint. keep: old generations to keep after the swap.
+    generation recorded in the checkpoint. keep: old generations to keep after the swap. seed_cache: an extra,
+    read-only embedding cache file (e.g. ``<embedded index>/embedding_cache.npz``) so vectors the embedded
+    indexer already computed are reused, bit for bit.
     on_documents(n): progress callback after each bulk chunk. sleep/rand/now: injectable for tests.
     """
     from mrs.indexer.documents import bm25_texts, to_document
@@ -173,7 +185,7 @@ def index_catalog_opensearch(
         if paths["dead_letter"].exists():
             paths["dead_letter"].unlink()
 
-    embed = CachedEmbedder(encoder, paths["cache"] if use_cache else None)
+    embed = CachedEmbedder(encoder, paths["cache"] if use_cache else None, seed_cache if use_cache else None)
     seen: set[str] = set()
     report = IndexReport(alias=alias, index=index, status="incomplete", dead_letter=str(paths["dead_letter"]),
                          checkpoint=str(paths["checkpoint"]))
