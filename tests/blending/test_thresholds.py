@@ -111,7 +111,7 @@ def test_unreachable_level_is_said_plainly():
     out = fit_thresholds(scores, grades, ["a"] * 3 + ["b"] * 3, ESCI, {"exact": 0.95}, bootstrap=20)
     exact = out["exact"]
     assert not exact.reachable and exact.threshold is None
-    assert "UNREACHABLE" in exact.describe()
+    assert "UNREACHABLE" in exact.describe() and "UNREACHABLE" in exact.warning()
     # round trip through the file form
     again = LevelThreshold.from_dict("exact", exact.to_dict())
     assert again.reachable is False and again.threshold is None
@@ -128,3 +128,16 @@ def test_parse_targets_defaults_and_errors():
         parse_targets(["exact=1.5"], ESCI)
     with pytest.raises(InputError, match="LEVEL=PRECISION"):
         parse_targets(["exact"], ESCI)
+
+
+def test_a_sliver_of_recall_is_flagged():
+    # 5 exact pairs on top, then 195 pairs where the even positions 6, 8, …, 198 (97 pairs) are exact
+    scores = np.linspace(1.0, 0.0, 200)
+    grades = np.where(np.arange(200) < 5, 3, np.where(np.arange(200) % 2 == 0, 3, 0))
+    t = fit_thresholds(scores, grades, [f"q{i % 20}" for i in range(200)], ESCI, {"exact": 0.95}, bootstrap=0)["exact"]
+    # top 5 all exact → precision 1; the 6th pair (index 5, odd) is irrelevant → 5/6 = .83 < .95; at index 6
+    # (exact) 6/7 = .857 …: the cumulative precision never climbs back to .95, so t = scores[4], recall 5/(5+97)
+    assert t.reachable and t.threshold == pytest.approx(scores[4])
+    assert t.recall == pytest.approx(5 / 102)
+    assert "only at the very top" in t.warning()
+    assert fit_thresholds(scores, grades, ["q"] * 200, ESCI, {"exact": 0.5}, bootstrap=0)["exact"].warning() is None

@@ -37,6 +37,9 @@ DEFAULT_TARGET_PRECISION = 0.9
 DEFAULT_MIN_SUPPORT = 5
 """At least this many pairs must score ≥ t for t to count as reaching the target."""
 
+LOW_RECALL = 0.05
+"""Below this recall at its threshold a reachable level is flagged (LevelThreshold.warning)."""
+
 _BOOTSTRAP_CHUNK = 100
 
 
@@ -94,6 +97,17 @@ class LevelThreshold:
             dev_support=d.get("dev_support"),
             min_support=int(d.get("min_support", DEFAULT_MIN_SUPPORT)),
         )
+
+    def warning(self, min_recall: float = LOW_RECALL) -> str | None:
+        """A plain sentence when the threshold is unusable or nearly so (unreachable, or reached only by a
+        sliver of the level's pairs at the very top of the score range); None otherwise."""
+        if not self.reachable:
+            return self.describe()
+        if self.recall is not None and self.recall < min_recall:
+            return (f"{self.level}: precision {self.target_precision:.2f} is reached only at the very top "
+                    f"(threshold {self.threshold:.4f} keeps {self.recall:.1%} of the level's pairs): the dense score "
+                    "barely separates this level at this precision")
+        return None
 
     def describe(self) -> str:
         """One human line, e.g. 'exact ≥ 0.8123: precision 0.91 (target 0.90), recall 0.55'."""

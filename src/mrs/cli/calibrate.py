@@ -126,9 +126,7 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
     if cal.data.get("pairs_missing_from_index"):
         warnings.append(f"{cal.data['pairs_missing_from_index']} judged pairs name products absent from the index "
                         "(left out of thresholds and probabilities)")
-    for t in cal.thresholds.values():
-        if not t.reachable:
-            warnings.append(t.describe())
+    warnings += [w for w in (t.warning() for t in cal.thresholds.values()) if w]
     if result.grid.verified is False:
         warnings.append("the chosen blend ranked differently in the engine's hybrid.combine than in the fast "
                         "grid path (float ties); its scores are approximate")
