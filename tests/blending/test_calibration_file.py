@@ -12,6 +12,7 @@ from mrs.blending.calibration import (
     check_index,
     label_hits,
     min_score_for_level,
+    open_for_search,
     read_calibration,
     write_calibration,
 )
@@ -115,3 +116,24 @@ def test_label_hits_from_dense_scores():
     assert labels[1]["level"] == "irrelevant" and labels[1]["dense_score"] == 0.6
     # c: no dense score anywhere → no label
     assert labels[2]["level"] is None
+
+
+class _Engine:
+    manifest = MANIFEST
+
+
+def test_open_for_search_applies_blend_and_level_cut(tmp_path):
+    cal = _calibration()
+    cal.blend["pagination_depth"] = 100
+    path = write_calibration(cal, tmp_path / "c.json")
+    got = open_for_search(path, _Engine(), "hybrid", "substitute", None)
+    assert got.min_score == 0.74 and got.pagination_depth == 100 and got.pipeline == cal.pipeline
+    with pytest.raises(InputError, match="not both"):
+        open_for_search(path, _Engine(), "hybrid", "substitute", 0.5)
+    with pytest.raises(InputError, match="use --mode dense or hybrid"):
+        open_for_search(path, _Engine(), "lexical", "exact", None)
+    assert open_for_search(None, _Engine(), "hybrid", None, None) is None
+    # a three-clause blend cannot drive the two-clause embedded hybrid query: labels only
+    cal.blend["subqueries"] = ["title", "lexical", "dense"]
+    three = write_calibration(cal, tmp_path / "three.json")
+    assert open_for_search(three, _Engine(), "hybrid", None, None).pipeline is None

@@ -26,7 +26,7 @@ from mrs.blending.probability import IsotonicMap, label_scores
 from mrs.blending.thresholds import LevelThreshold
 from mrs.data.levels import SCHEMES, LevelScheme
 from mrs.errors import InputError
-from mrs.indexer.backend import SUBQUERY_DENSE, Hit
+from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit
 from mrs.models import write_json
 
 FORMAT = "mrs-calibration/1"
@@ -291,7 +291,10 @@ def open_for_search(calibration_file: str | os.PathLike | None, engine, mode: st
             raise InputError("give --min-level or --min-score, not both")
         min_score = min_score_for_level(cal, min_level)
     depth = cal.blend.get("pagination_depth")
-    return SearchCalibration(cal, min_score, cal.pipeline, int(depth) if depth else None)
+    # the embedded hybrid query has two clauses (lexical, dense): a blend of other clauses only labels hits
+    two_clause = list(cal.blend.get("subqueries", [SUBQUERY_LEXICAL, SUBQUERY_DENSE])) == [SUBQUERY_LEXICAL,
+                                                                                           SUBQUERY_DENSE]
+    return SearchCalibration(cal, min_score, cal.pipeline if two_clause else None, int(depth) if depth else None)
 
 
 def at_or_above(hits: Sequence[Hit], labels: Sequence[dict[str, Any]], min_dense_score: float) -> tuple[list, list]:
