@@ -77,7 +77,8 @@ class FakeES:
         return Elasticsearch("http://fake:9200", node_class=_Node, **kwargs)
 
     def fault(self, method: str, path_glob: str, outcomes: list[Any]) -> None:
-        """Next requests matching (method, glob) get these outcomes in order: int status or "conn"."""
+        """Next requests matching (method, glob) get these outcomes in order: an int status, (status, reason)
+        or "conn" (a connection error)."""
         self.faults.append((method, path_glob, list(outcomes)))
 
     def injected(self, method: str, path: str) -> Any:
@@ -203,9 +204,12 @@ class FakeNode(BaseNode):
         injected = self.cluster.injected(method, path)
         if injected == "conn":
             raise ESConnectionError("connection refused (injected)")
-        if isinstance(injected, int):
+        if isinstance(injected, tuple):  # (status, reason): an error whose text the test chooses
+            status, reason = injected
+            data: Any = {"error": {"type": "security_exception", "reason": reason}, "status": status}
+        elif isinstance(injected, int):
             status = injected
-            data: Any = {"error": {"type": "injected", "reason": f"injected {injected}"}, "status": injected}
+            data = {"error": {"type": "injected", "reason": f"injected {injected}"}, "status": injected}
         else:
             status, data = self.cluster.handle(method, target, body)
         raw = b"" if data is None else json.dumps(data).encode("utf-8")

@@ -245,6 +245,9 @@ class ElasticsearchBackend:
 
 def read_index_meta(client: Any, index: str, **kwargs: Any) -> tuple[ElasticIndexSpec, dict[str, Any]]:
     """(spec, model identity) stored in the mapping's ``_meta`` of an index/alias created by mrs."""
+    settings = kwargs.get("settings")
+    if settings is not None:
+        kwargs.setdefault("max_retries", settings.max_retries)
     resp = ElasticsearchBackend(client, index, ElasticIndexSpec(dimension=1), **kwargs).call(
         client.indices.get_mapping, index=index)
     body = resp.body if hasattr(resp, "body") else resp
