@@ -111,3 +111,21 @@ def test_bad_calibrate_input_exits_2(index_dir, sample, tmp_path, args, message)
 def test_min_level_without_calibration_exits_2(index_dir):
     res = run("search", "red shirt", "--index", index_dir, "--min-level", "exact")
     assert res.exit_code == 2 and "--min-level needs --calibration" in res.output
+
+
+def test_three_clause_blend_with_a_title_field_clause(index_dir, sample, tmp_path):
+    out = tmp_path / "three.json"
+    res = run("calibrate", "--index", index_dir, "--judgments", sample.judgments, "--out", out, "--bootstrap", 0,
+              "--field-clause", "title", "--json")
+    assert res.exit_code == 0, res.output
+    blend = json.loads(res.stdout)["blend"]
+    assert blend["subqueries"] == ["lexical", "title", "dense"]
+    assert blend["verified_with_engine"] is True
+    weights = blend["pipeline"]["phase_results_processors"][0]
+    (proc,) = weights.values()
+    assert len((proc.get("combination") or {}).get("parameters", {}).get("weights", [])) == 3
+    # 66 weight vectors per family for 3 clauses
+    assert blend["configurations"] % 66 == 0
+    bad = run("calibrate", "--index", index_dir, "--judgments", sample.judgments, "--out", out, "--bootstrap", 0,
+              "--field-clause", "nosuchfield")
+    assert bad.exit_code == 2 and "BM25 fields" in bad.output

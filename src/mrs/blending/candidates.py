@@ -105,6 +105,40 @@ def default_sources(backend: SearchBackend) -> dict[str, SubquerySource]:
     }
 
 
+def field_source(engine, field: str) -> SubquerySource:
+    """A lexical sub-query on ONE BM25 field of an EmbeddedEngine — on a cluster, a ``match`` clause on that
+    field — for blends of more than two clauses (e.g. title BM25 beside the multi-field BM25 and k-NN).
+
+    Scores are the field's BM25 with its index boost applied; every normalization technique (min_max, l2,
+    z_score) and RRF is invariant to a positive scale, so the boost does not change the blend. InputError for a
+    field the index has no BM25 for.
+    """
+    from mrs.engine.bm25 import top_k
+    from mrs.errors import InputError
+
+    bm25 = engine.bm25
+    if field not in bm25.fields:
+        raise InputError(f"--field-clause {field!r}: the index has BM25 fields {', '.join(bm25.fields)}")
+    scorer = bm25.fields[field]
+
+    def source(text: str, vector: np.ndarray, k: int) -> list[Hit]:
+        scores, matched = scorer.scores(bm25.analyzer.tokens(text))
+        rows, top = top_k(scores, matched, k)
+        return [Hit(engine.ids[int(r)], float(x), {field: float(x)}) for r, x in zip(rows, top, strict=True)]
+
+    return source
+
+
+def sources_with_fields(engine, fields: Sequence[str]) -> dict[str, SubquerySource]:
+    """lexical (multi-field BM25), one ``field_source`` per field, then dense: the clause order of the blend."""
+    base = default_sources(engine)
+    out: dict[str, SubquerySource] = {SUBQUERY_LEXICAL: base[SUBQUERY_LEXICAL]}
+    for f in fields:
+        out[f] = field_source(engine, f)
+    out[SUBQUERY_DENSE] = base[SUBQUERY_DENSE]
+    return out
+
+
 def collect(backend: SearchBackend, judgments: JudgmentSet, query_vectors: Mapping[str, np.ndarray], k: int,
             sources: Mapping[str, SubquerySource] | None = None,
             on_query: Callable[[str], None] | None = None) -> tuple[list[QueryCandidates], JudgedPairs]:

@@ -54,14 +54,17 @@ def output_paths(out: Path) -> dict[str, Path]:
 @click.option("--scheme", default=None, help="Level scheme (esci, wands, three-level) [default: from the format].")
 @click.option("--queries", "queries_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Query id → text file (TREC/WANDS judgments).")
+@click.option("--field-clause", "field_clauses", multiple=True, metavar="FIELD",
+              help="Add a BM25 clause on one field (e.g. title) to the blend search, between the multi-field "
+                   "lexical clause and the dense one (repeatable, up to 3; embedded backend).")
 @es_cluster_options
 @on_error_option
 @json_option
 @handle_errors
 @es_errors
 def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fraction: float, seed: int, metric: str,
-            k: int, bootstrap: int, min_pairs: int, fmt, scheme, queries_file, on_error: str, as_json: bool, backend: str = "embedded",
-            **cluster) -> None:
+            k: int, bootstrap: int, min_pairs: int, fmt, scheme, queries_file, field_clauses, on_error: str,
+            as_json: bool, backend: str = "embedded", **cluster) -> None:
     """Calibrate per-level dense thresholds, probabilities and the hybrid blend from judgments.
 
     Scores every judged pair (dense k-NN score, raw BM25, hybrid), fits per-level thresholds with a target
@@ -100,6 +103,14 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
     else:
         engine = EmbeddedEngine.open(index_dir)
         encoder = engine.open_encoder()
+    sources = None
+    if field_clauses:
+        from mrs.blending.candidates import sources_with_fields
+        from mrs.errors import InputError
+
+        if backend != "embedded" or len(field_clauses) > 3:
+            raise InputError("--field-clause needs the embedded backend and at most 3 fields (5 clauses in all)")
+        sources = sources_with_fields(engine, field_clauses)
     with progress(quiet=as_json) as bar:
         tasks: dict[str, int] = {}
         labels = {"encode": "encoding queries", "retrieve": "retrieving + scoring pairs",
@@ -112,7 +123,7 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
 
         result = run_calibration(engine, encoder, judgments, options, manifest=engine.manifest,
                                  index_path=str(index_dir), judgments_path=str(judgments_file),
-                                 on_progress=on_progress)
+                                 sources=sources, on_progress=on_progress)
     cal = result.calibration
     paths = output_paths(out)
     cal_io.write_calibration(cal, paths["calibration"])
