@@ -23,8 +23,9 @@ l2 1/(1 + d²)) and BM25 as the local index scored it. Elasticsearch differs in 
    converts a calibrated threshold (engine k-NN score space) exactly: score → raw (mrs.engine.spaces) → ES raw.
 
 3. BM25: Elasticsearch's ``BM25`` similarity is ``LegacyBM25Similarity`` (ES keeps Lucene 7's formula: the
-   score is multiplied by (k1 + 1); explain output shows a ``boost`` of 2.2 = 1 + k1 for k1 = 1.2 — Elasticsearch
-   reference, "Explain API" example, and SimilarityProviders.createBM25Similarity → LegacyBM25Similarity).
+   score is multiplied by (k1 + 1); explain output shows a constant ``boost`` of 2.2 = k1 + 1 for k1 = 1.2 —
+   Opster's "Elasticsearch Explain API" guide (ES 8), and SimilarityService / SimilarityProviders
+   .createBM25Similarity → LegacyBM25Similarity in the Elasticsearch source).
    So the engine's ``LegacyBM25`` equals ES ``BM25`` exactly, and the engine's ``BM25`` (Lucene ≥ 8, OpenSearch
    3.x) equals ES ``BM25`` / (k1 + 1): ``bm25_factor`` gives the factor the backend divides lexical ``_score``
    by. minmax and l2_norm normalization are invariant to that constant factor, so hybrid rankings do not
