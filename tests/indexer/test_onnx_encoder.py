@@ -1,0 +1,158 @@
+"""ONNX Runtime encoder: agrees with the torch encoder, caches its export, and is recorded in the manifest."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+
+from mrs.data.readers import read_catalog  # noqa: E402
+from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate  # noqa: E402
+from mrs.engine.engine import EmbeddedEngine  # noqa: E402
+from mrs.errors import InputError  # noqa: E402
+from mrs.indexer.embed import Encoder, load_encoder  # noqa: E402
+from mrs.indexer.onnx_encoder import (  # noqa: E402
+    EXPORT_FILE,
+    MODEL_FILE,
+    OnnxEncoder,
+    export_dir,
+    export_onnx,
+    onnx_cache_root,
+)
+from mrs.models import model_identity  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+TEXTS = [
+    "a",
+    "red cotton shirt with long sleeves and buttons",
+    "Kindle Paperwhite – Now Waterproof with 2x the Storage. Brand: Amazon. Color: Black",
+    "stainless steel kitchen knife set with wooden block, 15 pieces. Category: Kitchen > Knives",
+    "café crème tassen 2er set",
+    "mug",
+    " ".join(["memory foam mattress"] * 120),  # 360 words: truncated at the model's 256 tokens like torch
+]
+
+
+@pytest.fixture(scope="module")
+def cache_root(tmp_path_factory, minilm):
+    """One export of each backend per test module, into a temporary cache (never ~/.cache)."""
+    root = tmp_path_factory.mktemp("onnx-cache")
+    export_onnx(None, "onnx", cache_root=root, st_model=minilm)
+    export_onnx(None, "onnx-int8", cache_root=root, st_model=minilm)
+    return root
+
+
+@pytest.fixture(scope="module")
+def torch_vectors(minilm):
+    return Encoder(minilm, model_identity(None), batch_size=3).encode(TEXTS)
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def test_onnx_fp32_agrees_with_torch(cache_root, torch_vectors):
+    enc = OnnxEncoder.load(None, backend="onnx", batch_size=3, cache_root=cache_root)
+    vectors = enc.encode(TEXTS)
+    assert vectors.dtype == np.float32 and vectors.shape == torch_vectors.shape == (len(TEXTS), 384)
+    # same graph, same weights, fp32: only float-summation order differs
+    assert _cosines(vectors, torch_vectors).min() > 0.9999
+    np.testing.assert_allclose(vectors, torch_vectors, atol=2e-4)
+    # cosinesimil → stored unit-length, as the torch encoder stores them
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_onnx_int8_stays_close_to_torch(cache_root, torch_vectors):
+    enc = OnnxEncoder.load(None, backend="onnx-int8", batch_size=3, cache_root=cache_root)
+    cos = _cosines(enc.encode(TEXTS), torch_vectors)
+    # dynamic int8 with per-channel weight scales: the quality gate of --encoder onnx-int8 is a mean ≥ 0.99
+    assert cos.mean() >= 0.99 and cos.min() > 0.97, cos
+
+
+def test_rows_in_input_order_and_raw_for_other_spaces(cache_root, minilm):
+    enc = OnnxEncoder.load(None, backend="onnx", batch_size=2, space_type="innerproduct", cache_root=cache_root)
+    seen: list[int] = []
+    vectors = enc.encode(TEXTS[:5], progress=seen.append)
+    assert seen == [2, 2, 1]  # 5 texts in batches of 2
+    for i, text in enumerate(TEXTS[:5]):  # length-sorted batching puts rows back where they came from
+        np.testing.assert_allclose(vectors[i], enc.encode_query(text), atol=2e-5)
+    # innerproduct keeps the model's raw vectors: equal to torch's unnormalized output
+    raw = minilm.encode(TEXTS[:5], convert_to_numpy=True, normalize_embeddings=False)
+    np.testing.assert_allclose(vectors, raw, atol=2e-4)
+
+
+def test_export_is_cached_and_reused(cache_root):
+    identity = model_identity(None)
+    directory = export_dir(identity, "onnx", cache_root)
+    meta = json.loads((directory / EXPORT_FILE).read_text(encoding="utf-8"))
+    assert meta["model"]["sha256"] == identity["sha256"] and meta["dimension"] == 384
+    assert meta["max_seq_length"] == 256
+    assert "Attention" in meta["fusion"]  # ORT's transformer optimizer fused the BERT attention blocks
+    int8_meta = json.loads((export_dir(identity, "onnx-int8", cache_root) / EXPORT_FILE).read_text(encoding="utf-8"))
+    assert int8_meta["backend"] == "onnx-int8" and "int8" in int8_meta["quantization"]
+    before = (directory / MODEL_FILE).stat().st_mtime_ns
+    assert export_onnx(None, "onnx", cache_root=cache_root) == directory
+    assert (directory / MODEL_FILE).stat().st_mtime_ns == before  # not exported again
+    # the int8 model is a fraction of the fp32 one (int8 weights)
+    assert (export_dir(identity, "onnx-int8", cache_root) / MODEL_FILE).stat().st_size < 0.5 * (
+        directory / MODEL_FILE).stat().st_size
+
+
+def test_export_from_another_onnxruntime_is_rebuilt(tmp_path, cache_root, minilm):
+    import shutil
+
+    identity = model_identity(None)
+    copy_root = tmp_path / "cache"
+    shutil.copytree(export_dir(identity, "onnx", cache_root), export_dir(identity, "onnx", copy_root))
+    meta_path = export_dir(identity, "onnx", copy_root) / EXPORT_FILE
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["versions"]["onnxruntime"] = "0.0.1"
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    export_onnx(None, "onnx", cache_root=copy_root, st_model=minilm)
+    rebuilt = json.loads(meta_path.read_text(encoding="utf-8"))
+    assert rebuilt["versions"]["onnxruntime"] != "0.0.1"
+    # no staging directory left behind
+    assert [p.name for p in export_dir(identity, "onnx", copy_root).parent.iterdir()] == ["onnx"]
+
+
+def test_cache_root_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("MRS_ONNX_CACHE", str(tmp_path / "c"))
+    assert onnx_cache_root() == tmp_path / "c"
+    monkeypatch.delenv("MRS_ONNX_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert onnx_cache_root() == tmp_path / "xdg" / "mrs" / "onnx"
+
+
+def test_bad_backend_and_device_are_input_errors(cache_root):
+    with pytest.raises(InputError, match="unknown ONNX backend 'onnx-fp16'"):
+        export_dir(model_identity(None), "onnx-fp16", cache_root)
+    with pytest.raises(InputError, match="CPU only"):
+        OnnxEncoder.load(None, backend="onnx", device="cuda", cache_root=cache_root)
+
+
+def test_encoder_choice_is_recorded_in_the_manifest_and_reused_for_queries(cache_root, sample, tmp_path, monkeypatch):
+    monkeypatch.setenv("MRS_ONNX_CACHE", str(cache_root))  # open_encoder → load_encoder → the cached export
+    products = list(read_catalog(sample.catalog))[:40]
+    enc = load_encoder(None, backend="onnx-int8")
+    assert isinstance(enc, OnnxEncoder) and enc.backend == "onnx-int8"
+    EmbeddedEngine.build(tmp_path / "idx", products, encoder=enc)
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["encoder"]["backend"] == "onnx-int8"
+    assert manifest["model"]["sha256"] == model_identity(None)["sha256"]
+    engine = EmbeddedEngine.open(tmp_path / "idx")
+    query_encoder = engine.open_encoder()
+    assert isinstance(query_encoder, OnnxEncoder) and query_encoder.backend == "onnx-int8"
+    # a product's own embedding text finds that product first, with cosine ≈ 1 → score (1 + cos)/2 ≈ 1; not
+    # exactly 1 with int8: activations are quantized per batch, and the product was encoded in another batch
+    text = ProductTextTemplate(DEFAULT_TEMPLATE).render(products[3])
+    same_text = {p.id for p in products if ProductTextTemplate(DEFAULT_TEMPLATE).render(p) == text}
+    hits = engine.search(text, mode="dense", k=1, encoder=query_encoder)
+    assert hits[0].id in same_text and hits[0].score > 0.99
+    # rebuilding with torch does not reuse int8 vectors: the embedding-cache key includes the backend
+    stats = EmbeddedEngine.build(tmp_path / "idx", products, encoder=load_encoder(None, backend="torch"))
+    assert stats.cached == 0 and stats.embedded > 0
+    assert json.loads((tmp_path / "idx" / "manifest.json").read_text(encoding="utf-8"))["encoder"]["backend"] == "torch"
