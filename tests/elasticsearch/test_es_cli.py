@@ -64,3 +64,22 @@ def test_index_catalog_backend_elasticsearch(fake_cluster, tmp_path):
     fake_cluster.indices[index]["body"]["mappings"]["_meta"]["mrs"]["dimension"] = 8
     with pytest.raises(InputError, match="3-d vectors"):
         open_backend("shop", {})
+
+
+def test_templates_render_then_install_on_the_cluster(fake_cluster, tmp_path):
+    from click.testing import CliRunner
+
+    from mrs.cli.main import cli
+
+    out = tmp_path / "es"
+    render = CliRunner().invoke(cli, ["templates", "render", "--target", "elasticsearch", "--dimension", "3",
+                                      "--fields", "title^3", "--out", str(out), "--json"])
+    assert render.exit_code == 0, render.output
+    install = CliRunner().invoke(cli, ["templates", "install", str(out), "--json"])
+    assert install.exit_code == 0, install.output
+    result = json.loads(install.stdout)
+    assert result["checked"] == 4 and result["cluster"]["url"] == "http://fake:9200"
+    assert sorted(fake_cluster.scripts) == ["mrs-hybrid-linear", "mrs-hybrid-rrf", "mrs-knn", "mrs-lexical"]
+    fake_cluster.fault("PUT", "/_scripts/*", [(403, "action [cluster:admin/script/put] is unauthorized")])
+    denied = CliRunner().invoke(cli, ["templates", "install", str(out)])
+    assert denied.exit_code == 1 and "HTTP 403" in denied.output
