@@ -44,9 +44,12 @@ def open_or_build(index_dir: Path, catalog: Path):
 
 
 def workbench_best(grid):
-    """Best train configuration among two-clause min_max/l2 blends without bounds (no RRF, no z_score)."""
+    """Best train configuration among two-clause min_max/l2 blends without bounds (no RRF, no z_score); with
+    extra field clauses: those whose extra clauses weigh 0 (the lexical + dense blend alone)."""
+    extra = [i for i, n in enumerate(grid.subqueries) if n not in ("lexical", "dense")]
     space = [cs for cs in grid.scores if not cs.config.is_rrf and cs.config.normalization.lower_bounds is None
-             and cs.config.normalization.technique in ("min_max", "l2")]
+             and cs.config.normalization.technique in ("min_max", "l2")
+             and all(cs.config.weights[i] == 0 for i in extra)]
     return max(space, key=lambda cs: cs.train)
 
 
@@ -59,9 +62,12 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=100)
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--target", action="append", default=[], help="LEVEL=P (repeatable)")
+    ap.add_argument("--field-clause", action="append", default=[],
+                    help="add a single-field BM25 clause (e.g. title) to the blend (repeatable)")
     ap.add_argument("--out", type=Path, default=Path("calibrate_bench.json"))
     args = ap.parse_args()
 
+    from mrs.blending.candidates import sources_with_fields
     from mrs.blending.run import CalibrateOptions, collect_for_calibration, run_calibration
     from mrs.blending.thresholds import parse_targets
     from mrs.data.readers import read_judgments
@@ -72,7 +78,8 @@ def main() -> None:
     encoder = engine.open_encoder()
     targets = parse_targets(args.target, judgments.scheme)
     t0 = time.perf_counter()
-    collected = collect_for_calibration(engine, encoder, judgments, args.k)
+    sources = sources_with_fields(engine, args.field_clause) if args.field_clause else None
+    collected = collect_for_calibration(engine, encoder, judgments, args.k, sources)
     t_collect = time.perf_counter() - t0
     print(f"{len(judgments.queries())} queries, {len(judgments)} judged pairs; retrieval + pair scoring "
           f"{t_collect:.1f} s", file=sys.stderr)
