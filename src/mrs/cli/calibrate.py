@@ -178,7 +178,8 @@ def _print_summary(cal, result, paths, warnings) -> None:
     g = result.grid
     b = Table(title=f"blend search · {g.metric} · {len(g.scores)} configurations", title_justify="left")
     for col in ("configuration", "train", "dev"):
-        b.add_column(col, justify="left" if col == "configuration" else "right")
+        b.add_column(col, justify="left" if col == "configuration" else "right",
+                     overflow="fold" if col == "configuration" else "ellipsis")
     for cs in g.top(8):
         b.add_row(cs.config.name, f"{cs.train:.4f}", _fmt(cs.dev))
     b.add_row("[dim]default min_max 0.7/0.3[/]", f"{g.default.train:.4f}", _fmt(g.default.dev))
