@@ -74,6 +74,14 @@ def test_transport_errors_are_described_without_secrets():
     assert line == "HTTP 401: security_exception: bad password ***"
 
 
+def test_connection_errors_are_one_redacted_line():
+    from opensearchpy.exceptions import ConnectionError as OSConnectionError
+
+    s = settings_from_env("http://h:9200", env={"MRS_OPENSEARCH_USER": "u", "MRS_OPENSEARCH_PASSWORD": SECRET})
+    err = OSConnectionError("N/A", f"refused by http://u:{SECRET}@h:9200\nsecond line", None)
+    assert describe_error(err, s) == "cannot reach the cluster: refused by http://***@h:9200"
+
+
 def test_aws_sigv4_uses_opensearch_py_signer(monkeypatch):
     from opensearchpy import RequestsAWSV4SignerAuth, RequestsHttpConnection
 

@@ -209,7 +209,7 @@ def describe_error(err: BaseException, settings: ConnectionSettings | None = Non
 
     secrets = settings.secrets() if settings else []
     if isinstance(err, OSConnectionError):
-        text = f"cannot reach the cluster: {err.info if hasattr(err, 'info') else err}"
+        text = f"cannot reach the cluster: {err.error}"  # opensearch-py: ConnectionError("N/A", message, cause)
     elif isinstance(err, TransportError):
         reason = err.error
         info = err.info if isinstance(err.info, dict) else {}
