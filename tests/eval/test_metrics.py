@@ -96,12 +96,14 @@ def test_esci_gains_need_a_scheme_with_gains():
 def test_compare_reports_pairwise_p_values_and_the_better_run():
     qrels = {f"q{i}": {"good": 3, "bad": 0} for i in range(12)}
     strong = {q: {"good": 2.0, "bad": 1.0} for q in qrels}
-    weak = {q: {"bad": 2.0, "good": 1.0} for q in qrels}
+    # weak ranks "good" first on every third query only: mrr 1 on 4 queries, ½ on 8
+    weak = {q: ({"good": 2.0, "bad": 1.0} if i % 3 == 0 else {"bad": 2.0, "good": 1.0})
+            for i, q in enumerate(qrels)}
     out = compare_runs(qrels, {"strong": strong, "weak": weak}, parse_metrics("mrr"), gain_table(ESCI, "grades"))
     [pair] = out["pairs"]
-    # mrr: strong 1.0 on every query, weak 0.5 on every query → better "strong"
+    # paired differences: 0 ×4, ½ ×8 → mean ⅓, sample sd 0.2462, t = ⅓ / (0.2462/√12) = 4.69, 11 df → p ≈ 0.0008
     assert (pair["a"], pair["b"], pair["metric"], pair["better"]) == ("strong", "weak", "mrr", "strong")
-    assert pair["significant"] is True and pair["p_value"] < 0.01
+    assert pair["significant"] is True and 0.0001 < pair["p_value"] < 0.002
     same = compare_runs(qrels, {"a": strong, "b": dict(strong)}, parse_metrics("mrr"), gain_table(ESCI, "grades"),
                         stat_test="fisher")
     assert same["pairs"][0]["significant"] is False and same["pairs"][0]["better"] is None

@@ -20,7 +20,14 @@ from mrs.cli.es import es_cluster_options, es_errors
 from mrs.errors import InputError
 from mrs.eval.harness import EvalConfig, build_report, evaluate_backend
 from mrs.eval.metrics import GAINS, STAT_TESTS, parse_metrics
-from mrs.eval.report import json_view, separation_rows, significance_rows, summary_rows, write_report
+from mrs.eval.report import (
+    by_run_columns,
+    json_view,
+    separation_rows,
+    significance_rows,
+    summary_rows,
+    write_report,
+)
 from mrs.eval.runs import parse_modes, parse_pipeline_option, read_trec_run
 
 
@@ -37,6 +44,14 @@ def _level_grade(scheme, level: str | None) -> int:
     if grade < 1:
         raise InputError(f"--relevant-level {level!r}: the lowest level cannot count as relevant")
     return grade
+
+
+def _run_file_arg(value: str) -> tuple[str, Path]:
+    """--run value → (run name, path): ``NAME=FILE`` or a plain path (named by its stem)."""
+    name, sep, path = value.partition("=")
+    if sep and name and "/" not in name and not Path(value).exists():
+        return name, Path(path)
+    return Path(value).stem, Path(value)
 
 
 def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
@@ -62,8 +77,9 @@ def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
                    "rrf (score-ranker-processor, rank_constant 60).")
 @click.option("--pipeline", "pipelines", multiple=True, metavar="NAME=FILE",
               help="Add a hybrid run named NAME through the search-pipeline JSON in FILE (repeatable).")
-@click.option("--run", "run_files", multiple=True, type=click.Path(path_type=Path),
-              help="Evaluate a TREC run file too (repeatable); without --index only the run files are compared.")
+@click.option("--run", "run_files", multiple=True, metavar="[NAME=]FILE",
+              help="Evaluate a TREC run file too, named NAME or the file's stem (repeatable); without --index "
+                   "only the run files are compared.")
 @click.option("--k", type=click.IntRange(min=1), default=100, show_default=True, help="Results per query.")
 @click.option("--metrics", default=None,
               help="Comma-separated ranx metric names [default: ndcg@10,ndcg@100,map@100,recall@100,mrr,precision@10].")
@@ -129,9 +145,13 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
         k=k, judged_k=judged_k, stat_test=stat_test, max_p=max_p,
     )
     external = {}
-    for f in run_files:
-        tag, run = read_trec_run(f)
-        name = f.stem if f.stem not in external else f"{f.stem}:{tag}"
+    for value in run_files:
+        name, path = _run_file_arg(value)
+        _, run = read_trec_run(path)
+        if name in external:
+            name = f"{path.parent.name}/{path.stem}"
+        if name in external:
+            raise InputError(f"two --run files are both named {name!r}; name them with --run NAME=FILE")
         external[name] = run
 
     quiet = as_json
@@ -171,8 +191,7 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
 
     written = {}
     if out_dir is not None:
-        written = write_report(out_dir, report, runs, judgments.subset(report_qids(report, judgments)).qrels(),
-                               with_plots=not no_plots)
+        written = write_report(out_dir, report, runs, judgments.qrels(), with_plots=not no_plots)
     for w in report["warnings"]:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     if as_json:
@@ -183,23 +202,16 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
         return
     s = report["settings"]
     console.print(_table(f"{s['n_queries']} queries · k {s['k']} · gains {s['gains']} · relevant {s['relevant']} · "
-                         "unjudged = irrelevant", *summary_rows(report)))
+                         "unjudged = irrelevant", *by_run_columns(*summary_rows(report))))
     headers, rows = significance_rows(report)
     if rows:
         significant = [r for r in rows if r[4] == "yes"]
         console.print(_table(f"significant differences ({s['stat_test']}, p < {s['max_p']}): "
                              f"{len(significant)} of {len(rows)}", headers, significant or rows))
-    console.print(_table("score separation on judged pairs (AUC: 1 = levels fully separated, 0.5 = not at all)",
-                         *separation_rows(report)))
+    console.print(_table("score separation on judged pairs: AUC pooled / per query (1 = levels apart, 0.5 = mixed)",
+                         *by_run_columns(*separation_rows(report))))
     if written:
         console.print(f"report written to {out_dir}", style="dim")
-
-
-def report_qids(report: dict, judgments) -> list[str]:
-    """Query ids the report evaluated (the judged queries, minus those without a relevant product)."""
-    qids = next(iter(report["per_query"].values()), {})
-    first_metric = next(iter(qids.values()), {}) if qids else {}
-    return list(first_metric) or list(judgments.queries())
 
 
 def _checked(spec):

@@ -53,6 +53,13 @@ def summary_rows(report: Mapping) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+def by_run_columns(headers: list[str], rows: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+    """Transpose a (run per row) table into one column per run, so many metrics fit a narrow terminal."""
+    runs = [r[0] for r in rows]
+    out = [[h, *(r[i] for r in rows)] for i, h in enumerate(headers) if i > 0]
+    return [headers[0], *runs], out
+
+
 def separation_rows(report: Mapping) -> tuple[list[str], list[list[str]]]:
     """(headers, rows): per run, the pooled and per-query AUC of every level pair."""
     pairs: list[str] = []
@@ -60,7 +67,7 @@ def separation_rows(report: Mapping) -> tuple[list[str], list[list[str]]]:
         for key in sep["auc"]:
             if key not in pairs:
                 pairs.append(key)
-    headers = ["run", "judged pairs scored", *(f"AUC {p} (pooled / per query)" for p in pairs)]
+    headers = ["run", "judged pairs scored", *(f"AUC {p}" for p in pairs)]
     rows = []
     for name, sep in report.get("separation", {}).items():
         row = [name, str(sep["n_pairs"])]
@@ -108,7 +115,7 @@ def report_markdown(report: Mapping, plots: Mapping[str, str] | None = None) -> 
         if sig.get("table"):
             out += ["ranx's table (superscripts: the runs this run beats significantly):", "", "```",
                     sig["table"], "```", ""]
-    out += ["## Score separation on judged pairs", "", _md_table(*separation_rows(report)), ""]
+    out += ["## Score separation on judged pairs (AUC pooled / per query)", "", _md_table(*separation_rows(report)), ""]
     for name, sep in report.get("separation", {}).items():
         headers = ["level", "n", "mean", "std", "p10", "p50", "p90"]
         rows = [[lvl, str(st["n"]), *(_fmt(st[k]) for k in ("mean", "std", "p10", "p50", "p90"))]
