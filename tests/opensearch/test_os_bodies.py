@@ -46,6 +46,14 @@ def test_radial_search_takes_exactly_one_limit(kwargs):
         bodies.knn_query("embedding", [1.0, 0.0], **kwargs)
 
 
+def test_vectors_travel_as_the_same_float32_values():
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal(512).astype(np.float32) * np.float32(1e-3)
+    sent = json.loads(json.dumps(bodies.vector_list(v)))
+    assert np.array_equal(np.asarray(sent, dtype=np.float32), v)  # bit-exact after the cluster parses float32
+    assert len(json.dumps(bodies.vector_list(v))) < len(json.dumps([float(x) for x in v]))
+
+
 def test_knn_rejects_nan_vector():
     with pytest.raises(InputError, match="NaN"):
         bodies.knn_query("embedding", [float("nan"), 1.0], k=3)
