@@ -145,11 +145,13 @@ def adjacent_aucs(model, product_texts: Mapping[str, str], dev: JudgmentSet, bat
             for b in range(dev.scheme.top, 0, -1)}
 
 
-def dev_report(model, texts: Mapping[str, str], dev: JudgmentSet) -> dict | None:
-    """evaluate_dense (nDCG@10, recall@100, AUCs) + every adjacent-level AUC; None without dev queries."""
+def dev_report(model, texts: Mapping[str, str], dev: JudgmentSet, product_embeddings=None) -> dict | None:
+    """evaluate_dense (nDCG@10, recall@100, AUCs) + every adjacent-level AUC; None without dev queries.
+
+    product_embeddings: the catalog's unit embeddings in the order of texts (skips encoding it again)."""
     if not dev.judgments:
         return None
-    product_emb = encode(model, list(texts.values()))
+    product_emb = product_embeddings if product_embeddings is not None else encode(model, list(texts.values()))
     metrics = evaluate_dense(model, texts, dev, product_embeddings=product_emb)
     metrics.update(adjacent_aucs(model, texts, dev))
     return metrics
