@@ -34,10 +34,18 @@ def _register() -> None:
     from mrs.cli import index as index_cmd
     from mrs.cli import search as search_cmd
     from mrs.cli import templates as templates_cmd
+    from mrs.cli import train as train_cmd
 
-    for mod in (data_cmd, index_cmd, search_cmd, calibrate_cmd, templates_cmd, export_cmd):
+    for mod in (data_cmd, index_cmd, search_cmd, calibrate_cmd, train_cmd, templates_cmd, export_cmd):
         cli.add_command(mod.command)
+    # Stage 2 (issue 6): judge, audit and mine commands; `train stage2` attaches itself to the train group.
+    from mrs.cli import audit as audit_cmd
+    from mrs.cli import judge as judge_cmd
+    from mrs.cli import mine as mine_cmd
+    from mrs.cli import train_stage2  # noqa: F401
 
+    for mod in (judge_cmd, audit_cmd, mine_cmd):
+        cli.add_command(mod.command)
     from mrs.cli import eval as eval_cmd
 
     cli.add_command(eval_cmd.command)
