@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -61,8 +62,10 @@ def plot_score_distributions(run_name: str, sep: Mapping, path: str | os.PathLik
     if stats:
         ax.bxp(stats, showmeans=True)
     aucs = ", ".join(f"{k} {v['pooled']:.2f}" for k, v in sep["auc"].items() if v["pooled"] is not None)
-    ax.set_title(f"{run_name}: score per level (AUC {aucs})" if aucs else f"{run_name}: score per level",
-                 fontsize="small")
+    title = f"{run_name}: judged-pair score per level"
+    if aucs:
+        title += "\n" + textwrap.fill(f"pooled AUC {aucs}", width=70)
+    ax.set_title(title, fontsize="small")
     ax.set_ylabel("score")
     fig.tight_layout()
     p = Path(path)
