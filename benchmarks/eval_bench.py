@@ -27,6 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from mrs.data.readers import read_catalog, read_judgments  # noqa: E402
+from mrs.engine.analysis import ENGLISH_STOP_WORDS, Analyzer, porter_stem, standard_tokens  # noqa: E402
 from mrs.engine.bm25 import MultiFieldBM25  # noqa: E402
 from mrs.engine.engine import EmbeddedEngine  # noqa: E402
 from mrs.eval.harness import EvalConfig, evaluable_qrels, evaluate_backend  # noqa: E402
@@ -59,6 +60,20 @@ def ensure_index(products: Path, index: Path) -> None:
     print(f"  {stats.to_dict()} in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
+class StopOnly(Analyzer):
+    """standard + Lucene's English stop words, no stemming (to split the english analyzer's two effects)."""
+
+    def tokens(self, text):
+        return [t for t in standard_tokens(text, self.max_token_length) if t not in ENGLISH_STOP_WORDS] if text else []
+
+
+class PorterOnly(Analyzer):
+    """standard + Porter stemming, no stop words."""
+
+    def tokens(self, text):
+        return [porter_stem(t) for t in standard_tokens(text, self.max_token_length)] if text else []
+
+
 def lexical_variants(products: Path, judgments, k: int) -> list[dict]:
     """nDCG@10 / recall@100 of the lexical run under several BM25 settings (engine scoring, no vectors)."""
     prods = list(read_catalog(products))
@@ -71,6 +86,8 @@ def lexical_variants(products: Path, judgments, k: int) -> list[dict]:
     variants = [
         ("engine default: best_fields title^3 brand^2 color category bullet_points description, standard",
          DEFAULT_FIELDS, "standard", 0.0, False),
+        ("same fields, standard + English stop words only", DEFAULT_FIELDS, StopOnly(), 0.0, False),
+        ("same fields, standard + Porter stemming only", DEFAULT_FIELDS, PorterOnly(), 0.0, False),
         ("same fields, english analyzer (stop words + Porter)", DEFAULT_FIELDS, "english", 0.0, False),
         ("same fields, standard, tie_breaker 0.3", DEFAULT_FIELDS, "standard", 0.3, False),
         ("same fields, english, tie_breaker 0.3", DEFAULT_FIELDS, "english", 0.3, False),
