@@ -182,6 +182,8 @@ def test_index_catalog_blue_green_end_to_end(cluster, sleeps, tmp_path):
     assert doc["title"] == "Cotton shirt 0" and "brand" not in doc and doc["category"] == "Clothing > Shirts"
     assert doc["embedding_text"].startswith("Cotton shirt 0") and len(doc["embedding"]) == 3
     assert enc.encoded == 5 and r1.embedded == 5
+    opened = backend_from_index(client, "shop")
+    assert opened.meta["mrs_model"] == FakeEncoder.identity and opened.spec.similarity == "LegacyBM25"
 
     # second generation: unchanged catalog → every vector from the cache; alias moves; one old kept
     r2 = index_catalog_opensearch(products(), client=client, alias="shop", encoder=enc, spec=spec,

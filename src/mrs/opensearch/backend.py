@@ -94,6 +94,7 @@ class OpenSearchBackend:
         self.sleep = sleep
         self.rand = rand or random.Random().random
         self.hybrid_raw_scores = hybrid_raw_scores
+        self.meta: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ the one place requests go through
     def call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
@@ -222,7 +223,8 @@ class OpenSearchBackend:
 
 
 def backend_from_index(client: Any, index: str, **kwargs: Any) -> OpenSearchBackend:
-    """Open an existing index/alias: its IndexSpec is read back from the mapping's ``_meta.mrs``."""
+    """Open an existing index/alias: its IndexSpec is read back from the mapping's ``_meta.mrs``; ``backend.meta``
+    holds the whole ``_meta`` (``mrs_model``: the model identity the vectors were made with)."""
     resp = OpenSearchBackend(client, index, IndexSpec(dimension=1), **kwargs).call(
         client.indices.get_mapping, index=index)
     if not resp:
@@ -231,4 +233,6 @@ def backend_from_index(client: Any, index: str, **kwargs: Any) -> OpenSearchBack
     meta = (mapping.get("_meta") or {}).get("mrs")
     if not meta:
         raise InputError(f"index {index!r} was not created by mrs (no _meta.mrs in its mapping)")
-    return OpenSearchBackend(client, index, IndexSpec.from_dict(meta), **kwargs)
+    backend = OpenSearchBackend(client, index, IndexSpec.from_dict(meta), **kwargs)
+    backend.meta = dict(mapping.get("_meta") or {})  # mrs_model (identity), mrs_text_template when written by mrs
+    return backend

@@ -180,7 +180,8 @@ def index_catalog_opensearch(
         index = generation_name(alias, now)
         if client.indices.exists(index=index):
             raise InputError(f"index {index} already exists (two runs in the same second?)")
-        client.indices.create(index=index, body=index_body(spec, cluster_major_version(client)))
+        meta = {"mrs_model": dict(getattr(encoder, "identity", {})), "mrs_text_template": template.template}
+        client.indices.create(index=index, body=index_body(spec, cluster_major_version(client), meta))
         checkpoint.start(index, alias)
         if paths["dead_letter"].exists():
             paths["dead_letter"].unlink()

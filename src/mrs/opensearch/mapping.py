@@ -137,13 +137,15 @@ def text_field_mapping(spec: IndexSpec) -> dict[str, Any]:
     }
 
 
-def index_body(spec: IndexSpec, cluster_major: int | None = None) -> dict[str, Any]:
+def index_body(spec: IndexSpec, cluster_major: int | None = None,
+               meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The ``PUT /<index>`` body: settings (shards, replicas, k-NN, similarity) and mappings.
 
     Documents (mrs.opensearch.bulk.document_source) hold: each BM25 field as the exact text the embedded
     engine indexed, ``id`` (keyword), ``embedding_text`` (stored, not indexed), ``product`` (every product
     field as read: stored in _source, not indexed) and the vector. ``dynamic: false`` keeps unknown fields
-    out of the mapping.
+    out of the mapping. ``_meta`` holds ``mrs`` (the IndexSpec, read back by backend_from_index) and ``meta``
+    (e.g. ``mrs_model``: the model identity, ``mrs_text_template``), so a reader can check its encoder.
     """
     settings: dict[str, Any] = {
         "number_of_shards": int(spec.shards),
@@ -160,7 +162,7 @@ def index_body(spec: IndexSpec, cluster_major: int | None = None) -> dict[str, A
     properties.setdefault("product", {"type": "object", "enabled": False})
     return {
         "settings": {"index": settings},
-        "mappings": {"dynamic": False, "_meta": {"mrs": spec.to_dict()}, "properties": properties},
+        "mappings": {"dynamic": False, "_meta": {"mrs": spec.to_dict(), **dict(meta or {})}, "properties": properties},
     }
 
 
