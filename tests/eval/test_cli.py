@@ -117,3 +117,15 @@ def test_eval_split_evaluates_one_side_of_the_query_split(files):
             assert out["settings"]["split"] == {"side": side, "dev_fraction": 0.5, "seed": 3}
         else:
             assert result.exit_code == 2 and "holds no query" in result.output
+
+
+def test_eval_skips_bad_judgment_rows_into_a_rejects_file(files, tmp_path):
+    j, good, _ = files
+    j.write_text(j.read_text() + "red shirt\tZ\t5.000\tQ\tnine\n")
+    assert run("eval", "--judgments", j, "--run", good).exit_code == 2  # --on-error fail (default)
+    result = run("eval", "--judgments", j, "--run", good, "--on-error", "skip", "--out", tmp_path / "o", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["coverage"]["judgment_rows_rejected"] == 1
+    rejects = (tmp_path / "o" / "rejects.jsonl").read_text().splitlines()
+    assert len(rejects) == 1 and json.loads(rejects[0])["line"] == 7

@@ -186,6 +186,8 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
     if split is not None:
         report["settings"]["split"] = {"side": split, "dev_fraction": dev_fraction, "seed": seed}
     if rejects is not None and rejects.count:
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)  # rejects go inside the report folder
         where = rejects.write(rejects_path_for(out_dir if out_dir is not None else judgments_file))
         report["warnings"].append(f"{rejects.count} bad judgment rows skipped, written to {where}")
         report["coverage"]["judgment_rows_rejected"] = rejects.count
