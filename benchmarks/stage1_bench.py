@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--level-weights", default=None, help="e.g. 0,0,0.2,1 (per grade, irrelevant first)")
     ap.add_argument("--dim", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dev-corpus-size", type=int, default=0,
+                    help="0 = retrieve over the whole catalog; N = dev-judged products + N random others")
     ap.add_argument("--keep-models", action="store_true", help="keep each variant's model directory")
     args = ap.parse_args(argv)
 
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             max_steps=args.max_steps, batch_size=args.batch_size, lr=args.lr, temperature=args.temperature,
             spelling_rate=args.spelling_rate, synthetic_per_product=args.synthetic_per_product,
             level_weights=weights, dim=args.dim, seed=args.seed, dev_fraction=0.2,
-            evaluate_base=base_metrics is None, device="cpu",
+            evaluate_base=base_metrics is None, device="cpu", dev_corpus_size=args.dev_corpus_size,
         )
         for key, value in VARIANTS[name].items():
             setattr(config, key, value)

@@ -144,6 +144,18 @@ def test_projection_head_changes_the_dimension(minilm):
     assert abs(float((emb[0] ** 2).sum()) - 1.0) < 1e-4  # still unit length (Normalize after the Dense head)
 
 
+def test_dev_corpus_keeps_every_judged_dev_product():
+    from mrs.data.judgments import Judgment
+    from mrs.toolkit.stage1 import _dev_corpus
+
+    texts = {f"p{i}": f"product {i}" for i in range(50)}
+    dev = JudgmentSet(judgments=[Judgment("q", "q", "p3", 3), Judgment("q", "q", "p40", 0)])
+    assert _dev_corpus(texts, dev, 0, seed=0) is texts  # 0: the whole catalog
+    small = _dev_corpus(texts, dev, 5, seed=0)
+    assert len(small) == 7 and {"p3", "p40"} <= set(small)  # the 2 judged + 5 others
+    assert _dev_corpus(texts, dev, 5, seed=0) == small  # seeded
+
+
 def test_parse_level_weights():
     from mrs.data.levels import ESCI
     from mrs.errors import InputError

@@ -49,6 +49,8 @@ def command() -> None:
               help="Environment variable holding the endpoint's API key.")
 @click.option("--dev-fraction", type=float, default=0.2, show_default=True,
               help="Share of queries held out for the dev evaluation (never trained on).")
+@click.option("--dev-corpus-size", type=int, default=0, show_default=True,
+              help="Dev retrieval corpus: 0 = whole catalog; N = the dev-judged products + N random others.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--epochs", type=int, default=1, show_default=True)
 @click.option("--max-steps", type=int, default=0, show_default=True, help="Stop after N steps (0 = no cap).")
@@ -65,8 +67,8 @@ def command() -> None:
 @json_option
 @handle_errors
 def stage1_cmd(catalog_path, judgments_path, out_dir, base, dim, level_weights, temperature, spelling_rate,
-               synthetic_per_product, llm_url, llm_model, llm_key_env, dev_fraction, seed, epochs, max_steps,
-               batch_size, per_query, lr, template, scheme, id_field, device, on_error, as_json):
+               synthetic_per_product, llm_url, llm_model, llm_key_env, dev_fraction, dev_corpus_size, seed, epochs,
+               max_steps, batch_size, per_query, lr, template, scheme, id_field, device, on_error, as_json):
     """Stage 1: fine-tune one shared query/product encoder with graded SupCon on the training queries,
     misspelled copies and synthetic queries; evaluate on held-out dev queries.
 
@@ -94,7 +96,8 @@ def stage1_cmd(catalog_path, judgments_path, out_dir, base, dim, level_weights, 
     weights = parse_level_weights(level_weights, judgments.scheme) if level_weights else None
     config = Stage1Config(base=base, dim=dim, level_weights=weights, temperature=temperature,
                           spelling_rate=spelling_rate, synthetic_per_product=synthetic_per_product,
-                          dev_fraction=dev_fraction, seed=seed, epochs=epochs, max_steps=max_steps,
+                          dev_fraction=dev_fraction, dev_corpus_size=dev_corpus_size, seed=seed, epochs=epochs,
+                          max_steps=max_steps,
                           batch_size=batch_size, per_query=per_query, lr=lr, template=template, device=device)
     generator = None
     if llm_url:

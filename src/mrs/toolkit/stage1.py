@@ -53,7 +53,9 @@ class Stage1Config:
     comes first (max_steps 0 = no cap). batch_size: rows per batch; per_query: most rows of one query in a
     batch. lr: AdamW peak. template: product text template (must equal the indexer's). max_seq_length:
     tokens per text. device: None = GPU when present, else CPU. evaluate_base: also score the base model on
-    dev (for the report's comparison).
+    dev (for the report's comparison). dev_corpus_size: 0 = the dev retrieval runs over the whole catalog;
+    N > 0 = over the dev queries' judged products plus N other products drawn at random (seeded) — faster
+    on large catalogs, and easier than the whole catalog (fewer distractors).
     """
 
     base: str = ""
@@ -74,6 +76,7 @@ class Stage1Config:
     max_seq_length: int = 128
     device: str | None = None
     evaluate_base: bool = True
+    dev_corpus_size: int = 0
     extra: dict = field(default_factory=dict)
 
 
@@ -196,9 +199,9 @@ def train_stage1(
                          f"got {len(weights)}")
 
     # Query-level split: dev queries are never trained on, augmented or used as synthetic queries.
+    if not 0 <= config.dev_fraction < 1:
+        raise InputError(f"--dev-fraction must be in [0, 1), not {config.dev_fraction}")
     if config.dev_fraction > 0:
-        if not 0 < config.dev_fraction < 1:
-            raise InputError(f"--dev-fraction must be in [0, 1), not {config.dev_fraction}")
         sides = split_queries(judged.queries(), {"train": 1 - config.dev_fraction, "dev": config.dev_fraction},
                               seed=config.seed)
         train_set, dev_set = judged.subset(sides["train"]), judged.subset(sides["dev"])
@@ -234,12 +237,13 @@ def train_stage1(
     total_steps = planned_steps(len(first_plan), config.epochs, config.max_steps)
     report_progress("prepare", 3, 3)
 
+    dev_texts = _dev_corpus(texts, dev_set, config.dev_corpus_size, config.seed)
     dev_metrics_base = None
     if dev_set.judgments and config.evaluate_base:
         report_progress("evaluate", 0, 2)
         base_model = load_sentence_transformer(config.base or None, device=device)
         base_model.max_seq_length = config.max_seq_length
-        dev_metrics_base = evaluate_dense(base_model, texts, dev_set)
+        dev_metrics_base = evaluate_dense(base_model, dev_texts, dev_set)
         del base_model
         report_progress("evaluate", 1, 2)
 
@@ -259,7 +263,7 @@ def train_stage1(
     dev_metrics = None
     if dev_set.judgments:
         report_progress("evaluate", 1, 2)
-        dev_metrics = evaluate_dense(model, texts, dev_set)
+        dev_metrics = evaluate_dense(model, dev_texts, dev_set)
         report_progress("evaluate", 2, 2)
 
     level_names = scheme.levels
@@ -284,6 +288,7 @@ def train_stage1(
             "synthetic_queries": len(synthetic),
             "training_rows": len(examples),
             "batches_per_epoch": len(first_plan),
+            "dev_corpus_products": len(dev_texts),
         },
         "training": {
             "steps": result.steps,
@@ -313,3 +318,16 @@ def _embedding_dim(model) -> int:
     """Output dimension (sentence-transformers 6 renamed get_sentence_embedding_dimension)."""
     getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     return int(getter())
+
+
+def _dev_corpus(texts: dict[str, str], dev: JudgmentSet, size: int, seed: int) -> dict[str, str]:
+    """The products dev retrieval runs over: the whole catalog (size 0), or the dev-judged products plus
+    ``size`` others drawn with ``seed``."""
+    if size <= 0:
+        return texts
+    import random
+
+    judged = dev.product_ids()
+    others = sorted(pid for pid in texts if pid not in judged)
+    picked = set(random.Random(seed).sample(others, min(size, len(others))))
+    return {pid: t for pid, t in texts.items() if pid in judged or pid in picked}
