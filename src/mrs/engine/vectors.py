@@ -108,11 +108,15 @@ class VectorIndex:
         return l2_normalize(q) if self.space_type == "cosinesimil" else q
 
     def _raw(self, q: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Raw similarity/distance of q to rows: inner product, or squared L2 distance for l2."""
+        """Raw similarity/distance of q to rows: inner product, or squared L2 distance for l2.
+
+        einsum, not ``rows @ q``: a single matrix-vector product gains nothing from BLAS threads, and on a
+        busy machine OpenBLAS's threads made it ~15× slower (20 ms vs 1.3 ms for 6,764 × 384).
+        """
         if self.space_type == "l2":
             diff = rows - q
             return np.einsum("ij,ij->i", diff, diff).astype(np.float64)
-        return (rows @ q).astype(np.float64)
+        return np.einsum("ij,j->i", rows, q).astype(np.float64)
 
     def _score(self, raw: np.ndarray) -> np.ndarray:
         return np.asarray(knn_score(raw, self.space_type), dtype=np.float64)
@@ -155,6 +159,11 @@ class VectorIndex:
             scores = all_scores[idx]
         if min_score is not None:
             keep = scores >= min_score
+            idx, scores = idx[keep], scores[keep]
+        if k is not None and len(scores) > k:
+            # keep everything tied with the k-th best, so the index tie-break below is exact
+            kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+            keep = scores >= kth
             idx, scores = idx[keep], scores[keep]
         order = np.lexsort((idx, -scores))
         if k is not None:
