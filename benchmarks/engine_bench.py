@@ -226,8 +226,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=None, help="where to build the index (default: a temp dir)")
     ap.add_argument("--queries", type=int, default=100, help="number of queries to time (≤ 100)")
     ap.add_argument("--products", type=int, default=None, help="index only the first N products (smoke runs)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch and BLAS threads (default: the libraries' own; 1 is faster on a busy shared box)")
     args = ap.parse_args(argv)
 
+    if args.threads:
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(args.threads)
+        threadpool_limits(args.threads)
     catalog = args.data / "esci" / "esci_us_products.jsonl"
     qrels = args.data / "esci" / "esci_us_qrels.tsv"
     products = list(read_catalog(catalog))[: args.products]
@@ -235,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     encoder = Encoder.load(None)
     with tempfile.TemporaryDirectory(prefix="mrs-engine-bench-") as tmp:
         work = args.work or Path(tmp)
-        result: dict = {"machine": f"{os.cpu_count()} CPU cores", "n_queries": len(queries)}
+        result: dict = {"machine": f"{os.cpu_count()} CPU cores, threads {args.threads or 'default'}",
+                        "n_queries": len(queries), "load_average_at_start": os.getloadavg()[0]}
         print("indexing ...", file=sys.stderr)
         result["index"] = bench_index(products, encoder, work)
         engine = EmbeddedEngine.open(result["index"]["index_dir"])
