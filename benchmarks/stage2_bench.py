@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     data, out = Path(args.data), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results: dict = {"args": vars(args)}
+
+    def save() -> None:  # after every part, so a long run leaves its numbers so far
+        (out / "stage2_bench.json").write_text(json.dumps(results, indent=2, default=str))
     catalog = list(read_catalog(data / "esci" / "esci_us_products.jsonl"))
     judgments = read_judgments(data / "esci" / "esci_us_qrels.tsv")
     template = ProductTextTemplate()
@@ -109,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     log("evaluating the judge on dev queries")
     results["judge_dev"] = evaluate_judge(judge, dev_ex)
     results["judge_majority_baseline"] = majority_baseline(train_ex, dev_ex)
+    save()
 
     # --- Audit on the UBI sample -----------------------------------------------------------------------
     ubi = data / "ubi"
@@ -133,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         "rejudged_changed": sum(f.new_grade is not None and f.new_grade != f.grade for f in rejudged.flags),
         "examples": report.to_dict(3)["examples"],
     }
+    save()
 
     # --- Mining ----------------------------------------------------------------------------------------
     model = load_sentence_transformer(stage1_dir, device="cpu")
@@ -158,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         results["mining_negative"] = r.stats
     log("dev metrics of Stage 1")
     results["stage1"] = dev_report(model, texts, dev_set, product_embeddings=catalog_emb)
+    save()
 
     # --- Stage 2 variants ------------------------------------------------------------------------------
     margins = [float(m) for m in args.margins.split(",")]
@@ -175,8 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                                    "seconds": round(time.perf_counter() - started, 1),
                                    "first_loss": rep["training"]["first_loss"],
                                    "last_loss": rep["training"]["last_loss"]}
-        (out / "stage2_bench.json").write_text(json.dumps(results, indent=2, default=str))
-    (out / "stage2_bench.json").write_text(json.dumps(results, indent=2, default=str))
+        save()
     print_tables(results)
     return 0
 
