@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from mrs.cli.backends import backend_errors, cluster_backend_options, open_backend
 from mrs.cli.common import (
     console,
     err_console,
@@ -16,7 +17,6 @@ from mrs.cli.common import (
     print_json,
     progress,
 )
-from mrs.cli.es import es_cluster_options, es_errors
 
 
 def output_paths(out: Path) -> dict[str, Path]:
@@ -57,11 +57,11 @@ def output_paths(out: Path) -> dict[str, Path]:
 @click.option("--field-clause", "field_clauses", multiple=True, metavar="FIELD",
               help="Add a BM25 clause on one field (e.g. title) to the blend search, between the multi-field "
                    "lexical clause and the dense one (repeatable, up to 3; embedded backend).")
-@es_cluster_options
+@cluster_backend_options
 @on_error_option
 @json_option
 @handle_errors
-@es_errors
+@backend_errors
 def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fraction: float, seed: int, metric: str,
             k: int, bootstrap: int, min_pairs: int, fmt, scheme, queries_file, field_clauses, on_error: str,
             as_json: bool, backend: str = "embedded", **cluster) -> None:
@@ -78,6 +78,8 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
       mrs calibrate --index demo/index --judgments demo/judgments.tsv --out cal.json \\
           --target-precision exact=0.95 --target-precision substitute=0.9 --metric ndcg@10 --json
       mrs search "red cotton shirt" --index demo/index --calibration demo/calibration.json --min-level substitute
+      MRS_OPENSEARCH_URL=https://localhost:9200 mrs calibrate --backend opensearch --index products \\
+          --judgments demo/judgments.tsv --out os-calibration.json
       MRS_ELASTICSEARCH_URL=http://localhost:9200 mrs calibrate --backend elasticsearch --index products \\
           --judgments demo/judgments.tsv --out es-calibration.json
     """
@@ -87,7 +89,6 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
     from mrs.blending.run import CalibrateOptions, run_calibration
     from mrs.blending.thresholds import parse_targets
     from mrs.data.readers import Rejects, read_judgments, rejects_path_for
-    from mrs.engine.engine import EmbeddedEngine
 
     rejects = Rejects() if on_error == "skip" else None
     judgments = read_judgments(judgments_file, fmt=fmt, scheme=scheme, queries=queries_file, on_error=on_error,
@@ -95,14 +96,9 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
     options = CalibrateOptions(targets=parse_targets(targets, judgments.scheme), dev_fraction=dev_fraction,
                                seed=seed, metric=metric, k=k, bootstrap=bootstrap, min_pairs=min_pairs)
     parse_metric(metric)  # bad metric: exit 2 before any work
-    if backend == "elasticsearch":  # --index names the index/alias on the cluster; scores in engine spaces
-        from mrs.cli.es import open_backend
-
-        engine, encoder = open_backend(str(index_dir), cluster, rank_window_size=k)
-        engine.manifest = engine.index_manifest(encoder.identity)  # what run_calibration records
-    else:
-        engine = EmbeddedEngine.open(index_dir)
-        encoder = engine.open_encoder()
+    # embedded: --index is a directory; opensearch/elasticsearch: the index/alias on the cluster (scores in
+    # engine spaces); engine.manifest is what run_calibration records
+    engine, encoder = open_backend(backend, index_dir, cluster, candidates=k)
     sources = None
     if field_clauses:
         from mrs.blending.candidates import sources_with_fields

@@ -14,54 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import click
-
+# --backend and the cluster options are decided in one place for every backend (mrs.cli.backends);
+# these names stay for the Elasticsearch-only callers.
+from mrs.cli.backends import BACKENDS, backend_option  # noqa: F401
+from mrs.cli.backends import cluster_backend_options as es_cluster_options  # noqa: F401
+from mrs.cli.backends import index_cluster_options as es_index_options  # noqa: F401
 from mrs.elasticsearch.connection import ElasticsearchSettings, make_client, settings_from_env
-from mrs.elasticsearch.mapping import INDEX_TYPES
-from mrs.elasticsearch.spaces import ES_SIMILARITIES
 from mrs.errors import InputError
 
-BACKENDS = ("embedded", "elasticsearch")
 _LAST: list[ElasticsearchSettings] = []
-
-
-def backend_option(f: Callable) -> Callable:
-    """--backend embedded|elasticsearch (default embedded)."""
-    return click.option("--backend", type=click.Choice(list(BACKENDS)), default="embedded", show_default=True,
-                        help="embedded: --index is a local index directory. elasticsearch: --index is the index or "
-                             "alias on the cluster at --url / $MRS_ELASTICSEARCH_URL (credentials from "
-                             "$MRS_ELASTICSEARCH_API_KEY or $MRS_ELASTICSEARCH_USER/PASSWORD).")(f)
-
-
-def es_cluster_options(f: Callable) -> Callable:
-    """The cluster options of mrs.cli.cluster (--url, --ca-file, --insecure, --timeout, --retries, and the AWS
-    ones, which Elasticsearch refuses) plus --backend."""
-    from mrs.cli.cluster import cluster_options
-
-    return backend_option(cluster_options(f))
-
-
-def es_index_options(f: Callable) -> Callable:
-    """Options of `mrs index catalog` for clusters: --vector-similarity, --index-options, --resume, --keep,
-    --work-dir (plus es_cluster_options)."""
-    options = [
-        click.option("--vector-similarity", type=click.Choice(list(ES_SIMILARITIES)), default=None,
-                     help="Elasticsearch dense_vector similarity [default: from --space: cosine, max_inner_product, "
-                          "l2_norm; dot_product needs unit vectors]."),
-        click.option("--index-options", "index_type", type=click.Choice(list(INDEX_TYPES)), default="hnsw",
-                     show_default=True, help="Elasticsearch HNSW variant: hnsw (exact scores), int8_hnsw or "
-                                             "bbq_hnsw (quantized, approximate scores)."),
-        click.option("--resume", is_flag=True, help="Cluster: continue the interrupted load recorded in the "
-                                                    "checkpoint (written documents are skipped)."),
-        click.option("--keep", type=click.IntRange(min=0), default=1, show_default=True,
-                     help="Cluster: old index generations kept after the alias swap (rollback)."),
-        click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Cluster: checkpoint, dead letter and embedding cache [default: .mrs-elasticsearch]."),
-    ]
-    f = es_cluster_options(f)
-    for option in reversed(options):
-        f = option(f)
-    return f
 
 
 def es_settings(opts: dict[str, Any]) -> ElasticsearchSettings:

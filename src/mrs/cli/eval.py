@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from mrs.cli.backends import backend_errors, cluster_backend_options, open_backend
 from mrs.cli.common import (
     console,
     err_console,
@@ -16,7 +17,6 @@ from mrs.cli.common import (
     print_json,
     progress,
 )
-from mrs.cli.es import es_cluster_options, es_errors
 from mrs.errors import InputError
 from mrs.eval.harness import EvalConfig, build_report, evaluate_backend
 from mrs.eval.metrics import GAINS, STAT_TESTS, parse_metrics
@@ -102,11 +102,11 @@ def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write report.json, report.md, runs/*.trec, qrels.trec and PNG plots here.")
 @click.option("--no-plots", is_flag=True, help="With --out: skip the PNG plots.")
-@es_cluster_options
+@cluster_backend_options
 @on_error_option
 @json_option
 @handle_errors
-@es_errors
+@backend_errors
 def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelines, run_files, k, metrics, gains,
             relevant_level, split, dev_fraction, seed, stat_test, max_p, judged_k, model, out_dir, no_plots,
             on_error, as_json, backend="embedded", **cluster) -> None:
@@ -123,6 +123,8 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
       mrs eval --index demo/index --judgments demo/judgments.tsv --modes lexical,hybrid,rrf \\
                --pipeline tuned=pipeline.json --gains esci --out demo/eval --json
       mrs eval --judgments qrels.tsv --run a.trec --run b.trec --stat-test fisher
+      MRS_OPENSEARCH_URL=https://localhost:9200 mrs eval --backend opensearch --index products \\
+               --judgments demo/judgments.tsv --pipeline tuned=demo/calibration.pipeline.json
       MRS_ELASTICSEARCH_URL=http://localhost:9200 mrs eval --backend elasticsearch --index products \\
                --judgments demo/judgments.tsv --pipeline linear=es/retrievers/linear.json
     """
@@ -161,20 +163,12 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
             return lambda: bar.advance(task)
 
         if index_dir is not None:
-            from mrs.engine.engine import EmbeddedEngine
-
             specs = parse_modes(modes) + [parse_pipeline_option(p) for p in pipelines]
             if backend != "elasticsearch":  # ES runs take retriever bodies, the ES backend checks them
-                specs = [_checked(s) for s in specs]
-            if backend == "elasticsearch":  # --index names the index/alias on the cluster
-                from mrs.cli.es import open_backend
-
-                engine, encoder = open_backend(str(index_dir), cluster, model, rank_window_size=k)
-            else:
-                engine = EmbeddedEngine.open(index_dir)
-            needs_encoder = any(s.mode != "lexical" for s in specs)
-            if backend != "elasticsearch":
-                encoder = engine.open_encoder(model) if needs_encoder else None
+                specs = [_checked(s, backend) for s in specs]
+            # embedded: --index is a directory; opensearch/elasticsearch: the index/alias on the cluster
+            engine, encoder = open_backend(backend, index_dir, cluster, model, max_k=k,
+                                           needs_encoder=any(s.mode != "lexical" for s in specs))
             report, retrieved = evaluate_backend(engine, encoder, judgments, specs, config, track=track,
                                                  extra_runs=external)
             runs = {name: rr.run() for name, rr in retrieved.items()} | external
@@ -217,7 +211,7 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
         console.print(f"report written to {out_dir}", style="dim")
 
 
-def _checked(spec):
+def _checked(spec, backend: str = "embedded"):
     """Parse a hybrid spec's pipeline body once up front (a bad pipeline fails before any search)."""
     if spec.mode != "hybrid" or spec.pipeline is None or not isinstance(spec.pipeline, dict):
         return spec
@@ -226,6 +220,9 @@ def _checked(spec):
     from mrs.engine.linear_retriever import is_retriever_body, parse_retriever
 
     if is_retriever_body(spec.pipeline):  # an Elasticsearch linear/rrf retriever (docs/elasticsearch.md)
+        if backend == "opensearch":
+            raise InputError(f"run {spec.name!r} is an Elasticsearch retriever: OpenSearch takes search-pipeline "
+                             "bodies (normalization-processor / score-ranker-processor)")
         try:
             return replace(spec, pipeline=parse_retriever(spec.pipeline))
         except InputError as e:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
+from mrs.cli.backends import CLUSTER_BACKENDS, backend_errors, index_catalog_cluster, index_cluster_options
 from mrs.cli.common import err_console, handle_errors, json_option, on_error_option, print_json, progress
-from mrs.cli.es import es_errors, es_index_options
 from mrs.data.readers import Rejects, read_catalog
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
 from mrs.engine.engine import EmbeddedEngine
@@ -65,16 +65,18 @@ def command() -> None:
               show_default=True, help="How vectors are computed: torch (SentenceTransformer) or ONNX Runtime on CPU.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Texts per encoder batch.")
 @click.option("--id-field", default=None, help="Id column [default: first of id, _id, asin, product_id].")
-@es_index_options
+@index_cluster_options
 @on_error_option
 @json_option
 @handle_errors
-@es_errors
+@backend_errors
 def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, similarity, k1, b, analyzer,
             space_type, hnsw_threshold, hnsw_m, ef_construction, ef_search, encoder_backend, batch_size, id_field,
             on_error, as_json, backend="embedded", **cluster) -> None:
     """Index CATALOG (JSONL, CSV/TSV or Parquet) into an embedded index: BM25 fields scored exactly as
-    OpenSearch scores them, plus one vector per product from the embedding text template.
+    OpenSearch scores them, plus one vector per product from the embedding text template. With --backend
+    opensearch|elasticsearch, --index NAME is an alias on the cluster: the catalog loads into NAME-<timestamp>,
+    the count is verified, then NAME moves atomically (exit 1 with status incomplete: rerun with --resume).
 
     Re-running on an unchanged catalog embeds nothing (content-hash cache); a changed product is
     re-embedded alone. Bad rows: --on-error fail (exit 2, file:line) or skip (written to
@@ -84,23 +86,25 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
     Example:
       mrs index catalog demo/catalog.jsonl --index demo/index
       mrs index catalog products.parquet --index idx --fields "title^3,brand^2,description" --space innerproduct --json
+      MRS_OPENSEARCH_URL=https://localhost:9200 mrs index catalog demo/catalog.jsonl --backend opensearch --index products
       MRS_ELASTICSEARCH_URL=https://es:9200 mrs index catalog demo/catalog.jsonl --backend elasticsearch --index products
     """
     fields = parse_fields(fields_spec)
     template = ProductTextTemplate(text_template)
     encoder = load_encoder(model, backend=encoder_backend, space_type=space_type, batch_size=batch_size)
-    if backend == "elasticsearch":  # blue/green load into NAME-<timestamp>, alias NAME (mrs.elasticsearch.indexing)
-        from mrs.cli.es import index_catalog as index_catalog_es
-
-        out = index_catalog_es(catalog, str(index_dir), encoder=encoder, template=template, fields=fields,
-                               similarity=similarity, k1=k1, b=b, analyzer=analyzer, id_field=id_field,
-                               space_type=space_type, m=hnsw_m, ef_construction=ef_construction, on_error=on_error,
-                               as_json=as_json, opts=cluster)
+    if backend in CLUSTER_BACKENDS:  # blue/green load into NAME-<timestamp>, alias NAME (mrs.cli.backends)
+        out = index_catalog_cluster(backend, catalog, str(index_dir), encoder=encoder, template=template,
+                                    fields=fields, similarity=similarity, k1=k1, b=b, analyzer=analyzer,
+                                    id_field=id_field, space_type=space_type, m=hnsw_m,
+                                    ef_construction=ef_construction, ef_search=ef_search, on_error=on_error,
+                                    as_json=as_json, opts=cluster)
         if as_json:
             print_json(out)
         else:
             err_console.print(f"{out['status']}: {out['indexed']} documents into {out['index']} (alias {out['alias']}); "
-                              f"{out['failed']} failed → {out['dead_letter']}", highlight=False)
+                              f"{out['failed']} failed → {out['dead_letter']}"
+                              + ("; alias not moved: fix the cause and rerun with --resume"
+                                 if out["status"] == "incomplete" else ""), highlight=False)
         if out["status"] == "incomplete":
             raise SystemExit(1)
         return

@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from mrs.blending.calibration import at_or_above, label_search_hits, open_for_search
+from mrs.cli.backends import backend_errors, cluster_backend_options, run_cluster_search
 from mrs.cli.common import console, handle_errors, json_option, print_json
 from mrs.engine.engine import MODES, EmbeddedEngine
 from mrs.engine.pipeline import load_pipeline
@@ -33,7 +34,8 @@ def _fmt(value: float | None) -> str:
 
 @click.command("search")
 @click.argument("query")
-@click.option("--index", "index_dir", required=True, type=click.Path(path_type=Path), help="Index directory.")
+@click.option("--index", "index_dir", required=True, type=click.Path(path_type=Path),
+              help="Index directory (embedded) or index/alias name on the cluster (--backend opensearch|elasticsearch).")
 @click.option("--mode", type=click.Choice(list(MODES)), default="hybrid", show_default=True)
 @click.option("--k", type=click.IntRange(min=1), default=10, show_default=True, help="Number of hits.")
 @click.option("--min-score", type=float, default=None,
@@ -48,11 +50,13 @@ def _fmt(value: float | None) -> str:
                    "hybrid mode uses its blend and pagination depth unless --pipeline / --pagination-depth say else.")
 @click.option("--min-level", default=None, metavar="LEVEL",
               help="With --calibration: keep hits at LEVEL or above (radial k-NN min_score = the level's threshold).")
+@cluster_backend_options
 @json_option
 @handle_errors
+@backend_errors
 def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_file, pagination_depth,
-            calibration_file, min_level, as_json) -> None:
-    """Search an embedded index built by `mrs index catalog`.
+            calibration_file, min_level, as_json, backend: str = "embedded", **cluster) -> None:
+    """Search an index built by `mrs index catalog`: embedded, or on OpenSearch / Elasticsearch (--backend).
 
     Scores are OpenSearch's: lexical = raw BM25 (multi_match best_fields), dense = k-NN score of the
     index's space (cosinesimil: (1 + cos)/2), hybrid = the search pipeline's combined score.
@@ -63,6 +67,8 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
       mrs search "usb c cable" --index demo/index --mode dense --min-score 0.8 --json
       mrs search "garden hose" --index demo/index --pipeline pipeline.json --json
       mrs search "red shirt" --index demo/index --calibration demo/calibration.json --min-level substitute
+      MRS_OPENSEARCH_URL=https://localhost:9200 mrs search "red shirt" --backend opensearch --index products \\
+          --calibration demo/calibration.json --json
     """
     if not query.strip():
         raise InputError("empty query")
@@ -71,22 +77,18 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
     if pagination_depth is not None and mode != "hybrid":
         raise InputError("--pagination-depth applies to --mode hybrid only")
     pipeline = load_pipeline(pipeline_file, n_subqueries=2) if pipeline_file is not None else None
-    engine = EmbeddedEngine.open(index_dir)
-    calibrated = open_for_search(calibration_file, engine, mode, min_level, min_score, index_dir)
-    if calibrated is not None:
-        min_score = calibrated.min_score
-        if mode == "hybrid" and pipeline is None and calibrated.pipeline is not None:
-            pipeline, pagination_depth = calibrated.pipeline, pagination_depth or calibrated.pagination_depth
-    hits = engine.search(query, mode=mode, k=k, min_score=min_score, pipeline=pipeline,
-                         pagination_depth=pagination_depth)
-    labels = label_search_hits(engine, query, hits, calibrated.calibration) if calibrated else [{}] * len(hits)
-    if min_level is not None:  # hybrid: lexical-only hits whose dense score is below the level go too
-        hits, labels = at_or_above(hits, labels, min_score)
+    if backend != "embedded":  # --index names the index/alias on the cluster
+        hits, labels, calibrated, n_docs = run_cluster_search(
+            backend, index_dir, cluster, query, mode=mode, k=k, min_score=min_score, pipeline=pipeline,
+            pagination_depth=pagination_depth, calibration_file=calibration_file, min_level=min_level)
+    else:
+        hits, labels, calibrated, n_docs = _search_embedded(query, index_dir, mode, k, min_score, pipeline,
+                                                            pagination_depth, calibration_file, min_level)
     if as_json:
-        print_json({"query": query, "mode": mode, "index": str(index_dir),
+        print_json({"query": query, "mode": mode, "backend": backend, "index": str(index_dir),
                     "hits": [{**hit_json(h), **lab} for h, lab in zip(hits, labels, strict=True)]})
         return
-    table = Table(title=f"{mode} · {query!r} · {engine.count()} products", title_justify="left")
+    table = Table(title=f"{mode} · {query!r} · {n_docs} products", title_justify="left")
     for col, justify in (("#", "right"), ("id", "left"), ("score", "right"), ("lexical", "right"),
                          ("dense", "right"), ("title", "left")) + ((("level", "left"), ("P", "right")) if calibrated else ()):
         table.add_column(col, justify=justify, overflow="fold" if col == "title" else "ellipsis")
@@ -98,3 +100,19 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
     console.print(table)
     if not hits:
         console.print("no hits", style="dim")
+
+
+def _search_embedded(query, index_dir, mode, k, min_score, pipeline, pagination_depth, calibration_file, min_level):
+    """(hits, calibrated labels, SearchCalibration or None, documents) of a search on an embedded index."""
+    engine = EmbeddedEngine.open(index_dir)
+    calibrated = open_for_search(calibration_file, engine, mode, min_level, min_score, index_dir)
+    if calibrated is not None:
+        min_score = calibrated.min_score
+        if mode == "hybrid" and pipeline is None and calibrated.pipeline is not None:
+            pipeline, pagination_depth = calibrated.pipeline, pagination_depth or calibrated.pagination_depth
+    hits = engine.search(query, mode=mode, k=k, min_score=min_score, pipeline=pipeline,
+                         pagination_depth=pagination_depth)
+    labels = label_search_hits(engine, query, hits, calibrated.calibration) if calibrated else [{}] * len(hits)
+    if min_level is not None:  # hybrid: lexical-only hits whose dense score is below the level go too
+        hits, labels = at_or_above(hits, labels, min_score)
+    return hits, labels, calibrated, engine.count()
