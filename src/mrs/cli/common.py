@@ -10,7 +10,15 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from mrs.errors import InputError
 
@@ -46,10 +54,11 @@ def handle_errors(f: Callable) -> Callable:
         try:
             return f(*args, **kwargs)
         except InputError as e:
-            err_console.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, markup=True, soft_wrap=True)
             sys.exit(EXIT_BAD_INPUT)
         except FileNotFoundError as e:
-            err_console.print(f"[bold red]error:[/] {e.filename or e}: no such file", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(e.filename or e))}: no such file", highlight=False,
+                              soft_wrap=True)
             sys.exit(EXIT_BAD_INPUT)
 
     return wrapper

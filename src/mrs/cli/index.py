@@ -52,7 +52,7 @@ def command() -> None:
               help="BM25: OpenSearch 3.x (Lucene BM25Similarity); LegacyBM25: OpenSearch 2.x, × (k1 + 1).")
 @click.option("--k1", type=float, default=1.2, show_default=True, help="BM25 term-frequency saturation.")
 @click.option("--b", "b", type=float, default=0.75, show_default=True, help="BM25 length normalization.")
-@click.option("--analyzer", type=click.Choice(["standard", "english"]), default="standard", show_default=True,
+@click.option("--analyzer", type=click.Choice(["standard", "english"]), default="english", show_default=True,
               help="Text analysis of BM25 fields and queries (see docs/engine.md for differences from OpenSearch).")
 @click.option("--space", "space_type", type=click.Choice(list(SPACE_TYPES)), default="cosinesimil", show_default=True,
               help="k-NN space type (OpenSearch's scores: cosinesimil (1+cos)/2, innerproduct, l2 1/(1+d²)).")

@@ -48,7 +48,7 @@ class ElasticIndexSpec:
     bm25_similarity: str = "BM25"
     k1: float = 1.2
     b: float = 0.75
-    analyzer: str = "standard"
+    analyzer: str = "english"
     vector_field: str = "embedding"
     space_type: str = "cosinesimil"
     similarity: str | None = None

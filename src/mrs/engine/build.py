@@ -20,7 +20,7 @@ import numpy as np
 from mrs.data.catalog import Product
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
 from mrs.engine import store
-from mrs.engine.analysis import Analyzer
+from mrs.engine.analysis import DEFAULT_ANALYZER, Analyzer
 from mrs.engine.bm25 import MultiFieldBM25
 from mrs.engine.manifest import MANIFEST_FILE, build_manifest, write_manifest
 from mrs.engine.vectors import (
@@ -63,7 +63,7 @@ def build_index(
     encoder: Encoder,
     template: ProductTextTemplate | str | None = None,
     fields: dict[str, float] | None = None,
-    analyzer: str = "standard",
+    analyzer: str = DEFAULT_ANALYZER,
     similarity: str = "BM25",
     k1: float = 1.2,
     b: float = 0.75,

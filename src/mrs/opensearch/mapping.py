@@ -37,7 +37,7 @@ class IndexSpec:
     """What the index must hold and how it scores.
 
     text_fields: {BM25 field: query-time boost}. similarity/k1/b: the BM25 formula of the local index.
-    analyzer: analyzer of the text fields ("standard" matches the embedded engine's default analysis).
+    analyzer: analyzer of the text fields ("english", OpenSearch's built-in, matches the embedded engine's default).
     vector_field: name of the knn_vector field. dimension: vector length (from the model).
     space_type: cosinesimil | innerproduct | l2. engine: faiss | lucene. m / ef_construction: HNSW graph
     parameters. ef_search: query-time candidate list size (faiss). shards / replicas: index layout
@@ -49,7 +49,7 @@ class IndexSpec:
     similarity: str = "BM25"
     k1: float = 1.2
     b: float = 0.75
-    analyzer: str = "standard"
+    analyzer: str = "english"
     vector_field: str = "embedding"
     space_type: str = "cosinesimil"
     engine: str = "faiss"
