@@ -226,6 +226,12 @@ def test_search_hybrid_with_a_pipeline_file_and_depth(os_cluster, tmp_path):
     assert last["search_pipeline"]["phase_results_processors"][0]["normalization-processor"]["normalization"] == \
         {"technique": "l2"}
 
+    table = run("search", QUERIES[1], "--backend", "opensearch", "--index", "shop", "--k", 3)
+    shown = json.loads(run("search", QUERIES[1], "--backend", "opensearch", "--index", "shop", "--k", 3,
+                           "--json").stdout)["hits"]
+    assert table.exit_code == 0 and "300 products" in table.output and len(shown) == 3
+    assert all(h["title"].split()[0] in table.output for h in shown)  # titles fetched from _source.product
+
 
 def test_eval_on_opensearch_gives_the_embedded_metrics(os_cluster, sample):
     _, embedded, _, _ = os_cluster
@@ -291,9 +297,40 @@ def test_cluster_failures_are_one_redacted_line_and_bad_input_exits_2(os_cluster
     assert path_like.exit_code == 2
     hybrid_radial = run("search", "pan", "--backend", "opensearch", "--index", "shop", "--min-score", "0.8")
     assert hybrid_radial.exit_code == 2 and "--mode dense" in hybrid_radial.output
+    generation = next(iter(cluster.aliases["shop"]))
+    spec = cluster.indices[generation]["body"]["mappings"]["_meta"]["mrs"]
+    dimension, spec["dimension"] = spec["dimension"], 8
+    try:  # the model the index records makes 384-d vectors: its queries cannot search 8-d ones
+        mismatch = run("search", "pan", "--backend", "opensearch", "--index", "shop", "--mode", "dense")
+    finally:
+        spec["dimension"] = dimension
+    assert mismatch.exit_code == 2 and "8-d" in mismatch.output
     es_only = run("index", "catalog", tmp_path / "c.jsonl", "--backend", "opensearch", "--index", "x",
                   "--vector-similarity", "cosine")
     assert es_only.exit_code == 2
+
+
+def test_incomplete_load_exits_1_and_resume_moves_the_alias(os_cluster, sample, monkeypatch, tmp_path):
+    cluster, embedded, _, _ = os_cluster
+    import mrs.cli.cluster as cli_cluster
+
+    monkeypatch.setattr(cli_cluster, "make_client", lambda settings, connection_class=None: cluster.client())
+    monkeypatch.setenv("MRS_OPENSEARCH_URL", "http://fake:9200")
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(embedded / "embedding_cache.npz", work / "shop2.embedding_cache.npz")
+    cluster.item_faults["P00007"] = [(400, {"type": "mapper_parsing_exception", "reason": "bad field"})]
+    first = run("index", "catalog", sample.catalog, "--backend", "opensearch", "--index", "shop2", "--work-dir", work)
+    assert first.exit_code == 1 and "incomplete" in first.output and "--resume" in first.output
+    assert "shop2" not in cluster.aliases
+    dead = [json.loads(line) for line in (work / "shop2.dead-letter.jsonl").read_text().splitlines()]
+    assert [d["id"] for d in dead] == ["P00007"]
+    second = run("index", "catalog", sample.catalog, "--backend", "opensearch", "--index", "shop2", "--work-dir",
+                 work, "--resume", "--json")
+    assert second.exit_code == 0, second.output
+    out = json.loads(second.stdout)
+    assert (out["status"], out["indexed"], out["count"]) == ("swapped", 1, 300)
+    assert cluster.aliases["shop2"] == {out["index"]}
 
 
 def test_url_help_names_both_clusters_variables():
