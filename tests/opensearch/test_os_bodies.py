@@ -96,7 +96,7 @@ def test_index_body_declares_similarity_knn_and_keyword_subfields():
     assert settings["knn"] is True and settings["knn.algo_param.ef_search"] == 64
     assert settings["similarity"] == {"mrs_bm25": {"type": "LegacyBM25", "k1": 1.5, "b": 0.6}}
     title = body["mappings"]["properties"]["title"]
-    assert title["similarity"] == "mrs_bm25" and title["type"] == "text" and title["analyzer"] == "standard"
+    assert title["similarity"] == "mrs_bm25" and title["type"] == "text" and title["analyzer"] == "english"
     assert title["fields"]["keyword"]["type"] == "keyword"
     assert body["mappings"]["properties"]["embedding"] == {
         "type": "knn_vector", "dimension": 384,
