@@ -338,3 +338,52 @@ def test_url_help_names_both_clusters_variables():
         text = " ".join(run(*command, "--help").output.split())
         assert "MRS_OPENSEARCH_URL" in text and "MRS_ELASTICSEARCH_URL" in text, command
         assert "opensearch" in text and "elasticsearch" in text
+
+
+def test_elasticsearch_takes_the_same_dispatch(monkeypatch, tmp_path):
+    """--backend elasticsearch through mrs.cli.backends: index, then search with titles from _source.product,
+    and open_backend's rank window (max_k) and manifest. Deterministic 3-d encoder as in tests/elasticsearch."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "elasticsearch"))
+    from fake_es import FakeES
+    from test_es_bulk import FakeEncoder
+
+    import mrs.cli.es as cli_es
+    import mrs.cli.index as cli_index
+    from mrs.cli.backends import open_backend
+    from mrs.indexer.embed import Encoder
+
+    class QueryEncoder(FakeEncoder):
+        def encode_query(self, text):
+            return self.encode([text])[0]
+
+    es = FakeES()
+
+    def respond(index, req):
+        docs = es.indices[index]["docs"]
+        if "ids" in req.get("query", {}):
+            return [{"_index": index, "_id": i, "_score": 1.0, "_source": {"product": docs[i]["product"]}}
+                    for i in req["query"]["ids"]["values"]]
+        return [{"_index": index, "_id": i, "_score": 1.0} for i in list(docs)[: req.get("size", 10)]]
+
+    es.search_responder = respond
+    monkeypatch.setattr(cli_es, "make_client", lambda settings, node_class=None: es.client())
+    monkeypatch.setattr(cli_index, "load_encoder", lambda *a, **kw: QueryEncoder())
+    monkeypatch.setattr(Encoder, "load", classmethod(lambda cls, *a, **kw: QueryEncoder()))
+    monkeypatch.setenv("MRS_ELASTICSEARCH_URL", "http://fake:9200")
+    catalog = tmp_path / "catalog.jsonl"
+    catalog.write_text("\n".join(json.dumps({"id": f"p{i}", "title": f"Shirt number {i}"}) for i in range(4)))
+    loaded = run("index", "catalog", catalog, "--backend", "elasticsearch", "--index", "shop", "--fields", "title",
+                 "--work-dir", tmp_path / "work", "--json")
+    assert loaded.exit_code == 0, loaded.output
+    assert json.loads(loaded.stdout)["backend"] == "elasticsearch"
+
+    found = run("search", "shirt", "--backend", "elasticsearch", "--index", "shop", "--mode", "dense", "--k", 2,
+                "--json")
+    assert found.exit_code == 0, found.output
+    hits = json.loads(found.stdout)["hits"]
+    assert [(h["id"], h["title"]) for h in hits] == [("p0", "Shirt number 0"), ("p1", "Shirt number 1")]
+    assert "knn" in es.searches()[-2]  # the dense search went out as a knn search (the last fetched titles)
+
+    backend, encoder = open_backend("elasticsearch", "shop", {}, max_k=7)
+    assert backend.rank_window_size == 7 and encoder.dimension == 3
+    assert backend.manifest["vectors"] == {"space_type": "cosinesimil", "dimension": 3}

@@ -31,7 +31,8 @@ def output_paths(out: Path) -> dict[str, Path]:
 
 
 @click.command("calibrate")
-@click.option("--index", "index_dir", required=True, type=click.Path(path_type=Path), help="Index directory.")
+@click.option("--index", "index_dir", required=True, type=click.Path(path_type=Path),
+              help="Index directory (embedded) or index/alias name on the cluster (--backend opensearch|elasticsearch).")
 @click.option("--judgments", "judgments_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Graded judgments (ESCI qrels TSV, SRW JSON, WANDS, TREC qrels, mrs TSV).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),

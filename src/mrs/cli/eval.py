@@ -65,7 +65,8 @@ def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
 
 @click.command("eval")
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
-              help="Embedded index directory (from `mrs index catalog`) to run the judged queries against.")
+              help="Index to run the judged queries against: an embedded index directory (from `mrs index "
+                   "catalog`), or the index/alias name on the cluster with --backend opensearch|elasticsearch.")
 @click.option("--judgments", "judgments_file", required=True, type=click.Path(path_type=Path),
               help="Graded judgments (ESCI qrels TSV, SRW JSON, TREC qrels, WANDS labels, mrs TSV).")
 @click.option("--format", "fmt", default=None, help="Judgments format [default: detect].")

@@ -42,7 +42,8 @@ def command() -> None:
 @command.command("catalog")
 @click.argument("catalog", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--index", "index_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Index directory to write (replaced atomically; an unchanged product reuses its cached vector).")
+              help="Index directory to write (replaced atomically; an unchanged product reuses its cached vector); "
+                   "with --backend opensearch|elasticsearch: the alias NAME on the cluster.")
 @click.option("--model", default=None, help="Local sentence-transformers model directory [default: packaged all-MiniLM-L6-v2].")
 @click.option("--text-template", default=DEFAULT_TEMPLATE, show_default=True,
               help="Embedding text template: {field} placeholders, {category[-2:]} slices list fields.")
