@@ -156,3 +156,33 @@ def test_encoder_choice_is_recorded_in_the_manifest_and_reused_for_queries(cache
     stats = EmbeddedEngine.build(tmp_path / "idx", products, encoder=load_encoder(None, backend="torch"))
     assert stats.cached == 0 and stats.embedded > 0
     assert json.loads((tmp_path / "idx" / "manifest.json").read_text(encoding="utf-8"))["encoder"]["backend"] == "torch"
+
+
+def test_set_threads_rebuilds_the_onnx_session(cache_root):
+    from mrs.indexer.parallel import set_threads
+
+    enc = OnnxEncoder.load(None, backend="onnx", cache_root=cache_root)
+    before = enc.encode(TEXTS[:3])
+    set_threads(enc, 1)
+    assert enc.threads == 1 and enc.session.get_session_options().intra_op_num_threads == 1
+    np.testing.assert_allclose(enc.encode(TEXTS[:3]), before, atol=1e-5)  # same model, one thread
+    with pytest.raises(InputError, match="threads must be ≥ 1"):
+        set_threads(enc, 0)
+
+
+def test_process_pool_encoder_matches_in_process_encoding(cache_root, monkeypatch):
+    from mrs.indexer.parallel import ProcessPoolEncoder
+
+    monkeypatch.setenv("MRS_ONNX_CACHE", str(cache_root))  # spawned workers load the same cached export
+    enc = load_encoder(None, backend="onnx")
+    pool = ProcessPoolEncoder(enc, processes=2, chunk_size=2, min_texts=1)
+    seen: list[int] = []
+    vectors = pool.encode(TEXTS, progress=seen.append)
+    # 7 texts in chunks of 2 → 4 chunks (2 + 2 + 2 + 1), finished in any order
+    assert sorted(seen) == [1, 2, 2, 2] and sum(seen) == len(TEXTS)
+    np.testing.assert_allclose(vectors, enc.encode(TEXTS), atol=2e-5)  # rows back in input order
+    # the facade answers for the wrapped encoder (what EmbeddedEngine.build reads)
+    assert pool.backend == "onnx" and pool.dimension == 384 and pool.identity == enc.identity
+    assert pool.describe()["processes"] == 2
+    with pytest.raises(InputError, match="processes must be ≥ 1"):
+        ProcessPoolEncoder(enc, processes=0)

@@ -287,6 +287,17 @@ def _valid_export(directory: Path, identity: dict) -> bool:
 # ---- encoding ---------------------------------------------------------------------------------------
 
 
+def env_threads() -> int | None:
+    """Intra-op threads from $MRS_ENCODER_THREADS (a positive integer), else None (all cores).
+    InputError for anything else."""
+    value = os.environ.get("MRS_ENCODER_THREADS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise InputError(f"MRS_ENCODER_THREADS must be a positive integer (got {value!r})")
+    return int(value)
+
+
 def session_options(threads: int | None = None) -> Any:
     """onnxruntime SessionOptions: every graph optimization on, ``threads`` intra-op threads (None: all
     cores), one inter-op thread (the graph is one sequential chain)."""
@@ -340,12 +351,15 @@ class OnnxEncoder(Encoder):
         cache_root: str | os.PathLike | None = None,
     ) -> OnnxEncoder:
         """Load the ``backend`` export of model ``ref``, exporting it first when the cache lacks it.
-        device: only "cpu" (or None) — this path is for CPUs. threads: ORT intra-op threads (None: all cores)."""
+        device: only "cpu" (or None) — this path is for CPUs. threads: ORT intra-op threads (None:
+        $MRS_ENCODER_THREADS, else all cores)."""
         if device not in (None, "cpu"):
             raise InputError(f"the ONNX encoder runs on CPU only (got device {device!r}); use --encoder torch")
         ort = _require_onnxruntime()
         from tokenizers import Tokenizer
 
+        if threads is None:
+            threads = env_threads()
         directory = export_onnx(ref, backend, cache_root=cache_root)
         meta = _read_export(directory) or {}
         session = ort.InferenceSession(str(directory / MODEL_FILE), sess_options=session_options(threads),
