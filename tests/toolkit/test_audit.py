@@ -116,7 +116,7 @@ def test_ubi_events_file_feeds_the_audit(tmp_path):
                 "event_attributes": {"object": {"object_id": pid}, "position": {"ordinal": ordinal}}}
 
     rows = [ev("impression", "P1", 0), ev("impression", "P1", 0), ev("click", "P1", 0),
-            ev("add_to_cart", "P1", 0), ev("impression", "P2", 2), ev("hover", "P2", 2)]
+            ev("add_to_cart", "P1", 0), ev("impression", "P2", 2), ev("hover", "P2", 0)]
     rows.append({**ev("impression", "P2", 2), "application": "other"})
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
@@ -124,8 +124,9 @@ def test_ubi_events_file_feeds_the_audit(tmp_path):
     p1, p2 = stats[("red shirt", "P1")], stats[("red shirt", "P2")]
     assert (p1.impressions, p1.clicks, p1.carts, p1.purchases) == (2, 1, 1, 0)
     # Ordinals are 0-based in this log (a 0 occurs): ordinal 0 → position 1, ordinal 2 → position 3.
-    assert set(p1.positions) == {1} and set(p2.positions) == {3}
-    # P2: one impression at position 3 → 1/log2(4) = 0.5 examinations (the hover is not an impression)
+    assert set(p1.positions) == {1} and p2.positions == [3]
+    # P2: one impression at position 3 → 1/log2(4) = 0.5 examinations (the hover at ordinal 0 is not where
+    # it was shown, so it does not count)
     assert (p2.impressions, p2.clicks) == (1, 0)
     assert p2.examinations == pytest.approx(0.5)
 

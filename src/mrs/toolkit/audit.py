@@ -211,7 +211,11 @@ def stats_from_engagement(counts: Any) -> dict[tuple[str, str], PairStats]:
         st.clicks += sum(actions.get(a, 0) for a in CLICK_ACTIONS)
         st.carts += sum(actions.get(a, 0) for a in CART_ACTIONS)
         st.purchases += sum(actions.get(a, 0) for a in PURCHASE_ACTIONS)
-        st.positions.extend(max(int(o) + shift, 1) for o in e.positions)
+        # Where the pair was SHOWN (impression ordinals) when the reader keeps them per action, else every
+        # logged ordinal of the pair.
+        by_action = getattr(e, "action_positions", None) or {}
+        shown = [o for a in IMPRESSION_ACTIONS for o in by_action.get(a, [])]
+        st.positions.extend(max(int(o) + shift, 1) for o in (shown or e.positions))
     return out
 
 
