@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from mrs.cli.backends import backend_errors, cluster_backend_options, open_backend
@@ -178,7 +179,7 @@ def _print_summary(cal, result, paths, warnings) -> None:
         b.add_column(col, justify="left" if col == "configuration" else "right",
                      overflow="fold" if col == "configuration" else "ellipsis")
     for cs in g.top(8):
-        b.add_row(cs.config.name, f"{cs.train:.4f}", _fmt(cs.dev))
+        b.add_row(escape(cs.config.name), f"{cs.train:.4f}", _fmt(cs.dev))  # names hold '[lb …]'
     b.add_row("[dim]default min_max 0.7/0.3[/]", f"{g.default.train:.4f}", _fmt(g.default.dev))
     b.add_row("[dim]rrf k=60[/]", f"{g.rrf.train:.4f}", _fmt(g.rrf.dev))
     console.print(b)
