@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from mrs.blending.calibration import at_or_above, label_search_hits, open_for_search
@@ -88,15 +89,16 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
         print_json({"query": query, "mode": mode, "backend": backend, "index": str(index_dir),
                     "hits": [{**hit_json(h), **lab} for h, lab in zip(hits, labels, strict=True)]})
         return
-    table = Table(title=f"{mode} · {query!r} · {n_docs} products", title_justify="left")
+    table = Table(title=escape(f"{mode} · {query!r} · {n_docs} products"), title_justify="left")
     for col, justify in (("#", "right"), ("id", "left"), ("score", "right"), ("lexical", "right"),
                          ("dense", "right"), ("title", "left")) + ((("level", "left"), ("P", "right")) if calibrated else ()):
         table.add_column(col, justify=justify, overflow="fold" if col == "title" else "ellipsis")
     for rank, (hit, lab) in enumerate(zip(hits, labels, strict=True), start=1):
         d = hit_json(hit)
         extra = (str(lab.get("level") or "—"), _fmt(lab.get("probability"))) if calibrated else ()
-        table.add_row(str(rank), hit.id, f"{hit.score:.4f}", _fmt(d["scores"]["lexical"]),
-                      _fmt(d["scores"]["dense"]), str(d["title"] or ""), *extra)
+        # ids and titles are catalog text: escape them so '[new] …' is not read as rich markup
+        table.add_row(str(rank), escape(hit.id), f"{hit.score:.4f}", _fmt(d["scores"]["lexical"]),
+                      _fmt(d["scores"]["dense"]), escape(str(d["title"] or "")), *extra)
     console.print(table)
     if not hits:
         console.print("no hits", style="dim")
