@@ -186,3 +186,24 @@ def test_process_pool_encoder_matches_in_process_encoding(cache_root, monkeypatc
     assert pool.describe()["processes"] == 2
     with pytest.raises(InputError, match="processes must be ≥ 1"):
         ProcessPoolEncoder(enc, processes=0)
+
+
+def test_cli_index_catalog_with_onnx_threads_and_processes(cache_root, sample, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from mrs.cli.main import cli
+
+    monkeypatch.setenv("MRS_ONNX_CACHE", str(cache_root))
+    small = tmp_path / "catalog.jsonl"
+    with open(sample.catalog, encoding="utf-8") as src:
+        small.write_text("".join(line for _, line in zip(range(30), src, strict=False)), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["index", "catalog", str(small), "--index", str(tmp_path / "idx"),
+                                      "--encoder", "onnx", "--threads", "1", "--processes", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["encoder"] == "onnx" and out["documents"] == 30
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["encoder"]["backend"] == "onnx"
+    bad = CliRunner().invoke(cli, ["index", "catalog", str(small), "--index", str(tmp_path / "idx2"),
+                                   "--threads", "0"])
+    assert bad.exit_code == 2 and "--threads" in bad.output

@@ -14,6 +14,7 @@ from mrs.engine.engine import EmbeddedEngine
 from mrs.engine.vectors import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_HNSW_THRESHOLD, DEFAULT_M
 from mrs.indexer.documents import format_fields, parse_fields
 from mrs.indexer.embed import KNOWN_ENCODER_BACKENDS, SPACE_TYPES, load_encoder
+from mrs.indexer.parallel import ProcessPoolEncoder, set_threads
 
 _STAGE_LABELS = {
     "read": "reading catalog",
@@ -65,6 +66,10 @@ def command() -> None:
 @click.option("--encoder", "encoder_backend", type=click.Choice(list(KNOWN_ENCODER_BACKENDS)), default="torch",
               show_default=True, help="How vectors are computed: torch (SentenceTransformer) or ONNX Runtime on CPU.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Texts per encoder batch.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads per encoder [default: all cores]; on a machine busy with other jobs 1 is often fastest.")
+@click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Encoder worker processes for large catalogs (each loads the model; pays off on many cores).")
 @click.option("--id-field", default=None, help="Id column [default: first of id, _id, asin, product_id].")
 @index_cluster_options
 @on_error_option
@@ -72,8 +77,8 @@ def command() -> None:
 @handle_errors
 @backend_errors
 def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, similarity, k1, b, analyzer,
-            space_type, hnsw_threshold, hnsw_m, ef_construction, ef_search, encoder_backend, batch_size, id_field,
-            on_error, as_json, backend="embedded", **cluster) -> None:
+            space_type, hnsw_threshold, hnsw_m, ef_construction, ef_search, encoder_backend, batch_size, threads,
+            processes, id_field, on_error, as_json, backend="embedded", **cluster) -> None:
     """Index CATALOG (JSONL, CSV/TSV or Parquet) into an embedded index: BM25 fields scored exactly as
     OpenSearch scores them, plus one vector per product from the embedding text template. With --backend
     opensearch|elasticsearch, --index NAME is an alias on the cluster: the catalog loads into NAME-<timestamp>,
@@ -87,12 +92,16 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
     Example:
       mrs index catalog demo/catalog.jsonl --index demo/index
       mrs index catalog products.parquet --index idx --fields "title^3,brand^2,description" --space innerproduct --json
+      mrs index catalog products.jsonl --index idx --encoder onnx-int8 --threads 2
       MRS_OPENSEARCH_URL=https://localhost:9200 mrs index catalog demo/catalog.jsonl --backend opensearch --index products
       MRS_ELASTICSEARCH_URL=https://es:9200 mrs index catalog demo/catalog.jsonl --backend elasticsearch --index products
     """
     fields = parse_fields(fields_spec)
     template = ProductTextTemplate(text_template)
     encoder = load_encoder(model, backend=encoder_backend, space_type=space_type, batch_size=batch_size)
+    set_threads(encoder, threads)
+    if processes > 1:
+        encoder = ProcessPoolEncoder(encoder, processes, threads_per_process=threads or 1)
     if backend in CLUSTER_BACKENDS:  # blue/green load into NAME-<timestamp>, alias NAME (mrs.cli.backends)
         out = index_catalog_cluster(backend, catalog, str(index_dir), encoder=encoder, template=template,
                                     fields=fields, similarity=similarity, k1=k1, b=b, analyzer=analyzer,
