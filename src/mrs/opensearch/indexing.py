@@ -2,8 +2,10 @@
 text template and content-hash embedding cache) → resilient bulk load into ``NAME-<timestamp>`` → count check
 → atomic alias swap (blue/green), keeping N old generations.
 
-Files beside the work (``work_dir``, default ``.mrs-opensearch/``): ``NAME.checkpoint.jsonl`` (resume),
-``NAME.dead-letter.jsonl`` (items that failed), ``NAME.embedding_cache.npz`` (vectors by content hash).
+The flow itself (work files, resume, dead letter, alias rule) is mrs.opensearch.cluster_indexing, shared with
+the Elasticsearch target; this module resolves the OpenSearch index spec and mapping. Work files live under
+``work_dir`` (default ``.mrs-opensearch/``): ``NAME.checkpoint.jsonl``, ``NAME.dead-letter.jsonl``,
+``NAME.embedding_cache.npz``.
 
 When any document ends in the dead letter the alias is NOT moved (the new index is incomplete); fix the cause
 and rerun with ``resume=True``: written ids are skipped and the failed ones are sent again.
@@ -12,119 +14,23 @@ and rerun with ``resume=True``: written ids are skipped and the failed ones are 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
-
-import numpy as np
 
 from mrs.data.catalog import Product
 from mrs.data.text import ProductTextTemplate
-from mrs.errors import InputError
-from mrs.opensearch.aliases import check_index_name, generation_name, swap_alias
-from mrs.opensearch.backend import cluster_major_version, document_source
-from mrs.opensearch.bulk import BulkConfig, BulkWriter, Checkpoint, verify_count
+from mrs.opensearch.backend import cluster_major_version
+from mrs.opensearch.bulk import BulkConfig, BulkWriter
+from mrs.opensearch.cluster_indexing import (
+    BATCH_PRODUCTS,
+    CachedEmbedder,
+    IndexReport,
+    index_catalog_to_cluster,
+    work_paths,
+)
 from mrs.opensearch.mapping import IndexSpec, index_body
 
-BATCH_PRODUCTS = 512
-
-
-@dataclass
-class IndexReport:
-    """What one run did. status: "swapped" (alias moved), "incomplete" (dead letters; alias not moved),
-    "up-to-date" (resume found the run already done)."""
-
-    alias: str
-    index: str
-    status: str
-    documents: int = 0
-    indexed: int = 0
-    skipped: int = 0
-    failed: int = 0
-    retries: int = 0
-    embedded: int = 0
-    cached: int = 0
-    count: int | None = None
-    previous: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
-    dead_letter: str | None = None
-    checkpoint: str | None = None
-    failure_reasons: dict[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def work_paths(work_dir: str | os.PathLike, alias: str) -> dict[str, Path]:
-    """{"checkpoint", "dead_letter", "cache"} file paths for ``alias`` under ``work_dir``."""
-    d = Path(work_dir)
-    return {"checkpoint": d / f"{alias}.checkpoint.jsonl", "dead_letter": d / f"{alias}.dead-letter.jsonl",
-            "cache": d / f"{alias}.embedding_cache.npz"}
-
-
-class CachedEmbedder:
-    """Encodes embedding texts through the content-hash cache of mrs.indexer.cache (same keys as the embedded
-    indexer: model sha256, encoder backend, normalization, text). Keeps every key/vector it served so
-    ``save`` writes exactly the current catalog's vectors."""
-
-    def __init__(self, encoder: Any, cache_path: str | os.PathLike | None,
-                 seed_cache: str | os.PathLike | None = None) -> None:
-        from mrs.indexer.cache import EmbeddingCache
-
-        self.encoder = encoder
-        self.cache_path = Path(cache_path) if cache_path else None
-        self.cache = EmbeddingCache.load(self.cache_path) if self.cache_path else EmbeddingCache()
-        # read-only extra cache, e.g. the embedded index's <index>/embedding_cache.npz (same keys)
-        self.seed = EmbeddingCache.load(seed_cache) if seed_cache else None
-        self.keys: list[str] = []
-        self.vectors: list[np.ndarray] = []
-        self.embedded = 0
-        self.cached = 0
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        from mrs.indexer.cache import cache_key
-
-        sha = self.encoder.identity.get("sha256", "")
-        keys = [cache_key(sha, self.encoder.backend, self.encoder.normalize, t) for t in texts]
-        found, hit_vectors = self.cache.lookup(keys)
-        out = np.zeros((len(texts), int(self.encoder.dimension)), dtype=np.float32)
-        if found.any():
-            out[found] = hit_vectors
-        if self.seed is not None and not found.all():
-            rest = np.flatnonzero(~found)
-            seed_found, seed_vectors = self.seed.lookup([keys[i] for i in rest])
-            if seed_found.any():
-                out[rest[seed_found]] = seed_vectors
-                found[rest[seed_found]] = True
-        missing = np.flatnonzero(~found)
-        if len(missing):
-            out[missing] = self.encoder.encode([texts[i] for i in missing])
-        self.embedded += len(missing)
-        self.cached += int(found.sum())
-        self.keys.extend(keys)
-        self.vectors.append(out)
-        return out
-
-    def save(self) -> None:
-        if self.cache_path is None or not self.keys:
-            return
-        from mrs.indexer.cache import EmbeddingCache
-
-        keys, idx = np.unique(np.asarray(self.keys), return_index=True)
-        EmbeddingCache.save(self.cache_path, list(keys), np.concatenate(self.vectors)[idx])
-
-
-def _batches(items: Iterable[Product], n: int) -> Iterator[list[Product]]:
-    batch: list[Product] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= n:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+__all__ = ["BATCH_PRODUCTS", "CachedEmbedder", "IndexReport", "index_catalog_opensearch", "work_paths"]
 
 
 def index_catalog_opensearch(
@@ -157,72 +63,16 @@ def index_catalog_opensearch(
     indexer already computed are reused, bit for bit.
     on_documents(n): progress callback after each bulk chunk. sleep/rand/now: injectable for tests.
     """
-    from mrs.indexer.documents import bm25_texts, to_document
-
-    check_index_name(alias)
     template = template or ProductTextTemplate()
     base = spec or IndexSpec(dimension=int(encoder.dimension))
     spec = IndexSpec.from_dict({**base.to_dict(), "dimension": int(encoder.dimension),
                                 "space_type": getattr(encoder, "space_type", base.space_type)})
-    paths = work_paths(work_dir, alias)
-    checkpoint = Checkpoint.load(paths["checkpoint"]) if resume else Checkpoint(paths["checkpoint"])
-    if resume:
-        if checkpoint.index is None:
-            raise InputError("nothing to resume: no checkpoint", path=str(paths["checkpoint"]))
-        if not client.indices.exists(index=checkpoint.index):
-            raise InputError(f"cannot resume: index {checkpoint.index} no longer exists on the cluster",
-                             path=str(paths["checkpoint"]))
-        index = checkpoint.index
-        if checkpoint.done:
-            return IndexReport(alias=alias, index=index, status="up-to-date", skipped=len(checkpoint.written),
-                               checkpoint=str(paths["checkpoint"]))
-    else:
-        index = generation_name(alias, now)
-        if client.indices.exists(index=index):
-            raise InputError(f"index {index} already exists (two runs in the same second?)")
+
+    def create_body() -> dict[str, Any]:
         meta = {"mrs_model": dict(getattr(encoder, "identity", {})), "mrs_text_template": template.template}
-        client.indices.create(index=index, body=index_body(spec, cluster_major_version(client), meta))
-        checkpoint.start(index, alias)
-        if paths["dead_letter"].exists():
-            paths["dead_letter"].unlink()
+        return index_body(spec, cluster_major_version(client), meta)
 
-    embed = CachedEmbedder(encoder, paths["cache"] if use_cache else None, seed_cache if use_cache else None)
-    seen: set[str] = set()
-    report = IndexReport(alias=alias, index=index, status="incomplete", dead_letter=str(paths["dead_letter"]),
-                         checkpoint=str(paths["checkpoint"]))
-
-    def sources() -> Iterator[tuple[str, dict[str, Any]]]:
-        for batch in _batches(products, BATCH_PRODUCTS):
-            fresh = []
-            for p in batch:
-                if p.id in seen:
-                    raise InputError(f"product id {p.id!r} appears twice in the catalog", line=p.source_line)
-                seen.add(p.id)
-                if p.id in checkpoint.written:
-                    continue
-                fresh.append(p)
-            docs = [to_document(p, template) for p in fresh]
-            vectors = embed([d.text for d in docs]) if docs else np.zeros((0, spec.dimension), np.float32)
-            for p, doc, vec in zip(fresh, docs, vectors, strict=True):
-                doc.vector = vec
-                yield doc.id, document_source(doc, spec, bm25_texts(p, spec.text_fields))
-
-    writer_kwargs: dict[str, Any] = {"config": bulk, "dead_letter": paths["dead_letter"], "checkpoint": checkpoint,
-                                     "on_chunk": on_documents, "rand": rand}
-    if sleep is not None:
-        writer_kwargs["sleep"] = sleep
-    bulk_report = BulkWriter(client, index, **writer_kwargs).write(sources())
-    embed.save()
-    report.documents = len(seen)
-    report.indexed, report.failed, report.retries = bulk_report.indexed, bulk_report.failed, bulk_report.retries
-    report.skipped = len(seen & checkpoint.written) - bulk_report.indexed if resume else 0
-    report.embedded, report.cached = embed.embedded, embed.cached
-    report.failure_reasons = bulk_report.failure_reasons
-    if bulk_report.failed:
-        return report
-    report.count = verify_count(client, index, len(checkpoint.written))
-    checkpoint.finish(len(checkpoint.written))
-    swap = swap_alias(client, alias, index, keep=keep)
-    report.previous, report.deleted, report.kept = swap.previous, swap.deleted, swap.kept
-    report.status = "swapped"
-    return report
+    return index_catalog_to_cluster(
+        products, client=client, alias=alias, encoder=encoder, spec=spec, create_body=create_body,
+        writer_class=BulkWriter, template=template, work_dir=work_dir, resume=resume, keep=keep, bulk=bulk,
+        use_cache=use_cache, seed_cache=seed_cache, on_documents=on_documents, sleep=sleep, rand=rand, now=now)
