@@ -22,10 +22,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from mrs.errors import InputError
-from mrs.opensearch.connection import ClusterError, redact, redact_url
+from mrs.opensearch.connection import (
+    ClusterError,
+    basic_auth_from_env,
+    checked_url,
+    existing_ca_file,
+    redact,
+    redact_url,
+)
 
 ENV_URL = "MRS_ELASTICSEARCH_URL"
 ENV_API_KEY = "MRS_ELASTICSEARCH_API_KEY"
@@ -83,25 +89,13 @@ def settings_from_env(
     reverse), an API key together with basic auth, a CA file that does not exist.
     """
     env = os.environ if env is None else env
-    url = url or env.get(ENV_URL)
-    if not url:
-        raise InputError(f"no Elasticsearch URL: pass --url or set {ENV_URL}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"bad Elasticsearch URL {redact_url(url)!r}: expected http(s)://host:port")
-    if parts.username or parts.password:
-        raise InputError(f"Elasticsearch URL {redact_url(url)!r} contains credentials; set {ENV_API_KEY} or "
-                         f"{ENV_USER}/{ENV_PASSWORD} instead")
+    url = checked_url(url or env.get(ENV_URL), product="Elasticsearch", env_url=ENV_URL,
+                      secrets_hint=f"{ENV_API_KEY} or {ENV_USER}/{ENV_PASSWORD}")
     api_key = env.get(ENV_API_KEY) or None
-    user = env.get(ENV_USER) or None
-    password = env.get(ENV_PASSWORD) or None
-    if bool(user) != bool(password):
-        raise InputError(f"set both {ENV_USER} and {ENV_PASSWORD} (or neither)")
+    user, password = basic_auth_from_env(env, ENV_USER, ENV_PASSWORD)
     if api_key and user:
         raise InputError(f"choose one auth: {ENV_API_KEY} or {ENV_USER}/{ENV_PASSWORD}, not both")
-    ca = ca_file or env.get(ENV_CA_FILE) or None
-    if ca and not os.path.isfile(ca):
-        raise InputError("CA file not found", path=ca)
+    ca = existing_ca_file(ca_file or env.get(ENV_CA_FILE))
     return ElasticsearchSettings(url=url.rstrip("/"), api_key=api_key, user=user, password=password, ca_certs=ca,
                                  verify_certs=True if verify_certs is None else verify_certs,
                                  timeout_s=float(timeout_s), max_retries=int(max_retries))

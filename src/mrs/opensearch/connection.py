@@ -93,6 +93,41 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
     return out
 
 
+def checked_url(url: str | None, *, product: str, env_url: str, secrets_hint: str) -> str:
+    """``url`` when it is ``http(s)://host[:port][/prefix]`` with no ``user:password@`` in it.
+
+    product: the cluster kind named in messages ("OpenSearch"). env_url: the URL variable a user can set.
+    secrets_hint: where credentials go instead (e.g. "MRS_OPENSEARCH_USER and MRS_OPENSEARCH_PASSWORD").
+    InputError: no URL, not http(s) or no host, credentials inside the URL (the message shows it redacted).
+    """
+    if not url:
+        raise InputError(f"no {product} URL: pass --url or set {env_url}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"bad {product} URL {redact_url(url)!r}: expected http(s)://host:port")
+    if parts.username or parts.password:
+        raise InputError(f"{product} URL {redact_url(url)!r} contains credentials; set {secrets_hint} instead")
+    return url
+
+
+def basic_auth_from_env(env: Mapping[str, str], env_user: str, env_password: str) -> tuple[str | None, str | None]:
+    """(user, password) from the environment variables ``env_user``/``env_password`` (empty counts as unset).
+    InputError when only one of the two is set."""
+    user = env.get(env_user) or None
+    password = env.get(env_password) or None
+    if bool(user) != bool(password):
+        raise InputError(f"set both {env_user} and {env_password} (or neither)")
+    return user, password
+
+
+def existing_ca_file(ca: str | None) -> str | None:
+    """The CA bundle path (None when not given). InputError naming the path when the file does not exist."""
+    ca = ca or None
+    if ca and not os.path.isfile(ca):
+        raise InputError("CA file not found", path=ca)
+    return ca
+
+
 def settings_from_env(
     url: str | None = None,
     *,
@@ -110,23 +145,10 @@ def settings_from_env(
     secrets must come from env so they never appear in argv or shell history.
     """
     env = os.environ if env is None else env
-    url = url or env.get(ENV_URL)
-    if not url:
-        raise InputError(f"no OpenSearch URL: pass --url or set {ENV_URL}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"bad OpenSearch URL {redact_url(url)!r}: expected http(s)://host:port")
-    if parts.username or parts.password:
-        raise InputError(
-            f"OpenSearch URL {redact_url(url)!r} contains credentials; set {ENV_USER} and {ENV_PASSWORD} instead"
-        )
-    user = env.get(ENV_USER) or None
-    password = env.get(ENV_PASSWORD) or None
-    if bool(user) != bool(password):
-        raise InputError(f"set both {ENV_USER} and {ENV_PASSWORD} (or neither)")
-    ca = ca_file or env.get(ENV_CA_FILE) or None
-    if ca and not os.path.isfile(ca):
-        raise InputError("CA file not found", path=ca)
+    url = checked_url(url or env.get(ENV_URL), product="OpenSearch", env_url=ENV_URL,
+                      secrets_hint=f"{ENV_USER} and {ENV_PASSWORD}")
+    user, password = basic_auth_from_env(env, ENV_USER, ENV_PASSWORD)
+    ca = existing_ca_file(ca_file or env.get(ENV_CA_FILE))
     region = aws_region or env.get(ENV_AWS_REGION) or None
     service = aws_service or env.get(ENV_AWS_SERVICE) or "es"
     if region and user:
