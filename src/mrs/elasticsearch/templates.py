@@ -54,7 +54,14 @@ from mrs.engine.linear_retriever import (
 from mrs.errors import InputError
 from mrs.opensearch.bodies import boosted_fields
 from mrs.opensearch.pipelines import Calibration
-from mrs.opensearch.templates import _find_value, level_slug, render_json, script_body
+from mrs.opensearch.templates import (
+    _find_value,
+    check_cluster_rendering,
+    level_slug,
+    render_json,
+    script_body,
+    write_rendered_files,
+)
 
 LEXICAL_TEMPLATE = "mrs-lexical"
 KNN_TEMPLATE = "mrs-knn"
@@ -197,20 +204,9 @@ def render_set(calibration: Calibration, spec: ElasticIndexSpec, *, rank_window_
 
 def write_set(rendered: ElasticRenderedSet, out_dir: str | os.PathLike) -> list[str]:
     """Write index.json, templates/*.json (PUT _scripts bodies), retrievers/*.json and manifest.json."""
-    from mrs.models import write_json
-
-    out = Path(out_dir)
-    paths = [out / "index.json"]
-    write_json(paths[0], rendered.index)
-    for name, source in rendered.templates.items():
-        paths.append(out / "templates" / f"{name}.json")
-        write_json(paths[-1], script_body(source))
-    for name, body in rendered.retrievers.items():
-        paths.append(out / "retrievers" / f"{name}.json")
-        write_json(paths[-1], body)
-    paths.append(out / "manifest.json")
-    write_json(paths[-1], rendered.manifest())
-    return [str(p) for p in paths]
+    templates = {name: script_body(source) for name, source in rendered.templates.items()}
+    return write_rendered_files(out_dir, rendered.index, [("templates", templates),
+                                                          ("retrievers", rendered.retrievers)], rendered.manifest())
 
 
 def read_set(out_dir: str | os.PathLike) -> ElasticRenderedSet:
@@ -242,12 +238,5 @@ def install_set(client: Any, rendered: ElasticRenderedSet, dimension: int,
     if not params:
         params = {"query_text": HOSTILE_TEXT, "query_vector": [0.0] * (int(dimension) - 1) + [1.0], "k": 5,
                   "num_candidates": 10, "size": 5, "has_filter": False}
-    checked = 0
-    for name, source in rendered.templates.items():
-        resp = client.render_search_template(id=name, body={"params": params})
-        body = resp.body if hasattr(resp, "body") else resp
-        output = body.get("template_output", {})
-        if "query_text" in source and _find_value(output, params["query_text"]) is None:
-            raise InputError(f"template {name}: the cluster rendered the query text differently: {output}")
-        checked += 1
+    checked = check_cluster_rendering(client, rendered.templates, params)
     return {"templates": sorted(rendered.templates), "checked": checked}

@@ -296,19 +296,29 @@ def render_set(calibration: Calibration, spec: IndexSpec, *, pagination_depth: i
 
 def write_set(rendered: RenderedSet, out_dir: str | os.PathLike) -> list[str]:
     """Write index.json, pipelines/*.json, templates/*.json (PUT bodies) and manifest.json; returns paths."""
+    templates = {name: script_body(source) for name, source in rendered.templates.items()}
+    return write_rendered_files(out_dir, rendered.index, [("pipelines", rendered.pipelines),
+                                                          ("templates", templates)], rendered.manifest())
+
+
+def write_rendered_files(out_dir: str | os.PathLike, index: Mapping[str, Any],
+                         groups: Sequence[tuple[str, Mapping[str, Any]]], manifest: Mapping[str, Any]) -> list[str]:
+    """Write a rendered set as files (shared by the OpenSearch and Elasticsearch targets).
+
+    index → ``index.json``; each (subdir, {name: body}) group in order → ``subdir/name.json``; manifest →
+    ``manifest.json`` last. Returns the written paths as strings, in writing order.
+    """
     from mrs.models import write_json
 
     out = Path(out_dir)
     paths = [out / "index.json"]
-    write_json(paths[0], rendered.index)
-    for name, body in rendered.pipelines.items():
-        paths.append(out / "pipelines" / f"{name}.json")
-        write_json(paths[-1], body)
-    for name, source in rendered.templates.items():
-        paths.append(out / "templates" / f"{name}.json")
-        write_json(paths[-1], script_body(source))
+    write_json(paths[0], index)
+    for subdir, bodies in groups:
+        for name, body in bodies.items():
+            paths.append(out / subdir / f"{name}.json")
+            write_json(paths[-1], body)
     paths.append(out / "manifest.json")
-    write_json(paths[-1], rendered.manifest())
+    write_json(paths[-1], manifest)
     return [str(p) for p in paths]
 
 
@@ -342,14 +352,26 @@ def install_set(client: Any, rendered: RenderedSet, spec_dimension: int,
         text = 'check "quotes" \\ }} {{x}}\n\u00e9'
         params = {"query_text": text, "query_vector": [0.0] * (spec_dimension - 1) + [1.0], "k": 5, "size": 5,
                   "has_filter": False}
-    checked = 0
-    for name in rendered.templates:
-        resp = client.render_search_template(id=name, body={"params": params})
-        out = resp.get("template_output", {})
-        if "query_text" in rendered.templates[name] and _find_value(out, params["query_text"]) is None:
-            raise InputError(f"template {name}: the cluster rendered the query text differently: {out}")
-        checked += 1
+    checked = check_cluster_rendering(client, rendered.templates, params)
     return {"pipelines": sorted(rendered.pipelines), "templates": sorted(rendered.templates), "checked": checked}
+
+
+def check_cluster_rendering(client: Any, templates: Mapping[str, str], params: Mapping[str, Any]) -> int:
+    """Ask the cluster to render each stored template (``_render/template/ID``) with ``params`` and check that
+    ``params["query_text"]`` comes back intact wherever the template uses it. Returns how many were checked.
+
+    client: opensearchpy.OpenSearch or elasticsearch.Elasticsearch (its response object or a plain dict).
+    InputError naming the template whose rendered output lost or altered the query text.
+    """
+    checked = 0
+    for name, source in templates.items():
+        resp = client.render_search_template(id=name, body={"params": params})
+        body = resp.body if hasattr(resp, "body") else resp
+        output = body.get("template_output", {})
+        if "query_text" in source and _find_value(output, params["query_text"]) is None:
+            raise InputError(f"template {name}: the cluster rendered the query text differently: {output}")
+        checked += 1
+    return checked
 
 
 def _find_value(obj: Any, value: Any) -> Any:
