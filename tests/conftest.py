@@ -24,3 +24,15 @@ def minilm():
     from mrs.models import load_sentence_transformer
 
     return load_sentence_transformer(None, device="cpu")
+
+
+@pytest.fixture
+def sleeps():
+    """A recording sleep for retry/backoff code: tests assert the exact backoff sequence without waiting."""
+    calls: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        calls.append(seconds)
+
+    sleep.calls = calls  # type: ignore[attr-defined]
+    return sleep

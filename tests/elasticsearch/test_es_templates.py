@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from fake_es import chevron_render
 
+from fakes.mustache import chevron_render
 from mrs.elasticsearch.mapping import ElasticIndexSpec
 from mrs.elasticsearch.templates import (
     KNN_MIN_PREFIX,

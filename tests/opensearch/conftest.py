@@ -10,14 +10,3 @@ from fake_cluster import FakeCluster
 def cluster():
     return FakeCluster()
 
-
-@pytest.fixture
-def sleeps():
-    """A recording sleep: tests assert the exact backoff sequence without waiting."""
-    calls: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        calls.append(seconds)
-
-    sleep.calls = calls  # type: ignore[attr-defined]
-    return sleep

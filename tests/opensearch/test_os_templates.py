@@ -11,6 +11,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from fakes.mustache import chevron_render
 from mrs.errors import InputError
 from mrs.opensearch.mapping import IndexSpec
 from mrs.opensearch.pipelines import calibration_from_dict, normalization_pipeline
@@ -39,29 +40,6 @@ HOSTILE = [
 ]
 
 SPEC = IndexSpec(dimension=4, text_fields={"title": 3.0, "brand": 2.0, "description": 1.0})
-
-
-def opensearch_to_json(value):
-    """OpenSearch's toJson (CustomMustacheFactory.ToJsonCode): lists/maps as JSON, scalars as raw text."""
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else str(value)
-
-
-def chevron_render(source: str, params: dict) -> dict:
-    """Render with chevron, configured as OpenSearch's mustache: {{var}} JSON-escaped (JsonEscapeEncoder)
-    instead of HTML-escaped, and OpenSearch's toJson."""
-    chevron = pytest.importorskip("chevron")
-    import chevron.renderer as chevron_renderer
-
-    data = dict(params)
-    data["toJson"] = lambda text, render: opensearch_to_json(params[text.strip()])
-    original = chevron_renderer._html_escape
-    chevron_renderer._html_escape = lambda value: json.dumps(str(value), ensure_ascii=False)[1:-1]
-    try:
-        return json.loads(chevron.render(source, data))
-    finally:
-        chevron_renderer._html_escape = original
 
 
 def params(text, **extra):
