@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +45,30 @@ def on_error_option(f: Callable) -> Callable:
         show_default=True,
         help="fail: stop at the first bad row (exit 2). skip: write bad rows to a rejects file and go on.",
     )(f)
+
+
+def id_field_option(f: Callable) -> Callable:
+    """Adds --id-field (default None): the catalog id column; None lets the catalog reader take the first of
+    mrs.data.catalog.ID_FIELDS present."""
+    return click.option("--id-field", default=None,
+                        help="Catalog id column (default: first of id, _id, asin, product_id).")(f)
+
+
+def record_rejects(report: dict[str, Any], rejects: Any, beside: str | os.PathLike) -> None:
+    """When ``rejects`` (mrs.data.rejects.Rejects) holds rows: write them to the rejects file beside ``beside``
+    (mrs.data.rejects.rejects_path_for) and set ``report["rejects"]`` = {"count", "path", "reasons"}.
+    Nothing is written and ``report`` is unchanged when no row was rejected."""
+    from mrs.data.rejects import rejects_path_for
+
+    if rejects.count:
+        path = rejects.write(rejects_path_for(beside))
+        report["rejects"] = {"count": rejects.count, "path": str(path), "reasons": rejects.reasons()}
+
+
+def print_rejects_note(report: dict[str, Any]) -> None:
+    """The human-output line for ``report["rejects"]`` (set by record_rejects) on stderr; nothing when absent."""
+    if report.get("rejects"):
+        err_console.print(f"[yellow]{report['rejects']['count']} bad rows skipped[/] → {report['rejects']['path']}")
 
 
 def handle_errors(f: Callable) -> Callable:
