@@ -6,7 +6,16 @@ from pathlib import Path
 
 import click
 
-from mrs.cli.common import console, err_console, handle_errors, json_option, on_error_option, print_json
+from mrs.cli.common import (
+    console,
+    handle_errors,
+    id_field_option,
+    json_option,
+    on_error_option,
+    print_json,
+    print_rejects_note,
+    record_rejects,
+)
 from mrs.data.levels import SCHEMES, get_scheme
 from mrs.errors import InputError
 
@@ -43,7 +52,7 @@ from mrs.errors import InputError
               help="Beta prior strength (pseudo-examinations at the global rate).")
 @click.option("--scheme", type=click.Choice(sorted(SCHEMES)), default=None, help="Level scheme of the judgments.")
 @click.option("--examples", type=int, default=5, show_default=True, help="Examples per rule in the report.")
-@click.option("--id-field", default=None, help="Catalog id column.")
+@id_field_option
 @on_error_option
 @json_option
 @handle_errors
@@ -60,7 +69,7 @@ def command(judgments_path, events_path, queries_path, application, out_path, ac
       mrs audit --judgments demo/judgments.tsv --events demo/events.jsonl --out demo/audited.tsv \\
           --action irrelevant_converted=drop --action top_ignored=keep
     """
-    from mrs.data.readers import Rejects, read_judgments, read_ubi_events, rejects_path_for, write_judgments
+    from mrs.data.readers import Rejects, read_judgments, read_ubi_events, write_judgments
     from mrs.models import write_json
     from mrs.toolkit.audit import AuditConfig, audit_judgments, parse_actions, stats_from_engagement
 
@@ -89,9 +98,7 @@ def command(judgments_path, events_path, queries_path, application, out_path, ac
     write_json(json_path, summary)
     md_path.write_text(report.to_markdown(examples), encoding="utf-8")
     summary["out"], summary["report_json"], summary["report_md"] = str(written), str(json_path), str(md_path)
-    if rejects.count:
-        path = rejects.write(rejects_path_for(out_path))
-        summary["rejects"] = {"count": rejects.count, "path": str(path), "reasons": rejects.reasons()}
+    record_rejects(summary, rejects, out_path)
     if as_json:
         print_json(summary)
         return
@@ -100,8 +107,7 @@ def command(judgments_path, events_path, queries_path, application, out_path, ac
     for rule, c in report.counts().items():
         console.print(f"  {rule}: " + (", ".join(f"{a} {n}" for a, n in c.items()) or "none"))
     console.print(f"report: {json_path}, {md_path}")
-    if rejects.count:
-        err_console.print(f"[yellow]{rejects.count} bad rows skipped[/] → {summary['rejects']['path']}")
+    print_rejects_note(summary)
 
 
 def _rejudger(judge_dir, catalog_path, id_field, on_error, rejects, scheme_name: str):

@@ -10,10 +10,13 @@ from mrs.cli.common import (
     console,
     err_console,
     handle_errors,
+    id_field_option,
     json_option,
     on_error_option,
     print_json,
+    print_rejects_note,
     progress,
+    record_rejects,
 )
 from mrs.data.levels import SCHEMES, get_scheme
 from mrs.data.text import DEFAULT_TEMPLATE
@@ -66,7 +69,7 @@ def _bar_callback(bar, label: str):
 @click.option("--max-length", type=int, default=128, show_default=True, help="Tokens per (query, product) pair.")
 @click.option("--class-weight-power", type=float, default=0.5, show_default=True,
               help="Cross-entropy class weights (frequency)^-p; 0 = unweighted.")
-@click.option("--id-field", default=None, help="Catalog id column (default: id, _id, asin or product_id).")
+@id_field_option
 @click.option("--device", default=None, help="cpu or cuda (default: cpu).")
 @on_error_option
 @json_option
@@ -82,7 +85,7 @@ def train_cmd(judgments_path, catalog_path, out_dir, base, scheme, template, dev
       mrs data sample --out demo
       mrs judge train --judgments demo/judgments.tsv --catalog demo/catalog.jsonl --out demo/judge --epochs 1
     """
-    from mrs.data.readers import Rejects, read_judgments, rejects_path_for
+    from mrs.data.readers import Rejects, read_judgments
     from mrs.toolkit.judge import (
         CrossEncoderJudge,
         evaluate_judge,
@@ -122,9 +125,7 @@ def train_cmd(judgments_path, catalog_path, out_dir, base, scheme, template, dev
     }
     out = judge.save(out_dir, extra={"report": report})
     report["judge_dir"] = str(out)
-    if rejects.count:
-        path = rejects.write(rejects_path_for(out_dir))
-        report["rejects"] = {"count": rejects.count, "path": str(path), "reasons": rejects.reasons()}
+    record_rejects(report, rejects, out_dir)
     if as_json:
         print_json(report)
         return
@@ -139,8 +140,7 @@ def train_cmd(judgments_path, catalog_path, out_dir, base, scheme, template, dev
     if report["missing_product"]:
         err_console.print(f"[yellow]warning:[/] {report['missing_product']} judgments name products missing "
                           "from the catalog; not used", highlight=False)
-    if rejects.count:
-        err_console.print(f"[yellow]{rejects.count} bad rows skipped[/] → {report['rejects']['path']}")
+    print_rejects_note(report)
 
 
 @command.command("annotate")
@@ -158,7 +158,7 @@ def train_cmd(judgments_path, catalog_path, out_dir, base, scheme, template, dev
 @click.option("--catalog", "catalog_path", default=None, type=click.Path(dir_okay=False),
               help="Catalog to render product texts from (not needed when the pairs carry product_text).")
 @click.option("--template", default=None, help="Product text template (default: the judge's).")
-@click.option("--id-field", default=None, help="Catalog id column.")
+@id_field_option
 @on_error_option
 @json_option
 @handle_errors
@@ -174,7 +174,7 @@ def annotate_cmd(pairs_path, out_path, judge_dir, llm_url, llm_model, scheme, ca
           --llm-url http://localhost:8000/v1 --llm-model qwen2.5-7b-instruct --out llm.tsv
     """
     from mrs.data.judgments import Judgment, JudgmentSet
-    from mrs.data.readers import Rejects, rejects_path_for, write_judgments
+    from mrs.data.readers import Rejects, write_judgments
     from mrs.data.rejects import RowErrors
     from mrs.toolkit.judge import CrossEncoderJudge, read_pairs
 
@@ -220,13 +220,10 @@ def annotate_cmd(pairs_path, out_path, judge_dir, llm_url, llm_model, scheme, ca
     written = write_judgments(out, out_path)
     report = {"pairs": len(pairs), "labeled": len(out), "out": str(written), "scheme": judge.scheme.name,
               "levels": out.level_counts(), "judge": judge_dir or {"url": llm_url, "model": llm_model}}
-    if rejects.count:
-        path = rejects.write(rejects_path_for(out_path))
-        report["rejects"] = {"count": rejects.count, "path": str(path), "reasons": rejects.reasons()}
+    record_rejects(report, rejects, out_path)
     if as_json:
         print_json(report)
         return
     console.print(f"labeled {len(out)} of {len(pairs)} pairs → [bold]{Path(written)}[/]")
     console.print("levels: " + ", ".join(f"{k} {v}" for k, v in report["levels"].items()))
-    if rejects.count:
-        err_console.print(f"[yellow]{rejects.count} bad rows skipped[/] → {report['rejects']['path']}")
+    print_rejects_note(report)

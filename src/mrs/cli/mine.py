@@ -10,10 +10,13 @@ from mrs.cli.common import (
     console,
     err_console,
     handle_errors,
+    id_field_option,
     json_option,
     on_error_option,
     print_json,
+    print_rejects_note,
     progress,
+    record_rejects,
 )
 from mrs.data.levels import SCHEMES, get_scheme
 from mrs.errors import InputError
@@ -44,7 +47,7 @@ from mrs.errors import InputError
 @click.option("--batch-size", type=int, default=64, show_default=True, help="Encoding batch size.")
 @click.option("--hnsw-threshold", type=int, default=200_000, show_default=True,
               help="Catalogs larger than this use faiss HNSW instead of exact search.")
-@click.option("--id-field", default=None, help="Catalog id column.")
+@id_field_option
 @click.option("--device", default=None, help="cpu or cuda (default: GPU when present).")
 @on_error_option
 @json_option
@@ -61,7 +64,7 @@ def command(model_dir, catalog_path, judgments_path, out_path, k, band, per_quer
       mrs mine --model demo/s1 --catalog demo/catalog.jsonl --judgments demo/judgments.tsv \\
           --judge demo/judge --out demo/mined.tsv
     """
-    from mrs.data.readers import Rejects, read_catalog, read_judgments, rejects_path_for, write_judgments
+    from mrs.data.readers import Rejects, read_catalog, read_judgments, write_judgments
     from mrs.data.text import ProductTextTemplate
     from mrs.models import load_sentence_transformer, resolve_model, write_json
     from mrs.toolkit.dev_eval import encode
@@ -103,9 +106,7 @@ def command(model_dir, catalog_path, judgments_path, out_path, k, band, per_quer
     stats = {**result.stats, "model": path, "judge": judge_dir, "out": str(written),
              "template": tpl.template}
     write_json(Path(f"{out_path}.report.json"), stats)
-    if rejects.count:
-        rpath = rejects.write(rejects_path_for(out_path))
-        stats["rejects"] = {"count": rejects.count, "path": str(rpath), "reasons": rejects.reasons()}
+    record_rejects(stats, rejects, out_path)
     if as_json:
         print_json(stats)
         return
@@ -116,5 +117,4 @@ def command(model_dir, catalog_path, judgments_path, out_path, k, band, per_quer
     if judge is None:
         err_console.print("[yellow]no --judge:[/] mined pairs are labeled as hard negatives (grade 0)",
                           highlight=False)
-    if rejects.count:
-        err_console.print(f"[yellow]{rejects.count} bad rows skipped[/] → {stats['rejects']['path']}")
+    print_rejects_note(stats)
