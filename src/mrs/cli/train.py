@@ -129,25 +129,37 @@ def stage1_cmd(catalog_path, judgments_path, out_dir, base, dim, level_weights, 
 
 
 def _print_summary(report: dict) -> None:
+    d = report["data"]
+    print_training_summary(
+        report,
+        f"data: {d['train_queries']} train / {d['dev_queries']} dev queries, {d['augmented_queries']} "
+        f"misspelled copies, {d['synthetic_queries']} synthetic queries",
+        ("base", "stage1"),
+    )
+
+
+def print_training_summary(report: dict, data_line: str, stages: tuple[str, ...]) -> None:
+    """The terminal summary of a training report (Stage 1 or 2): model, steps and loss, the data line, a table of
+    dev metrics with one column per entry of ``stages`` (keys of report["dev"]; the last is the trained model),
+    and the rejects note."""
     from rich.table import Table
 
-    d, t = report["data"], report["training"]
+    t = report["training"]
     console.print(f"model written to [bold]{report['model_dir']}[/] ({report['embedding_dim']}-d, {report['device']})")
     console.print(f"trained {t['steps']} steps on {t['pairs_seen']} pairs in {t['seconds']:.0f}s; loss "
                   f"{t['first_loss']:.4f} → {t['last_loss']:.4f}")
-    console.print(f"data: {d['train_queries']} train / {d['dev_queries']} dev queries, {d['augmented_queries']} "
-                  f"misspelled copies, {d['synthetic_queries']} synthetic queries")
-    base, tuned = report["dev"]["base"], report["dev"]["stage1"]
-    if tuned:
+    console.print(data_line)
+    dev = report["dev"]
+    if dev.get(stages[-1]):
         table = Table(title="dev queries (never trained on)")
         table.add_column("metric")
-        table.add_column("base", justify="right")
-        table.add_column("stage 1", justify="right")
-        for key, value in tuned.items():
+        for stage in stages:
+            table.add_column(stage.replace("stage", "stage "), justify="right")
+        for key in dev[stages[-1]]:
             if key == "queries":
                 continue
-            b = base.get(key) if base else None
-            table.add_row(key, "-" if b is None else f"{b:.4f}", "-" if value is None else f"{value:.4f}")
+            cells = [(dev.get(stage) or {}).get(key) for stage in stages]
+            table.add_row(key, *("-" if v is None else f"{v:.4f}" for v in cells))
         console.print(table)
     if "rejects" in report:
         r = report["rejects"]

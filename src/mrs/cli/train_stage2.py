@@ -5,8 +5,6 @@ from __future__ import annotations
 import click
 
 from mrs.cli.common import (
-    console,
-    err_console,
     handle_errors,
     json_option,
     on_error_option,
@@ -14,6 +12,7 @@ from mrs.cli.common import (
     progress,
 )
 from mrs.cli.train import command as train_group
+from mrs.cli.train import print_training_summary
 from mrs.data.levels import SCHEMES, get_scheme
 
 
@@ -115,29 +114,14 @@ def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, cir
 
 
 def _print_summary(report: dict) -> None:
-    from rich.table import Table
-
-    d, t = report["data"], report["training"]
-    console.print(f"model written to [bold]{report['model_dir']}[/] ({report['embedding_dim']}-d, {report['device']})")
-    console.print(f"trained {t['steps']} steps on {t['pairs_seen']} pairs in {t['seconds']:.0f}s; loss "
-                  f"{t['first_loss']:.4f} → {t['last_loss']:.4f}")
+    d = report["data"]
     m = d["merge"]
-    console.print(f"data: {d['train_queries']} train / {d['dev_queries']} dev queries; mined pairs added "
-                  f"{m['added']}, re-judged {m['replaced']}, low confidence {m['low_confidence']}")
-    dev = report["dev"]
-    if dev["stage2"]:
-        table = Table(title="dev queries (never trained on)")
-        for col in ("metric", "base", "stage 1", "stage 2"):
-            table.add_column(col, justify="left" if col == "metric" else "right")
-        for key, value in dev["stage2"].items():
-            if key == "queries":
-                continue
-            cells = [(dev.get(side) or {}).get(key) for side in ("base", "stage1")] + [value]
-            table.add_row(key, *("-" if v is None else f"{v:.4f}" for v in cells))
-        console.print(table)
-    if "rejects" in report:
-        r = report["rejects"]
-        err_console.print(f"[yellow]{r['count']} bad rows skipped[/] → {r['path']}", highlight=False)
+    print_training_summary(
+        report,
+        f"data: {d['train_queries']} train / {d['dev_queries']} dev queries; mined pairs added "
+        f"{m['added']}, re-judged {m['replaced']}, low confidence {m['low_confidence']}",
+        ("base", "stage1", "stage2"),
+    )
 
 
 command = stage2_cmd
