@@ -27,12 +27,13 @@ from mrs.toolkit.dev_eval import encode, evaluate_dense
 from mrs.toolkit.losses.supcon import GradedSupConLoss, default_level_weights
 from mrs.toolkit.synthetic import QueryGenerator, TemplateQueryGenerator, generate_synthetic
 from mrs.toolkit.training import (
-    fit,
+    fit_planned,
     pick_device,
     planned_steps,
     plot_loss_curve,
     save_model_atomic,
     seed_everything,
+    training_summary,
 )
 
 log = logging.getLogger(__name__)
@@ -248,17 +249,8 @@ def train_stage1(
         report_progress("evaluate", 1, 2)
 
     loss = GradedSupConLoss(model, temperature=config.temperature, level_weights=weights)
-    cached = {0: first_plan}
-    result = fit(
-        model,
-        loss,
-        lambda epoch: cached.pop(epoch) if epoch in cached else plan(epoch),
-        epochs=config.epochs,
-        max_steps=config.max_steps or None,
-        lr=config.lr,
-        warmup_ratio=config.warmup_ratio,
-        on_step=lambda step, total, value: report_progress("train", step, total),
-    )
+    result = fit_planned(model, loss, plan, first_plan, config,
+                         on_step=lambda step, total, value: report_progress("train", step, total))
 
     dev_metrics = None
     if dev_set.judgments:
@@ -290,17 +282,7 @@ def train_stage1(
             "batches_per_epoch": len(first_plan),
             "dev_corpus_products": len(dev_texts),
         },
-        "training": {
-            "steps": result.steps,
-            "planned_steps": total_steps,
-            "epochs": result.epochs,
-            "pairs_seen": result.pairs,
-            "seconds": round(result.seconds, 2),
-            "pairs_per_second": round(result.pairs_per_second, 2),
-            "first_loss": result.step_losses[0] if result.step_losses else None,
-            "last_loss": result.step_losses[-1] if result.step_losses else None,
-            "loss_per_step": [round(v, 6) for v in result.step_losses],
-        },
+        "training": training_summary(result, total_steps),
         "dev": {"base": dev_metrics_base, "stage1": dev_metrics},
     }
 

@@ -30,12 +30,13 @@ from mrs.toolkit.losses.supcon import GradedSupConLoss, default_level_weights
 from mrs.toolkit.mining import merge_mined, training_queries
 from mrs.toolkit.stage1 import _check_judgments, _examples
 from mrs.toolkit.training import (
-    fit,
+    fit_planned,
     pick_device,
     planned_steps,
     plot_loss_curve,
     save_model_atomic,
     seed_everything,
+    training_summary,
 )
 
 # progress(stage, done, total): "prepare", "train", "evaluate".
@@ -258,17 +259,8 @@ def train_stage2(
     except ValueError as e:
         raise InputError(str(e)) from None
     loss = Stage2Loss(model, supcon, circle, config.supcon_weight, config.circle_weight)
-    cached = {0: first_plan}
-    result = fit(
-        model,
-        loss,
-        lambda epoch: cached.pop(epoch) if epoch in cached else plan(epoch),
-        epochs=config.epochs,
-        max_steps=config.max_steps or None,
-        lr=config.lr,
-        warmup_ratio=config.warmup_ratio,
-        on_step=lambda step, total, value: report_progress("train", step, total),
-    )
+    result = fit_planned(model, loss, plan, first_plan, config,
+                         on_step=lambda step, total, value: report_progress("train", step, total))
 
     dev_end = None
     if dev_set.judgments:
@@ -303,15 +295,7 @@ def train_stage2(
             "batches_per_epoch": len(first_plan),
         },
         "training": {
-            "steps": result.steps,
-            "planned_steps": total_steps,
-            "epochs": result.epochs,
-            "pairs_seen": result.pairs,
-            "seconds": round(result.seconds, 2),
-            "pairs_per_second": round(result.pairs_per_second, 2),
-            "first_loss": result.step_losses[0] if result.step_losses else None,
-            "last_loss": result.step_losses[-1] if result.step_losses else None,
-            "loss_per_step": [round(v, 6) for v in result.step_losses],
+            **training_summary(result, total_steps),
             "supcon_per_step": [round(v, 6) for v in loss.parts["supcon"]],
             "circle_per_step": [round(v, 6) for v in loss.parts["circle"]],
         },

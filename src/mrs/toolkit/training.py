@@ -211,3 +211,45 @@ def save_model_atomic(model, out_dir: str | Path, write_extra: Callable[[Path], 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def fit_planned(
+    model,
+    loss: torch.nn.Module,
+    plan: Callable[[int], list[list[TrainingExample]]],
+    first_plan: list[list[TrainingExample]],
+    config,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> FitResult:
+    """fit() over per-epoch batch plans, reusing the already built plan of epoch 0.
+
+    plan(epoch) → batches; config supplies epochs, max_steps (0/None: all epochs), lr and warmup_ratio
+    (Stage1Config and Stage2Config both do).
+    """
+    cached = {0: first_plan}
+    return fit(
+        model,
+        loss,
+        lambda epoch: cached.pop(epoch) if epoch in cached else plan(epoch),
+        epochs=config.epochs,
+        max_steps=config.max_steps or None,
+        lr=config.lr,
+        warmup_ratio=config.warmup_ratio,
+        on_step=on_step,
+    )
+
+
+def training_summary(result: FitResult, planned: int) -> dict:
+    """The "training" section of a training report: steps, epochs, pairs, seconds, throughput (pairs/s) and
+    the loss per step (first, last and all, rounded to 6 decimals)."""
+    return {
+        "steps": result.steps,
+        "planned_steps": planned,
+        "epochs": result.epochs,
+        "pairs_seen": result.pairs,
+        "seconds": round(result.seconds, 2),
+        "pairs_per_second": round(result.pairs_per_second, 2),
+        "first_loss": result.step_losses[0] if result.step_losses else None,
+        "last_loss": result.step_losses[-1] if result.step_losses else None,
+        "loss_per_step": [round(v, 6) for v in result.step_losses],
+    }
