@@ -135,6 +135,33 @@ def test_search_orders_by_score_then_index_and_skips_unmatched():
     assert bm.search("nothing", k=5)[0].size == 0
 
 
+def test_score_matched_equals_whole_catalog_scoring_bit_for_bit():
+    # The query path scores only the union of the query terms' postings; it must give exactly the numbers of
+    # the whole-catalog formula (per field Σ term scores in float64 → float32, max + tie_breaker · others).
+    rng = np.random.default_rng(7)
+    words = [f"w{i}" for i in range(25)]
+    docs = [{"title": " ".join(rng.choice(words, size=int(rng.integers(1, 8)))),
+             "brand": " ".join(rng.choice(words[:5], size=int(rng.integers(0, 3)))) or None,
+             "description": " ".join(rng.choice(words, size=int(rng.integers(0, 60))))} for _ in range(300)]
+    for tie in (0.0, 0.3):
+        bm = MultiFieldBM25({"title": 3.0, "brand": 2.0, "description": 1.0}, tie_breaker=tie).build(docs)
+        for query in ("w1", "w2 w3 w2", "w0 w4 w9 w17 w24", "nothing here"):
+            toks = bm.analyzer.tokens(query)
+            per_field = np.stack([f.scores(toks)[0] for f in bm.fields.values()])
+            best = per_field.max(axis=0)
+            if tie:
+                b64 = best.astype(np.float64)
+                best = (b64 + float(np.float32(tie)) * (per_field.sum(axis=0, dtype=np.float64) - b64)).astype(
+                    np.float32)
+            matched = np.stack([f.scores(toks)[1] for f in bm.fields.values()]).any(axis=0)
+            rows, scores = bm.score_matched(query)
+            assert rows.tolist() == np.flatnonzero(matched).tolist()
+            assert scores.tobytes() == best[matched].tobytes()
+            idx, top = bm.search(query, k=20)
+            ref_idx, ref_top = top_k(best, matched, 20)
+            assert idx.tolist() == ref_idx.tolist() and top.tobytes() == ref_top.tobytes()
+
+
 def test_top_k_keeps_ties_at_the_cut():
     scores = np.array([1.0, 2.0, 2.0, 2.0, 0.5], dtype=np.float32)
     idx, s = top_k(scores, np.ones(5, dtype=bool), 2)

@@ -57,6 +57,23 @@ def test_ties_break_by_document_order_and_dimension_checked():
 
 
 @pytest.mark.parametrize("space", ["cosinesimil", "innerproduct", "l2"])
+def test_exact_top_k_equals_scoring_every_document(space):
+    # Exact search selects the top k on raw values before scoring; it must return what sorting every
+    # document's score (desc, then index asc) returns, also with duplicated vectors tied across the cut.
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((40, 8)).astype(np.float32)
+    vectors = np.concatenate([base, base[:10], base[5:15]])  # docs 40..59 repeat docs 0..14
+    index = VectorIndex(vectors, space)
+    for query in rng.standard_normal((5, 8)):
+        all_scores = index.scores_for(query, np.arange(len(vectors)))
+        expected = sorted(range(len(vectors)), key=lambda i: (-all_scores[i], i))
+        for k in (1, 3, 10, 59, 60, 100):
+            rows, scores = index.search(query, k=k)
+            assert rows.tolist() == expected[:k]
+            np.testing.assert_array_equal(scores, all_scores[rows])
+
+
+@pytest.mark.parametrize("space", ["cosinesimil", "innerproduct", "l2"])
 def test_hnsw_agrees_with_exact(space, tmp_path):
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(400, 16)).astype(np.float32)

@@ -165,15 +165,27 @@ class FieldBM25:
         """
         acc = np.zeros(self.n_docs, dtype=np.float64)
         matched = np.zeros(self.n_docs, dtype=bool)
+        rows, data = self.postings(query_tokens)
+        np.add.at(acc, rows, data)
+        matched[rows] = True
+        return acc.astype(np.float32), matched
+
+    def postings(self, query_tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The postings of the query tokens, concatenated in query-token order (a duplicated token twice):
+        (doc rows int, per-(doc, term) scores float64). Summing data per row in this order reproduces
+        ``scores`` bit for bit; the cost is the postings' length, not the number of documents."""
+        spans = []
         for tok in query_tokens:
             t = self.vocab.get(tok)
-            if t is None:
-                continue
-            lo, hi = self.indptr[t], self.indptr[t + 1]
-            rows = self.indices[lo:hi]
-            acc[rows] += self.data[lo:hi]
-            matched[rows] = True
-        return acc.astype(np.float32), matched
+            if t is not None:
+                spans.append((self.indptr[t], self.indptr[t + 1]))
+        if not spans:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        if len(spans) == 1:
+            lo, hi = spans[0]
+            return self.indices[lo:hi], np.asarray(self.data[lo:hi], dtype=np.float64)
+        return (np.concatenate([self.indices[lo:hi] for lo, hi in spans]),
+                np.concatenate([self.data[lo:hi] for lo, hi in spans]).astype(np.float64, copy=False))
 
     # -- persistence -------------------------------------------------------------------------------------
 
@@ -280,30 +292,47 @@ class MultiFieldBM25:
     def score(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """best_fields score of every doc: max_f s_f + tie_breaker · (Σ s_f − max_f s_f).
 
-        Returns (scores float32[n_docs], matched bool[n_docs] — True where any field matched a term).
+        Returns (scores float32[n_docs], 0.0 where no field matched; matched bool[n_docs] — True where any
+        field matched a term). Whole-catalog arrays; ``score_matched`` is the same over matched docs only.
+        """
+        cand, best = self.score_matched(text)
+        scores = np.zeros(self.n_docs, dtype=np.float32)
+        matched = np.zeros(self.n_docs, dtype=bool)
+        scores[cand] = best
+        matched[cand] = True
+        return scores, matched
+
+    def score_matched(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """best_fields scores of the matched documents only: (doc indices int64 ascending, scores float32).
+
+        Same values as ``score`` (per field: the term scores of a document summed in float64 in query-token
+        order, then float32; then max + tie_breaker · others), computed over the union of the query terms'
+        postings instead of whole-catalog arrays, so a query costs its postings' length, not the catalog size.
         """
         toks = self.analyzer.tokens(text)
-        n_fields = len(self.fields)
-        per_field = np.zeros((n_fields, self.n_docs), dtype=np.float32)
-        matched = np.zeros(self.n_docs, dtype=bool)
-        for i, field in enumerate(self.fields.values()):
-            s, m = field.scores(toks)
-            per_field[i] = s
-            matched |= m
-        best = per_field.max(axis=0) if n_fields else np.zeros(self.n_docs, dtype=np.float32)
-        if self.tie_breaker > 0 and n_fields > 1:
-            # DisjunctionMaxScorer: (float) (max + tieBreaker * Σ others), the others summed in double
+        postings = [field.postings(toks) for field in self.fields.values()]
+        nonempty = [rows for rows, _ in postings if rows.size]
+        if not nonempty:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        cand = _sorted_union(nonempty)
+        per_field = np.zeros((len(postings), cand.size), dtype=np.float32)
+        for i, (rows, data) in enumerate(postings):
+            if rows.size:
+                # bincount adds the weights of one position in input order, in float64: as ``scores`` does
+                per_field[i] = np.bincount(np.searchsorted(cand, rows), weights=data, minlength=cand.size)
+        best = per_field.max(axis=0)
+        if self.tie_breaker > 0 and len(postings) > 1:
             best64 = best.astype(np.float64)
             others = per_field.sum(axis=0, dtype=np.float64) - best64
-            best = best64 + float(_f32(self.tie_breaker)) * others
-        return best.astype(np.float32), matched
+            best = (best64 + float(_f32(self.tie_breaker)) * others).astype(np.float32)
+        return cand, best
 
     def search(self, text: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k matched documents: (doc indices int64, scores float32), by score desc then index asc."""
         if k < 1:
             raise InputError(f"k must be ≥ 1, got {k}")
-        scores, matched = self.score(text)
-        return top_k(scores, matched, k)
+        cand, scores = self.score_matched(text)
+        return top_k(scores, np.ones(cand.size, dtype=bool), k, ids=cand)
 
     # -- persistence -------------------------------------------------------------------------------------
 
@@ -353,12 +382,15 @@ class MultiFieldBM25:
         return bm
 
 
-def top_k(scores: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and scores of the k best masked entries, by score desc then index asc (ties kept stable)."""
-    cand = np.flatnonzero(mask)
-    if cand.size == 0:
-        return cand.astype(np.int64), np.zeros(0, dtype=scores.dtype)
-    cand_scores = scores[cand]
+def top_k(scores: np.ndarray, mask: np.ndarray, k: int, ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and scores of the k best masked entries, by score desc then index asc (ties kept stable).
+
+    ids: the document index of each entry (ascending; default the entry's position)."""
+    pos = np.flatnonzero(mask)
+    if pos.size == 0:
+        return pos.astype(np.int64), np.zeros(0, dtype=scores.dtype)
+    cand = pos if ids is None else ids[pos]
+    cand_scores = scores[pos]
     if cand.size > k:
         # keep everything tied with the k-th best so the index tie-break is exact
         kth = np.partition(cand_scores, cand.size - k)[cand.size - k]
@@ -366,6 +398,16 @@ def top_k(scores: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.
         cand, cand_scores = cand[keep], cand_scores[keep]
     order = np.lexsort((cand, -cand_scores.astype(np.float64)))[:k]
     return cand[order].astype(np.int64), cand_scores[order]
+
+
+def _sorted_union(row_arrays: list[np.ndarray]) -> np.ndarray:
+    """Distinct rows of the arrays, ascending, int64 (sort + neighbour compare: cheaper than np.unique's
+    hashing for the few thousand postings a query touches)."""
+    rows = np.concatenate(row_arrays).astype(np.int64) if len(row_arrays) > 1 else row_arrays[0].astype(np.int64)
+    rows.sort()
+    if rows.size > 1:
+        rows = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
+    return rows
 
 
 def _as_text(value) -> str:
