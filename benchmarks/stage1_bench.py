@@ -7,6 +7,7 @@ Each variant trains from the base model with the same seed and query split (80 %
 query), so the rows differ only in the knob named. Results (one JSON per variant + the printed table) go to
 --out; the data stays where it is. Metrics: dev nDCG@10 (dense retrieval over the whole catalog, grades as
 gains), recall@100 of exact products, pooled AUC exact-vs-irrelevant and exact-vs-substitute, CPU time.
+With --engine-eval, also lexical / dense / hybrid nDCG@10 and recall@100 through the embedded engine.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dev-corpus-size", type=int, default=0,
                     help="0 = retrieve over the whole catalog; N = dev-judged products + N random others")
     ap.add_argument("--keep-models", action="store_true", help="keep each variant's model directory")
+    ap.add_argument("--engine-eval", action="store_true",
+                    help="also index the catalog with base and every variant and score lexical/dense/hybrid on "
+                         "the dev queries through the embedded engine (dev_engine_eval.py; ~2 min per model)")
     args = ap.parse_args(argv)
 
     esci = Path(args.data) / "esci"
@@ -60,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     weights = [float(w) for w in args.level_weights.split(",")] if args.level_weights else None
     rows = []
     base_metrics = None
+    engine: dict[str, dict] = {}
     for name in args.variants.split(","):
         config = Stage1Config(
             max_steps=args.max_steps, batch_size=args.batch_size, lr=args.lr, temperature=args.temperature,
@@ -78,11 +83,25 @@ def main(argv: list[str] | None = None) -> int:
             {k: v for k, v in report.items() if k != "training"} | {"training": {
                 k: v for k, v in report["training"].items() if k != "loss_per_step"}}, indent=2))
         rows.append((name, report))
+        if args.engine_eval:
+            from dev_engine_eval import dev_split, engine_dev_metrics
+
+            dev = dev_split(judgments, args.seed, 0.2)
+            if "base" not in engine:
+                engine["base"] = engine_dev_metrics(None, catalog, dev, out / "engine-index")
+            engine[name] = engine_dev_metrics(str(out / f"model-{name}"), catalog, dev, out / "engine-index")
+            report["engine"] = engine[name]
+            (out / "engine.json").write_text(json.dumps(engine, indent=2))
         if not args.keep_models:
             import shutil
 
             shutil.rmtree(out / f"model-{name}", ignore_errors=True)
     print_table(base_metrics, rows)
+    if engine:
+        from dev_engine_eval import format_table
+
+        print("\nDev queries through the embedded engine (nDCG@10, recall@100 of exact products):")
+        print(format_table(engine, base="base"))
     return 0
 
 

@@ -61,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="folder for models and results (outside the repo)")
     ap.add_argument("--stage1", default=None, help="a trained Stage-1 model dir (default: train a quick one)")
     ap.add_argument("--stage1-steps", type=int, default=60)
-    ap.add_argument("--judge-steps", type=int, default=150)
+    ap.add_argument("--judge-steps", type=int, default=0, help="cap on judge steps (0 = --judge-epochs)")
+    ap.add_argument("--judge-epochs", type=int, default=2)
+    ap.add_argument("--judge-lr", type=float, default=3e-5)
+    ap.add_argument("--judge-head-lr", type=float, default=1e-3)
     ap.add_argument("--judge", default=None, help="a trained judge dir (skips judge training)")
     ap.add_argument("--stage2-steps", type=int, default=60)
     ap.add_argument("--batch-size", type=int, default=32)
@@ -73,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-query", type=int, default=20)
     ap.add_argument("--variants", default="continue,circle,mined,full")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--engine-eval", action="store_true",
+                    help="also index the catalog with every model and score lexical/dense/hybrid on the dev "
+                         "queries through the embedded engine (dev_engine_eval.py; ~2 min of encoding per model)")
     args = ap.parse_args(argv)
 
     data, out = Path(args.data), Path(args.out)
@@ -102,12 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.judge:
         judge = CrossEncoderJudge.load(args.judge)
     else:
-        log(f"training the judge ({args.judge_steps} steps on {len(train_ex)} pairs)")
+        log(f"training the judge ({args.judge_epochs} epochs on {len(train_ex)} pairs)")
         judge = CrossEncoderJudge.create(judgments.scheme)
-        fit = train_judge(judge, train_ex, epochs=10, max_steps=args.judge_steps, batch_size=16, lr=3e-5,
-                          seed=args.seed)
+        fit = train_judge(judge, train_ex, epochs=args.judge_epochs, max_steps=args.judge_steps or None,
+                          batch_size=16, lr=args.judge_lr, head_lr=args.judge_head_lr, seed=args.seed,
+                          on_step=lambda step, total, loss: step % 50 == 0 and log(f"judge step {step}/{total}"))
         results["judge_training"] = {"steps": len(fit.step_losses), "rows": fit.rows,
-                                     "seconds": round(fit.seconds, 1)}
+                                     "seconds": round(fit.seconds, 1), "class_weights": fit.class_weights,
+                                     "loss_first_50": sum(fit.step_losses[:50]) / max(1, len(fit.step_losses[:50])),
+                                     "loss_last_50": sum(fit.step_losses[-50:]) / max(1, len(fit.step_losses[-50:]))}
         judge.save(out / "judge")
     log("evaluating the judge on dev queries")
     results["judge_dev"] = evaluate_judge(judge, dev_ex)
@@ -182,6 +191,16 @@ def main(argv: list[str] | None = None) -> int:
                                    "first_loss": rep["training"]["first_loss"],
                                    "last_loss": rep["training"]["last_loss"]}
         save()
+    if args.engine_eval:
+        from dev_engine_eval import engine_dev_metrics
+
+        models = {"base": None, "stage1": str(stage1_dir)}
+        models |= {f"stage2 {n}": str(out / f"stage2-{n}") for n in results["stage2"]}
+        results["engine"] = {}
+        for name, ref in models.items():
+            log(f"engine dev eval: {name}")
+            results["engine"][name] = engine_dev_metrics(ref, catalog, dev_set, out / "engine-index", log=log)
+            save()
     print_tables(results)
     return 0
 
@@ -209,6 +228,11 @@ def print_tables(results: dict) -> None:
     for name, m in rows:
         if m:
             print(f"| {name} | " + " | ".join(_fmt(m.get(k)) for k in METRICS) + " |")
+    if results.get("engine"):
+        from dev_engine_eval import format_table
+
+        print("\n## Dev queries through the embedded engine (nDCG@10, recall@100 of exact products)")
+        print(format_table(results["engine"], base="stage1"))
 
 
 if __name__ == "__main__":

@@ -94,6 +94,18 @@ def test_judge_trains_saves_loads_and_annotates(tmp_path):
     assert j.grade == 2 and 1 / 3 < j.confidence <= 1.0
 
 
+def test_head_has_its_own_learning_rate():
+    # The classifier starts random while the encoder is pretrained: head_lr moves only the head when the
+    # encoder's lr is 0 (and weight decay scales with lr, so the frozen part stays bit-identical).
+    torch.manual_seed(0)
+    judge = CrossEncoderJudge.create(THREE_LEVEL)
+    before = {n: p.detach().clone() for n, p in judge.model.named_parameters()}
+    examples = [JudgeExample("usb cable", "USB-C charging cable 2 m", 2), JudgeExample("usb cable", "Garden hose", 0)]
+    train_judge(judge, examples, epochs=1, batch_size=2, lr=0.0, head_lr=1e-2, warmup_ratio=0.0)
+    changed = {n for n, p in judge.model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed and all(".classifier." in f".{n}" for n in changed)
+
+
 def test_loading_a_non_judge_directory_is_bad_input(tmp_path):
     with pytest.raises(InputError, match="not a judge directory"):
         CrossEncoderJudge.load(tmp_path)

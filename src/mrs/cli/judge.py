@@ -65,7 +65,9 @@ def _bar_callback(bar, label: str):
 @click.option("--epochs", type=int, default=2, show_default=True)
 @click.option("--max-steps", type=int, default=0, show_default=True, help="Stop after N steps (0 = no cap).")
 @click.option("--batch-size", type=int, default=16, show_default=True)
-@click.option("--lr", type=float, default=3e-5, show_default=True)
+@click.option("--lr", type=float, default=3e-5, show_default=True, help="Learning rate of the pretrained encoder.")
+@click.option("--head-lr", type=float, default=1e-3, show_default=True,
+              help="Learning rate of the classification head (starts random).")
 @click.option("--max-length", type=int, default=128, show_default=True, help="Tokens per (query, product) pair.")
 @click.option("--class-weight-power", type=float, default=0.5, show_default=True,
               help="Cross-entropy class weights (frequency)^-p; 0 = unweighted.")
@@ -75,7 +77,7 @@ def _bar_callback(bar, label: str):
 @json_option
 @handle_errors
 def train_cmd(judgments_path, catalog_path, out_dir, base, scheme, template, dev_fraction, seed, epochs, max_steps,
-              batch_size, lr, max_length, class_weight_power, id_field, device, on_error, as_json):
+              batch_size, lr, head_lr, max_length, class_weight_power, id_field, device, on_error, as_json):
     """Train the judge on human judgments, split by query; report dev accuracy and within-one-level accuracy.
 
     Writes OUT (a CrossEncoder with one output per level + judge.json with the scheme, template and dev metrics).
@@ -106,7 +108,7 @@ def train_cmd(judgments_path, catalog_path, out_dir, base, scheme, template, dev
                                      template=template)
     with progress(quiet=as_json) as bar:
         fit = train_judge(judge, train_ex, epochs=epochs, max_steps=max_steps or None, batch_size=batch_size, lr=lr,
-                          class_weight_power=class_weight_power, seed=seed,
+                          head_lr=head_lr, class_weight_power=class_weight_power, seed=seed,
                           on_step=_bar_callback(bar, "training judge"))
     dev = evaluate_judge(judge, dev_ex)
     report = {
@@ -118,7 +120,7 @@ def train_cmd(judgments_path, catalog_path, out_dir, base, scheme, template, dev
                      "first_loss": fit.step_losses[0], "last_loss": fit.step_losses[-1],
                      "class_weights": fit.class_weights},
         "config": {"base": base, "dev_fraction": dev_fraction, "seed": seed, "epochs": epochs,
-                   "max_steps": max_steps, "batch_size": batch_size, "lr": lr, "max_length": max_length,
+                   "max_steps": max_steps, "batch_size": batch_size, "lr": lr, "head_lr": head_lr, "max_length": max_length,
                    "class_weight_power": class_weight_power},
         "dev": dev,
         "dev_majority_baseline": majority_baseline(train_ex, dev_ex),

@@ -199,6 +199,7 @@ def train_judge(
     max_steps: int | None = None,
     batch_size: int = 16,
     lr: float = 3e-5,
+    head_lr: float | None = 1e-3,
     warmup_ratio: float = 0.1,
     class_weight_power: float = 0.5,
     seed: int = 0,
@@ -208,7 +209,9 @@ def train_judge(
 
     epochs: passes over the shuffled examples; max_steps caps optimizer steps (None/0: all epochs).
     class_weight_power: see class_weights_for (ESCI is ~2/3 exact; weighting keeps rare levels learnable).
-    on_step(step, total, loss). Returns JudgeFit.
+    lr: learning rate of the pretrained encoder; head_lr: of the classification head, which starts random
+    (None = lr). With one small rate for both, the head barely moves in a few hundred steps and the judge
+    answers the majority level. on_step(step, total, loss). Returns JudgeFit.
     """
     if not examples:
         raise InputError("no training pairs for the judge (are the judged products in the catalog?)")
@@ -222,8 +225,14 @@ def train_judge(
     weights = class_weights_for(examples, len(judge.scheme.levels), class_weight_power)
     device = model.device
     loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float, device=device))
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    params = [p for _, p in named]
+    head = [p for n, p in named if _is_head(n)]
+    body = [p for n, p in named if not _is_head(n)]
+    groups = [{"params": body, "lr": lr}]
+    if head:
+        groups.append({"params": head, "lr": head_lr or lr})
+    optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
     warmup = int(total * warmup_ratio)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: (s + 1) / (warmup + 1) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
@@ -256,6 +265,11 @@ def train_judge(
     model.eval()
     fit.seconds = time.perf_counter() - started
     return fit
+
+
+def _is_head(name: str) -> bool:
+    """The classification head's parameters (transformers' ``classifier`` of a *ForSequenceClassification)."""
+    return ".classifier." in f".{name}"
 
 
 def evaluate_judge(judge: Judge, examples: Sequence[JudgeExample]) -> dict:
