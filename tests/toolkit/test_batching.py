@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from mrs.toolkit.batching import TrainingExample, batch_labels, build_batches, plan_groups
+from mrs.toolkit.batching import TrainingExample, batch_labels, build_batches, plan_groups, rows_left_out
 
 
 def _query(qid: str, grades: list[int], origin: str | None = None, prefix: str | None = None) -> list[TrainingExample]:
@@ -78,3 +78,13 @@ def test_batch_labels_number_query_groups():
 def test_batch_size_must_hold_a_pair():
     with pytest.raises(ValueError):
         build_batches(_examples(), batch_size=1, top=3)
+
+
+def test_rows_cut_by_the_per_query_cap_are_counted_not_lost_silently():
+    # one query with 12 rows (3 exact + 9 irrelevant) and per_query 4: 3 groups of ≤ 4 rows hold every row
+    rows = _query("q1", [3, 3, 3] + [0] * 9)
+    plan = [[rows[i] for i in b] for b in build_batches(rows, batch_size=4, per_query=4, top=3, seed=0)]
+    assert rows_left_out(len(rows), plan) == 0
+    # each group is 1 exact + 3 irrelevant = one batch of 4; a plan of only the first batch leaves 8 rows out
+    assert [len(b) for b in plan] == [4, 4, 4]
+    assert rows_left_out(len(rows), plan[:1]) == 8

@@ -125,6 +125,13 @@ def build_batches(
     return batches
 
 
+def rows_left_out(n_rows: int, plan: Sequence[Sequence[TrainingExample]]) -> int:
+    """How many of the epoch's n_rows training rows no batch of ``plan`` holds (cut by the per-query cap
+    or a group that fits nowhere), for the training report: rows are counted once even when a positive is
+    reused in several groups."""
+    return n_rows - len({id(row) for batch in plan for row in batch})
+
+
 def _fit(
     group: list[int],
     examples: Sequence[TrainingExample],

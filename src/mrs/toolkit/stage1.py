@@ -22,7 +22,7 @@ from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
 from mrs.errors import InputError
 from mrs.models import load_sentence_transformer, model_identity, write_json
 from mrs.toolkit.augment import augment_spelling
-from mrs.toolkit.batching import TrainingExample, build_batches
+from mrs.toolkit.batching import TrainingExample, build_batches, rows_left_out
 from mrs.toolkit.dev_eval import encode, evaluate_dense
 from mrs.toolkit.losses.supcon import GradedSupConLoss, default_level_weights
 from mrs.toolkit.synthetic import QueryGenerator, TemplateQueryGenerator, generate_synthetic
@@ -280,6 +280,7 @@ def train_stage1(
             "synthetic_queries": len(synthetic),
             "training_rows": len(examples),
             "batches_per_epoch": len(first_plan),
+            "rows_not_in_first_epoch": rows_left_out(len(examples), first_plan),
             "dev_corpus_products": len(dev_texts),
         },
         "training": training_summary(result, total_steps),

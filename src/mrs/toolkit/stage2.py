@@ -23,7 +23,7 @@ from mrs.data.text import ProductTextTemplate
 from mrs.errors import InputError
 from mrs.models import load_sentence_transformer, model_identity, resolve_model, write_json
 from mrs.toolkit.augment import augment_spelling
-from mrs.toolkit.batching import TrainingExample, build_batches
+from mrs.toolkit.batching import TrainingExample, build_batches, rows_left_out
 from mrs.toolkit.dev_eval import encode, evaluate_dense, separation_auc
 from mrs.toolkit.losses.circle import MultiClassCircleLoss
 from mrs.toolkit.losses.supcon import GradedSupConLoss, default_level_weights
@@ -293,6 +293,7 @@ def train_stage2(
             "augmented_judgments": len(augmented),
             "training_rows": len(examples),
             "batches_per_epoch": len(first_plan),
+            "rows_not_in_first_epoch": rows_left_out(len(examples), first_plan),
         },
         "training": {
             **training_summary(result, total_steps),
