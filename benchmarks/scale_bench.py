@@ -136,8 +136,10 @@ def _recall(exact: VectorIndex, hnsw: VectorIndex, queries: np.ndarray, k: int =
     return round(float(np.mean(recalls)), 4), round(float(np.mean(top1)), 4), exact_ms, hnsw_ms
 
 
-def bench_size(n: int, n_queries: int = 100, rank_bm25_max: int = 200_000, log=print) -> dict:
-    """All figures for one synthetic catalog of ``n`` documents (see module doc)."""
+def bench_size(n: int, n_queries: int = 100, rank_bm25_max: int = 200_000, log=print,
+               ef_construction: int = 100) -> dict:
+    """All figures for one synthetic catalog of ``n`` documents (see module doc). ef_construction: the HNSW
+    graph's build beam (OpenSearch's default 100; lower builds faster with a weaker graph)."""
     out: dict = {"documents": n, "dimension": DIMENSION}
     base = rss_mb()
     vocab = vocabulary()
@@ -151,7 +153,8 @@ def bench_size(n: int, n_queries: int = 100, rank_bm25_max: int = 200_000, log=p
     log(f"[{n}] HNSW build")
     near = near_queries(vectors, n_queries)
     before = rss_mb()
-    build_ms, hnsw = timed(VectorIndex, vectors, "cosinesimil", hnsw_threshold=0)
+    build_ms, hnsw = timed(VectorIndex, vectors, "cosinesimil", hnsw_threshold=0,
+                             ef_construction=ef_construction)
     out["rss_mb"]["hnsw_graph"] = round(rss_mb() - before, 1)  # VectorIndex's normalized copy + faiss' copy + links
     del vectors
     exact = VectorIndex(hnsw.vectors, "cosinesimil", hnsw_threshold=n + 1)
@@ -241,11 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--rank-bm25-max", type=int, default=200_000)
     ap.add_argument("--out", type=Path, default=Path("scale_bench.json"))
+    ap.add_argument("--ef-construction", type=int, default=100,
+                    help="HNSW build beam (OpenSearch default 100); the 1M build takes minutes per 10")
     args = ap.parse_args(argv)
     machine = f"{os.cpu_count()} CPU cores"
     results = []
     for n in args.sizes:
-        results.append(bench_size(n, args.queries, args.rank_bm25_max, log=lambda m: print(m, file=sys.stderr)))
+        results.append(bench_size(n, args.queries, args.rank_bm25_max, log=lambda m: print(m, file=sys.stderr),
+                                  ef_construction=args.ef_construction))
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"machine": machine, "sizes": results}, indent=2) + "\n", encoding="utf-8")
     print_table(results, machine)
