@@ -110,7 +110,10 @@ def _json_default(o: Any) -> Any:
 
 
 def progress(quiet: bool = False) -> Progress:
-    """A rich progress bar on stderr; disabled when quiet (e.g. --json) or stderr is not a terminal."""
+    """A rich progress bar on stderr, shown whenever stderr is a terminal.
+
+    quiet (--json): stdout carries only the JSON document; the bar still goes to a terminal's stderr (a
+    14-minute training run must not look hung), and is off when stderr is a file or pipe either way."""
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -118,6 +121,6 @@ def progress(quiet: bool = False) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err_console,
-        disable=quiet,
-        transient=False,
+        disable=not err_console.is_terminal,
+        transient=quiet,
     )
