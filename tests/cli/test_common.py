@@ -47,3 +47,16 @@ def test_print_rejects_note_names_count_and_file(tmp_path, capsys):
     print_rejects_note({"rejects": {"count": 2, "path": "x.rejects.jsonl", "reasons": {}}})
     err = capsys.readouterr().err
     assert "2 bad rows skipped" in err and "x.rejects.jsonl" in err
+
+
+def test_progress_shows_on_a_terminal_even_with_json_and_never_on_a_pipe(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from mrs.cli import common
+
+    monkeypatch.setattr(common, "err_console", Console(file=io.StringIO(), force_terminal=True))
+    assert common.progress(quiet=True).disable is False  # --json: stdout is JSON, the bar is on stderr
+    monkeypatch.setattr(common, "err_console", Console(file=io.StringIO(), force_terminal=False))
+    assert common.progress(quiet=False).disable is True
