@@ -88,3 +88,29 @@ def test_rows_cut_by_the_per_query_cap_are_counted_not_lost_silently():
     # each group is 1 exact + 3 irrelevant = one batch of 4; a plan of only the first batch leaves 8 rows out
     assert [len(b) for b in plan] == [4, 4, 4]
     assert rows_left_out(len(rows), plan[:1]) == 8
+
+
+@pytest.mark.parametrize("grades,per_query", [
+    ([3] + [0] * 43, 8),           # one positive reused in every group: 43 negatives need 7 groups of 1 + 7
+    ([3, 3] + [2] * 10 + [0] * 20, 8),
+    ([3] * 4 + [0] * 4, 3),       # more positives than a group: sizes must stay balanced (3, 3, 2)
+    ([3] * 7 + [1] * 2 + [0] * 5, 4),
+])
+def test_no_row_is_cut_when_groups_are_planned(grades, per_query):
+    import random
+
+    rows = _query("q1", grades)
+    groups = plan_groups(rows, per_query, 3, random.Random(0))
+    assert all(len(g) <= per_query for g in groups)
+    assert {i for g in groups for i in g} == set(range(len(rows)))  # every row lands in a group
+    assert all(rows[g[0]].grade == 3 for g in groups)              # each group leads with a positive
+
+
+def test_every_row_is_batched_when_groups_meet_full_batches_and_conflicts():
+    # Groups that do not fit the room left in a batch, or clash with it (same origin, shared product), wait for
+    # a later batch instead of being trimmed: the epoch holds every row (q0~sp0 repeats q0's products).
+    rows = _examples()
+    for batch_size, per_query in ((16, 4), (10, 8), (7, 3)):
+        plan = [[rows[i] for i in b] for b in build_batches(rows, batch_size=batch_size, per_query=per_query, top=3)]
+        assert rows_left_out(len(rows), plan) == 0
+        assert all(len(b) <= batch_size for b in plan)

@@ -59,15 +59,22 @@ def plan_groups(
             for lst in lists:
                 if lst:
                     interleaved.append(lst.pop())
-        n_groups = max(1, -(-len(rows) // max(per_query, 1)))
+        per_query = max(per_query, 1)
+        n_groups = max(1, -(-len(rows) // per_query))
+        if tops and len(tops) < n_groups and per_query > 1:
+            # every group leads with a positive (reused when there are fewer positives than groups), so the
+            # lower levels get per_query - 1 slots per group: enough groups that none is cut
+            n_groups = max(n_groups, -(-len(rest) // (per_query - 1)))
         buckets: list[list[int]] = [[] for _ in range(n_groups)]
         for k, i in enumerate(tops):
             buckets[k % n_groups].append(i)
         if tops:
             for k in range(len(tops), n_groups):  # fewer positives than groups: reuse them
                 buckets[k].append(tops[k % len(tops)])
+        # continue the round-robin where the positives stopped, so bucket sizes differ by at most one
+        start = len(tops) % n_groups if len(tops) >= n_groups else 0
         for k, i in enumerate(interleaved):
-            buckets[k % n_groups].append(i)
+            buckets[(start + k) % n_groups].append(i)
         groups.extend(b[:per_query] if len(b) > per_query else b for b in buckets if b)
     rng.shuffle(groups)
     return groups
@@ -141,7 +148,9 @@ def _fit(
     texts: set[str],
     judged: dict[str, set[str]],
 ) -> list[int] | None:
-    """The rows of ``group`` that can join the batch (trimmed to ``room``), or None when it cannot join."""
+    """The rows of ``group`` when the whole group can join the batch, else None (the caller defers it to a
+    later batch, so no row is lost to a trim or a conflict). Only a product text repeated inside the group
+    itself is left out (it would be the same training row twice)."""
     origin = examples[group[0]].origin_id
     if origin in origins:
         return None
@@ -152,13 +161,16 @@ def _fit(
     seen_texts: set[str] = set()
     for i in group:
         ex = examples[i]
-        if ex.product_id in products or ex.product_text in texts or ex.product_text in seen_texts:
+        if ex.product_text in seen_texts:
             continue
+        if ex.product_id in products or ex.product_text in texts:
+            return None
         if any(ex.product_id in judged.get(o, ()) for o in origins):
-            continue
+            return None
         kept.append(i)
         seen_texts.add(ex.product_text)
-    kept = kept[:room]
+    if len(kept) > room:
+        return None
     return kept or None
 
 
