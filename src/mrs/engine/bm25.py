@@ -30,6 +30,7 @@ Storage is bm25s's idea: every (doc, term) score is computed at index time into 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -275,6 +276,7 @@ class MultiFieldBM25:
         self.field_boosts = {name: float(boost) for name, boost in fields.items()}
         self.fields = {name: FieldBM25(similarity, k1, b, boost) for name, boost in self.field_boosts.items()}
         self.n_docs = 0
+        self._scratch = threading.local()
 
     def build(self, docs: Sequence[dict[str, str | None]]) -> MultiFieldBM25:
         """Index docs (each a dict field → text; missing/None/empty = the doc lacks that field)."""
@@ -303,7 +305,8 @@ class MultiFieldBM25:
         return scores, matched
 
     def score_matched(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """best_fields scores of the matched documents only: (doc indices int64 ascending, scores float32).
+        """best_fields scores of the matched documents only: (doc indices int64, in no particular order;
+        scores float32, same order).
 
         Same values as ``score`` (per field: the term scores of a document summed in float64 in query-token
         order, then float32; then max + tie_breaker · others), computed over the union of the query terms'
@@ -314,18 +317,35 @@ class MultiFieldBM25:
         nonempty = [rows for rows, _ in postings if rows.size]
         if not nonempty:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        cand = _sorted_union(nonempty)
+        cand, slot = self._union(nonempty)
         per_field = np.zeros((len(postings), cand.size), dtype=np.float32)
         for i, (rows, data) in enumerate(postings):
             if rows.size:
-                # bincount adds the weights of one position in input order, in float64: as ``scores`` does
-                per_field[i] = np.bincount(np.searchsorted(cand, rows), weights=data, minlength=cand.size)
+                # bincount adds the weights of one slot in input order, in float64: as ``scores`` does
+                per_field[i] = np.bincount(slot[rows], weights=data, minlength=cand.size)
         best = per_field.max(axis=0)
         if self.tie_breaker > 0 and len(postings) > 1:
             best64 = best.astype(np.float64)
             others = per_field.sum(axis=0, dtype=np.float64) - best64
             best = (best64 + float(_f32(self.tie_breaker)) * others).astype(np.float32)
         return cand, best
+
+    def _union(self, row_arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct rows of the arrays (int64) and a slot table: slot[row] = the row's
+        position in that list, valid for those rows only. O(postings) with no sort: the table is a per-thread
+        scratch array of n_docs int32 entries; only entries of this query's rows are written before being read,
+        so it never needs clearing."""
+        scratch = getattr(self._scratch, "slots", None)
+        if scratch is None or scratch.size != self.n_docs:
+            scratch = np.empty(self.n_docs, dtype=np.int32)
+            self._scratch.slots = scratch
+        rows = np.concatenate(row_arrays) if len(row_arrays) > 1 else row_arrays[0]
+        order = np.arange(rows.size, dtype=np.int32)
+        scratch[rows] = order  # a repeated row keeps one of its positions (which one does not matter)
+        first = scratch[rows] == order  # exactly one occurrence of every distinct row
+        cand = rows[first].astype(np.int64)
+        scratch[cand] = np.arange(cand.size, dtype=np.int32)
+        return cand, scratch
 
     def search(self, text: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k matched documents: (doc indices int64, scores float32), by score desc then index asc."""
@@ -398,16 +418,6 @@ def top_k(scores: np.ndarray, mask: np.ndarray, k: int, ids: np.ndarray | None =
         cand, cand_scores = cand[keep], cand_scores[keep]
     order = np.lexsort((cand, -cand_scores.astype(np.float64)))[:k]
     return cand[order].astype(np.int64), cand_scores[order]
-
-
-def _sorted_union(row_arrays: list[np.ndarray]) -> np.ndarray:
-    """Distinct rows of the arrays, ascending, int64 (sort + neighbour compare: cheaper than np.unique's
-    hashing for the few thousand postings a query touches)."""
-    rows = np.concatenate(row_arrays).astype(np.int64) if len(row_arrays) > 1 else row_arrays[0].astype(np.int64)
-    rows.sort()
-    if rows.size > 1:
-        rows = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
-    return rows
 
 
 def _as_text(value) -> str:
