@@ -216,3 +216,19 @@ def test_norms_exact_up_to_39_then_quantized():
     assert int_to_byte4(2**31 - 1) == 255 and byte4_to_int(0) == 0
     lengths = np.arange(0, 5000)
     np.testing.assert_array_equal(encode_lengths(lengths), [int_to_byte4(int(n)) for n in lengths])
+
+
+def test_concurrent_queries_from_threads_get_their_own_scratch():
+    # score_matched keeps a slot table per thread; queries from several threads must not see each other's.
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(11)
+    words = [f"w{i}" for i in range(40)]
+    docs = [{"title": " ".join(rng.choice(words, size=int(rng.integers(1, 12))))} for _ in range(2000)]
+    bm = MultiFieldBM25({"title": 1.0}).build(docs)
+    queries = [" ".join(rng.choice(words, size=3)) for _ in range(200)]
+    expected = [bm.search(q, 20) for q in queries]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda q: bm.search(q, 20), queries * 3))
+    for (idx, scores), (e_idx, e_scores) in zip(got, expected * 3, strict=True):
+        assert idx.tolist() == e_idx.tolist() and scores.tobytes() == e_scores.tobytes()
