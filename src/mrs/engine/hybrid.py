@@ -135,16 +135,16 @@ def combine(
     ids_all = list(doc_index)
     keep = np.ones(n_docs, dtype=bool) if min_score is None else combined >= np.float32(min_score)
     cand = np.flatnonzero(keep)
+    scores = combined.tolist()  # Python floats of the float32 values: the sort and the hits use these
     # score desc, then id asc
-    order = sorted(cand.tolist(), key=lambda i: (-float(combined[i]), ids_all[i]))[: int(size)]
-    hits = []
-    for i in order:
-        hits.append(
-            CombinedHit(
-                id=ids_all[i],
-                score=float(combined[i]),
-                raw={names[j]: (None if np.isnan(raw[i, j]) else float(raw[i, j])) for j in range(n_sub)},
-                normalized={names[j]: (None if np.isnan(norm[i, j]) else float(norm[i, j])) for j in range(n_sub)},
-            )
+    order = sorted(cand.tolist(), key=lambda i: (-scores[i], ids_all[i]))[: int(size)]
+    raw_rows, norm_rows = raw[order].tolist(), norm[order].tolist()
+    return [
+        CombinedHit(
+            id=ids_all[i],
+            score=scores[i],
+            raw={name: (None if r != r else r) for name, r in zip(names, raw_row, strict=True)},  # NaN: absent
+            normalized={name: (None if x != x else x) for name, x in zip(names, norm_row, strict=True)},
         )
-    return hits
+        for i, raw_row, norm_row in zip(order, raw_rows, norm_rows, strict=True)
+    ]

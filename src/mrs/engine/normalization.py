@@ -80,6 +80,14 @@ def min_max(scores, lower_bound: ScoreBound | None = None, upper_bound: ScoreBou
     if s.size == 0:
         return s.copy()
     lo, hi = s.min(), s.max()
+    unbounded = (lower_bound is None or lower_bound.mode == "ignore") and (
+        upper_bound is None or upper_bound.mode == "ignore")
+    if unbounded:  # the common case, same float32 arithmetic as below without the bound bookkeeping
+        if hi == lo:
+            return np.full(s.shape, SINGLE_RESULT_SCORE, dtype=np.float32)
+        out = ((s - lo) / (hi - lo)).astype(np.float32)
+        out[out == 0] = MIN_SCORE
+        return out
     eff_min = np.full_like(s, lo)
     eff_max = np.full_like(s, hi)
     clip_low = np.zeros(s.shape, dtype=bool)
