@@ -1,4 +1,4 @@
-"""Dense vector search: exact (numpy) for small indexes, faiss HNSW above a size threshold.
+"""Dense vector search: exact (faiss SIMD kernels) for small indexes, faiss HNSW above a size threshold.
 
 Scores are OpenSearch k-NN scores of the index's space_type (mrs.engine.spaces.knn_score):
 - cosinesimil: (1 + cos) / 2 — vectors and queries are L2-normalized, raw = inner product = cos;
