@@ -31,7 +31,7 @@ VARIANTS = {
     "no_synthetic": {"synthetic_per_product": 0},
     "human_only": {"spelling_rate": 0.0, "synthetic_per_product": 0},
 }
-METRICS = ("ndcg@10", "recall@100", "auc_exact_vs_irrelevant", "auc_exact_vs_substitute")
+METRICS = ("ndcg@10", "recall@100", "auc_exact_vs_irrelevant", "auc_exact_vs_substitute", "ndcg@10_misspelled")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine-eval", action="store_true",
                     help="also index the catalog with base and every variant and score lexical/dense/hybrid on "
                          "the dev queries through the embedded engine (dev_engine_eval.py; ~2 min per model)")
+    ap.add_argument("--evaluate", default=None,
+                    help="evaluate existing models instead of training: comma-separated model dirs or 'base'")
     args = ap.parse_args(argv)
 
     esci = Path(args.data) / "esci"
@@ -61,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     judgments = read_judgments(esci / "esci_us_qrels.tsv")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.evaluate:
+        return evaluate_existing(args.evaluate.split(","), catalog, judgments, args.seed, out)
     weights = [float(w) for w in args.level_weights.split(",")] if args.level_weights else None
     rows = []
     base_metrics = None
@@ -102,6 +106,29 @@ def main(argv: list[str] | None = None) -> int:
 
         print("\nDev queries through the embedded engine (nDCG@10, recall@100 of exact products):")
         print(format_table(engine, base="base"))
+    return 0
+
+
+def evaluate_existing(refs: list[str], catalog: list, judgments, seed: int, out: Path) -> int:
+    """Dev metrics (mrs.toolkit.dev_eval.evaluate_dense: the training report's, incl. misspelled dev
+    queries) of existing models on the same split; prints one row per model, writes evaluate.json."""
+    from dev_engine_eval import dev_split
+
+    from mrs.data.text import ProductTextTemplate
+    from mrs.models import load_sentence_transformer
+    from mrs.toolkit.dev_eval import evaluate_dense
+
+    template = ProductTextTemplate()
+    texts = {p.id: template.render(p) for p in catalog}
+    dev = dev_split(judgments, seed, 0.2)
+    results = {}
+    for ref in refs:
+        model = load_sentence_transformer(None if ref == "base" else ref, device="cpu")
+        results[ref] = evaluate_dense(model, texts, dev)
+        (out / "evaluate.json").write_text(json.dumps(results, indent=2))
+    print(f"{'model':<40}" + "".join(f"{m:>24}" for m in METRICS))
+    for ref, m in results.items():
+        print(f"{ref:<40}" + "".join(f"{_fmt(m.get(k)):>24}" for k in METRICS))
     return 0
 
 

@@ -43,19 +43,21 @@ def evaluate_dense(
     k: int = 100,
     product_embeddings: np.ndarray | None = None,
     batch_size: int = 64,
+    misspelled_seed: int | None = 0,
 ) -> dict:
     """Dense retrieval metrics of ``model`` on the dev judgments.
 
     product_texts: product id → embedding text for the whole catalog (the retrieval corpus).
     dev: dev judgments (queries never trained on). product_embeddings: precomputed embeddings in the order of
-    product_texts (skips encoding the catalog).
-    Returns {"queries", "ndcg@10", "recall@100", "auc_exact_vs_irrelevant", "auc_exact_vs_substitute"}:
-    nDCG@10 uses the integer grades as gains (ranx "ndcg", linear gain); recall@k counts top-level products
-    only (how many of the exact matches the top k retrieves); the AUCs pool every judged dev pair of the two
-    levels (top vs 0, and top vs top-1), the separation a single global threshold relies on.
+    product_texts (skips encoding the catalog). misspelled_seed: also score one misspelled copy of every dev
+    query (mrs.toolkit.augment.misspell, 1–2 edits, this seed) against the clean query's judgments — what
+    spelling augmentation is for; None skips it.
+    Returns {"queries", "ndcg@10", "recall@100", "auc_exact_vs_irrelevant", "auc_exact_vs_substitute",
+    "ndcg@10_misspelled", "recall@100_misspelled"}: nDCG@10 uses the integer grades as gains (ranx "ndcg",
+    linear gain); recall@k counts top-level products only (how many of the exact matches the top k
+    retrieves); the AUCs pool every judged dev pair of the two levels (top vs 0, and top vs top-1), the
+    separation a single global threshold relies on.
     """
-    from ranx import Qrels, Run, evaluate
-
     ids = list(product_texts)
     if product_embeddings is None:
         product_embeddings = encode(model, [product_texts[i] for i in ids], batch_size)
@@ -64,19 +66,8 @@ def evaluate_dense(
     query_emb = encode(model, [queries[q] for q in qids], batch_size)
     scores = query_emb @ product_embeddings.T  # cosines [Q, P]
     k = min(k, len(ids))
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    run = {q: {ids[j]: float(scores[r, j]) for j in top[r]} for r, q in enumerate(qids)}
-    qrels_all = dev.qrels()
-    top_grade = dev.scheme.top
-    qrels_top = {q: {p: 1 for p, g in rel.items() if g == top_grade} for q, rel in qrels_all.items()}
-    qrels_top = {q: rel for q, rel in qrels_top.items() if rel}
-    graded = {q: rel for q, rel in qrels_all.items() if any(g > 0 for g in rel.values())}
     metrics: dict = {"queries": len(qids)}
-    if graded:
-        metrics["ndcg@10"] = float(evaluate(Qrels(graded), Run({q: run[q] for q in graded}), "ndcg@10"))
-    if qrels_top:
-        metrics[f"recall@{k}"] = float(
-            evaluate(Qrels(qrels_top), Run({q: run[q] for q in qrels_top}), f"recall@{k}"))
+    metrics.update(_retrieval_metrics(scores, qids, ids, dev, k))
     # Separation on judged pairs: cosine of every judged dev pair.
     row = {q: r for r, q in enumerate(qids)}
     col = {p: j for j, p in enumerate(ids)}
@@ -86,8 +77,38 @@ def evaluate_dense(
             pair_cos.append(float(scores[row[j.query_id], col[j.product_id]]))
             pair_grade.append(j.grade)
     names = dev.scheme.levels
+    top_grade = dev.scheme.top
     metrics[f"auc_{names[top_grade]}_vs_{names[0]}"] = separation_auc(pair_cos, pair_grade, top_grade, 0)
     if top_grade >= 2:
         metrics[f"auc_{names[top_grade]}_vs_{names[top_grade - 1]}"] = separation_auc(
             pair_cos, pair_grade, top_grade, top_grade - 1)
+    if misspelled_seed is not None and qids:
+        from mrs.toolkit.augment import augment_spelling
+
+        copies = JudgmentSet(dev.scheme, augment_spelling(dev, 1.0, seed=misspelled_seed))
+        if copies.judgments:
+            typo_queries = copies.queries()
+            typo_ids = list(typo_queries)
+            typo_emb = encode(model, [typo_queries[q] for q in typo_ids], batch_size)
+            typo = _retrieval_metrics(typo_emb @ product_embeddings.T, typo_ids, ids, copies, k)
+            metrics.update({f"{name}_misspelled": value for name, value in typo.items()})
     return metrics
+
+
+def _retrieval_metrics(scores: np.ndarray, qids: list[str], ids: list[str], judged: JudgmentSet, k: int) -> dict:
+    """nDCG@10 (grades as gains) and recall@k of top-level products from cosines [len(qids), len(ids)]."""
+    from ranx import Qrels, Run, evaluate
+
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    run = {q: {ids[j]: float(scores[r, j]) for j in top[r]} for r, q in enumerate(qids)}
+    qrels_all = judged.qrels()
+    top_grade = judged.scheme.top
+    qrels_top = {q: {p: 1 for p, g in rel.items() if g == top_grade} for q, rel in qrels_all.items()}
+    qrels_top = {q: rel for q, rel in qrels_top.items() if rel}
+    graded = {q: rel for q, rel in qrels_all.items() if any(g > 0 for g in rel.values())}
+    out: dict = {}
+    if graded:
+        out["ndcg@10"] = float(evaluate(Qrels(graded), Run({q: run[q] for q in graded}), "ndcg@10"))
+    if qrels_top:
+        out[f"recall@{k}"] = float(evaluate(Qrels(qrels_top), Run({q: run[q] for q in qrels_top}), f"recall@{k}"))
+    return out
