@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--temperature", type=float, default=0.05)
     ap.add_argument("--spelling-rate", type=float, default=0.5)
-    ap.add_argument("--synthetic-per-product", type=int, default=1)
+    ap.add_argument("--synthetic-per-product", type=int, default=2)
     ap.add_argument("--level-weights", default=None, help="e.g. 0,0,0.2,1 (per grade, irrelevant first)")
     ap.add_argument("--dim", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)

@@ -64,7 +64,7 @@ class Stage1Config:
     level_weights: list[float] | None = None
     temperature: float = 0.05
     spelling_rate: float = 0.5
-    synthetic_per_product: int = 1
+    synthetic_per_product: int = 2
     dev_fraction: float = 0.2
     seed: int = 0
     epochs: int = 1
