@@ -116,7 +116,14 @@ class ClusterScorer:
         q = np.asarray(body["vector"], dtype=np.float32)
         if space == "cosinesimil":
             stored, q = l2_normalize(stored), l2_normalize(q)
-        raw = (stored @ q).astype(np.float64) if space != "l2" else ((stored - q) ** 2).sum(axis=1).astype(np.float64)
+        # raw similarity with faiss's SIMD kernels, as OpenSearch's faiss engine computes it (float32)
+        import faiss
+
+        raw32 = np.empty(len(ids), dtype=np.float32)
+        kernel = faiss.fvec_L2sqr_ny if space == "l2" else faiss.fvec_inner_products_ny
+        stored, q = np.ascontiguousarray(stored), np.ascontiguousarray(q)
+        kernel(faiss.swig_ptr(raw32), faiss.swig_ptr(q), faiss.swig_ptr(stored), stored.shape[1], len(ids))
+        raw = raw32.astype(np.float64)
         scores = np.asarray(knn_score(raw, space), dtype=np.float64)
         order = sorted(range(len(ids)), key=lambda r: -scores[r])
         if "k" in body:
