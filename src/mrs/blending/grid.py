@@ -182,43 +182,18 @@ def weight_grid(n_subqueries: int, step: float = WEIGHT_STEP) -> np.ndarray:
     return np.round(np.asarray(rows, dtype=np.float64) / units, 10)
 
 
-def _f32_weighted_sum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Σᵢ wᵢ·vᵢ accumulated left to right in float32, as the engine's row sums over n_subqueries ≤ 5 do:
-    (n_weights, n_sub) × (n_sub, n_docs) → (n_weights, n_docs)."""
-    acc = np.zeros((weights.shape[0], values.shape[1]), dtype=np.float32)
-    for i in range(values.shape[0]):
-        acc += weights[:, i:i + 1] * values[i][None, :]
-    return acc
-
-
 def combine_batch(normalized: np.ndarray, weights: np.ndarray, combination: str) -> np.ndarray:
-    """Combined scores for every weight vector at once.
+    """Combined scores for every weight vector at once, by the engine's own kernels
+    (mrs.engine.combination.COMBINATION_KERNELS), so scores, ties and the tie-break match the engine's.
 
     normalized: (n_subqueries, n_docs), NaN where the doc is missing from that sub-query. weights:
-    (n_weights, n_subqueries). Returns float32 (n_weights, n_docs):
-    arithmetic_mean Σ wᵢsᵢ / Σ wᵢ (missing → 0, weight kept); geometric_mean exp(Σ wᵢ ln sᵢ / Σ wᵢ) and
-    harmonic_mean Σ wᵢ / Σ wᵢ/sᵢ over sᵢ > 0 only (0 when no weight remains). The arithmetic follows
-    mrs.engine.combination step for step in float32, so scores, ties and the id tie-break match the engine's.
+    (n_weights, n_subqueries). Returns float32 (n_weights, n_docs).
     """
-    s = np.nan_to_num(np.asarray(normalized, dtype=np.float32), nan=0.0)
-    w = np.asarray(weights, dtype=np.float32)
-    if combination == "arithmetic_mean":
-        total = w.sum(axis=1, dtype=np.float32)[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = _f32_weighted_sum(w, s) / total
-        return np.where(total > 0, out, np.float32(0)).astype(np.float32)
-    positive = s > 0
-    safe = np.where(positive, s, np.float32(1))
-    w_sum = _f32_weighted_sum(w, positive.astype(np.float32))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if combination == "geometric_mean":
-            log_s = np.where(positive, np.log(safe.astype(np.float64)), 0.0)
-            out = np.exp((w.astype(np.float64) @ log_s) / w_sum)
-        elif combination == "harmonic_mean":
-            out = w_sum / _f32_weighted_sum(w, np.where(positive, np.float32(1) / safe, np.float32(0)))
-        else:
-            raise ValueError(f"unknown combination {combination!r}")
-    return np.where(w_sum > 0, out, 0.0).astype(np.float32)
+    from mrs.engine.combination import COMBINATION_KERNELS
+
+    if combination not in COMBINATION_KERNELS:
+        raise ValueError(f"unknown combination {combination!r}")
+    return COMBINATION_KERNELS[combination](np.asarray(normalized, dtype=np.float32).T, weights)
 
 
 def rrf_terms(rank: np.ndarray, rank_constant: int) -> np.ndarray:
@@ -232,8 +207,11 @@ def rrf_terms(rank: np.ndarray, rank_constant: int) -> np.ndarray:
 
 
 def rrf_batch(rank: np.ndarray, weights: np.ndarray, rank_constant: int) -> np.ndarray:
-    """Weighted RRF sums Σ wᵢ / (rank_constant + rankᵢ) for every weight vector: float32 (n_weights, n_docs)."""
-    return _f32_weighted_sum(np.asarray(weights, dtype=np.float32), rrf_terms(rank, rank_constant))
+    """Weighted RRF sums Σ wᵢ / (rank_constant + rankᵢ) for every weight vector: float32 (n_weights, n_docs),
+    by the engine's kernel (mrs.engine.rrf.rrf_combine_kernel)."""
+    from mrs.engine.rrf import rrf_combine_kernel
+
+    return rrf_combine_kernel(rrf_terms(rank, rank_constant).T, weights)
 
 
 def normalize_candidates(qc: QueryCandidates, norm: Normalization) -> np.ndarray:
