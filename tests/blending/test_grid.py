@@ -10,7 +10,9 @@ from mrs.blending.grid import (
     BlendConfig,
     Bound,
     Normalization,
+    blend_query,
     combine_batch,
+    default_config,
     normalization_variants,
     rrf_config,
     search_blends,
@@ -20,6 +22,7 @@ from mrs.blending.grid import (
 from mrs.blending.objective import parse_metric
 from mrs.engine.combination import arithmetic_mean, geometric_mean, harmonic_mean
 from mrs.engine.pipeline import parse_pipeline
+from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL
 
 
 def test_weight_grid_steps_of_a_tenth():
@@ -142,3 +145,18 @@ def test_grid_scores_agree_with_engine_ranking_plus_ranx_metric_on_random_querie
             run[qc.query_id] = {h.id: float(len(hits) - i) for i, h in enumerate(hits)}  # rank-preserving scores
         expected = float(evaluate(Qrels(qrels), Run(run), "ndcg@10"))
         assert cs.train == pytest.approx(expected, abs=1e-9), cs.config.name
+
+
+def test_grid_ties_follow_index_order_like_the_engine():
+    # two docs tie in every configuration (same lexical score, no dense hit); "b" sorts first by id but sits
+    # later in the index: with doc positions the grid and the engine both put "a" (doc 1) first
+    lists = {SUBQUERY_LEXICAL: (["b", "a"], [2.0, 2.0]), SUBQUERY_DENSE: (["c"], [0.9])}
+    qc = QueryCandidates.from_lists("q", lists, {"a": 2, "b": 0}, doc_positions={"a": 1, "b": 8, "c": 4})
+    assert qc.id_order.tolist() == [2, 0, 1]  # b, a, c → places by doc id 8, 1, 4
+    config = default_config([SUBQUERY_LEXICAL, SUBQUERY_DENSE])
+    # min_max: a, b both 1.0 (equal scores) → 0.7 each; c dense-only 1.0 → 0.3
+    hits = blend_query(qc, config)
+    assert [h.id for h in hits] == ["a", "b", "c"]
+    assert verify_with_engine([qc], config, depth=3)
+    no_positions = QueryCandidates.from_lists("q", lists, {"a": 2, "b": 0})
+    assert no_positions.id_order.tolist() == [1, 0, 2]  # by product id: a, b, c

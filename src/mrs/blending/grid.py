@@ -349,7 +349,8 @@ def search_blends(train: Sequence[QueryCandidates], dev: Sequence[QueryCandidate
 
 def blend_query(qc: QueryCandidates, config: BlendConfig, size: int | None = None):
     """The engine's own hybrid combination of one query's candidate lists under ``config``:
-    mrs.engine.hybrid.combine(...) → list[CombinedHit] (score desc, then id)."""
+    mrs.engine.hybrid.combine(...) → list[CombinedHit] (score desc, then index order; product id without
+    doc ids)."""
     from mrs.engine.hybrid import SubqueryResult, combine
     from mrs.engine.pipeline import parse_pipeline
 
@@ -358,7 +359,8 @@ def blend_query(qc: QueryCandidates, config: BlendConfig, size: int | None = Non
     for i, name in enumerate(qc.names):
         present = np.flatnonzero(qc.rank[i] > 0)
         present = present[np.argsort(qc.rank[i, present])]
-        subresults.append(SubqueryResult(name, [qc.ids[j] for j in present], qc.raw[i, present].astype(np.float64)))
+        subresults.append(SubqueryResult(name, [qc.ids[j] for j in present], qc.raw[i, present].astype(np.float64),
+                                         doc_ids=None if qc.doc_ids is None else qc.doc_ids[present]))
     return combine(subresults, pipeline, size=size or len(qc.ids))
 
 
