@@ -68,7 +68,10 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
     """Render the deployable set into --out: index.json (PUT /<index>), pipelines/mrs-hybrid.json (the
     calibrated normalization-processor) and mrs-hybrid-rrf.json (score-ranker RRF), templates/mrs-lexical,
     mrs-dense, mrs-dense-min-<level> (radial, one per calibrated level) and mrs-hybrid (PUT /_scripts/<id>),
-    and manifest.json. Each template is rendered with a hostile query before it is written.
+    and manifest.json. Each template is rendered with a hostile query before it is written. With --target
+    elasticsearch and a calibration fitted for OpenSearch whose blend Elasticsearch cannot run (z_score, score
+    bounds, geometric/harmonic mean), the best configuration of the calibration's ranking that it can run is
+    deployed instead; stderr says so and manifest.json records it (``blend``).
 
     \b
     Example:
@@ -104,6 +107,11 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
         out = render_templates(cal, spec, out_dir, rank_window_size=pagination_depth, rank_constant=rank_constant,
                                tie_breaker=tie_breaker, vector_similarity=vector_similarity, index_type=index_type)
         out["calibration"] = str(calibration) if calibration else None
+        blend = out["blend"]
+        if blend.get("substituted"):  # stderr, with --json too: the deployed blend is not the calibrated one
+            err_console.print(f"note: {blend['reason']}; deploying the best Elasticsearch-expressible configuration "
+                              f"of the calibration's ranking (#{blend['ranking_position']}): {blend['deployed']}",
+                              highlight=False, markup=False)
         if as_json:
             print_json(out)
         else:
