@@ -10,7 +10,7 @@ import click
 from mrs.cli.cluster import cluster_client, cluster_errors, cluster_options, pop_cluster_options
 from mrs.cli.common import err_console, handle_errors, json_option, print_json
 from mrs.errors import InputError
-from mrs.opensearch.mapping import ENGINES, IndexSpec, spec_from_manifest
+from mrs.opensearch.mapping import ENGINES, IndexSpec, shard_notes, spec_from_manifest
 from mrs.opensearch.pipelines import read_calibration
 from mrs.opensearch.templates import install_set, read_set, render_set, write_set
 
@@ -117,6 +117,7 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
         else:
             err_console.print(f"wrote {len(out['files'])} files to {out_dir}: templates "
                               f"{', '.join(out['templates'])}", highlight=False)
+        _print_scoring_notes(shard_notes(spec.shards, "elasticsearch"))
         return
     rendered = render_set(cal, spec, pagination_depth=pagination_depth, rank_constant=rank_constant,
                           tie_breaker=tie_breaker, cluster_major=cluster_version)
@@ -129,6 +130,13 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
         return
     err_console.print(f"wrote {len(paths)} files to {out_dir}: pipelines {', '.join(sorted(rendered.pipelines))}; "
                       f"templates {', '.join(sorted(rendered.templates))}", highlight=False)
+    _print_scoring_notes(shard_notes(spec.shards))
+
+
+def _print_scoring_notes(lines: list[str]) -> None:
+    """The mapping's scoring notes (mrs.opensearch.mapping.shard_notes) on stderr: warnings always, notes dim."""
+    for line in lines:
+        err_console.print(line, style=None if line.startswith("warning:") else "dim", highlight=False, markup=False)
 
 
 @command.command("install")

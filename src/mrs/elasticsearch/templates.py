@@ -62,6 +62,7 @@ from mrs.engine.linear_retriever import (
 from mrs.engine.techniques import ELASTICSEARCH, OPENSEARCH, version_notes
 from mrs.errors import InputError
 from mrs.opensearch.bodies import boosted_fields
+from mrs.opensearch.mapping import shard_notes
 from mrs.opensearch.pipelines import Calibration
 from mrs.opensearch.templates import (
     _find_value,
@@ -151,6 +152,7 @@ class ElasticRenderedSet:
 
     def manifest(self) -> dict[str, Any]:
         return {"target": "elasticsearch", "index": "index.json", "blend": self.blend,
+                "scoring": shard_notes(self.index["settings"]["index"]["number_of_shards"], "elasticsearch"),
                 "templates": {n: f"templates/{n}.json" for n in self.templates},
                 "retrievers": {n: f"retrievers/{n}.json" for n in self.retrievers},
                 "knn_levels": self.knn_levels,

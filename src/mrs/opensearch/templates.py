@@ -39,7 +39,7 @@ from typing import Any
 
 from mrs.errors import InputError
 from mrs.opensearch.bodies import boosted_fields
-from mrs.opensearch.mapping import IndexSpec, index_body
+from mrs.opensearch.mapping import IndexSpec, index_body, shard_notes
 from mrs.opensearch.pipelines import Calibration, pipeline_weights, rrf_pipeline
 
 HYBRID_PIPELINE = "mrs-hybrid"
@@ -256,6 +256,7 @@ class RenderedSet:
             "pipelines": {name: f"pipelines/{name}.json" for name in self.pipelines},
             "templates": {name: f"templates/{name}.json" for name in self.templates},
             "radial_levels": self.radial_levels,
+            "scoring": shard_notes(self.index["settings"]["index"]["number_of_shards"]),
             "install": {
                 "pipelines": {name: f"PUT /_search/pipeline/{name}" for name in self.pipelines},
                 "templates": {name: f"PUT /_scripts/{name}" for name in self.templates},
