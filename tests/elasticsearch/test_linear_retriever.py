@@ -231,3 +231,21 @@ def test_ties_follow_doc_ids_when_given():
     results = {"lexical": (["a", "c", "b"], [3.0, 2.0, 1.0], [0, 8, 5]), "dense": (["b", "d"], [0.9, 0.7], [5, 3])}
     spec = RetrieverSpec("rrf", (SubRetriever("lexical"), SubRetriever("dense")), 10)
     assert [h.id for h in combine_retriever(results, spec, 10)] == ["b", "a", "d", "c"]
+
+
+def test_engine_hybrid_ties_follow_index_order_not_id(tmp_path):
+    from mrs.data.catalog import Product
+    from mrs.engine.engine import EmbeddedEngine
+
+    # two identical products (same BM25, same vector: every blend ties them); "z-twin" is indexed first
+    products = [Product(id=i, fields={"title": t}) for i, t in
+                [("z-twin", "red shirt"), ("a-twin", "red shirt"), ("m", "blue shirt"), ("q", "green hat")]]
+    EmbeddedEngine.build(tmp_path / "idx", products, encoder=TinyEncoder(), fields={"title": 1.0})
+    engine = EmbeddedEngine.open(tmp_path / "idx")
+    vec = TinyEncoder().encode_query("red shirt")
+    linear = {"linear": {"retrievers": [{"retriever": "lexical", "weight": 0.5, "normalizer": "minmax"},
+                                        {"retriever": "dense", "weight": 0.5, "normalizer": "minmax"}],
+                         "rank_window_size": 4}}
+    for blend in (None, linear):  # OpenSearch min_max 0.7/0.3 and Elasticsearch linear: both twins score 1.0
+        hits = engine.hybrid("red shirt", vec, 4, blend)
+        assert [h.id for h in hits[:2]] == ["z-twin", "a-twin"], blend

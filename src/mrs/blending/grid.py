@@ -42,8 +42,6 @@ from mrs.engine import techniques
 from mrs.engine.techniques import ELASTICSEARCH, OPENSEARCH
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL
 
-NORMALIZATIONS = ("min_max", "l2", "z_score")
-COMBINATIONS = ("arithmetic_mean", "geometric_mean", "harmonic_mean")
 RRF_RANK_CONSTANTS = (1, 5, 10, 20, 60)
 WEIGHT_STEP = 0.1
 DEFAULT_WEIGHTS = {(SUBQUERY_LEXICAL, SUBQUERY_DENSE): (0.7, 0.3)}
