@@ -129,3 +129,32 @@ def test_three_clause_blend_with_a_title_field_clause(index_dir, sample, tmp_pat
     bad = run("calibrate", "--index", index_dir, "--judgments", sample.judgments, "--out", out, "--bootstrap", 0,
               "--field-clause", "nosuchfield")
     assert bad.exit_code == 2 and "BM25 fields" in bad.output
+
+
+def test_calibrate_for_elasticsearch_and_render_for_it(calibrated, index_dir, sample, tmp_path):
+    out = tmp_path / "es-cal.json"
+    result = run("calibrate", "--index", index_dir, "--judgments", sample.judgments, "--out", out,
+                 "--bootstrap", 0, "--target", "elasticsearch", "--json")
+    assert result.exit_code == 0, result.output
+    blend = json.loads(result.stdout)["blend"]
+    assert blend["target"] == "elasticsearch" and blend["verified_with_engine"] is True
+    # only what Elasticsearch runs: the linear retriever (minmax, l2_norm) and rrf — 2 × 11 + 5 × 11
+    assert blend["configurations"] == 77
+    names = [entry["name"] for entry in json.loads(out.read_text())["blend"]["ranking"]]
+    assert names and all(n.startswith(("linear minmax", "linear l2_norm", "rrf k=")) for n in names)
+    assert set(blend["retriever"]) <= {"linear", "rrf"}
+    rendered = run("templates", "render", "--target", "elasticsearch", "--calibration", out, "--from-index",
+                   index_dir, "--out", tmp_path / "es", "--json")
+    assert rendered.exit_code == 0, rendered.output
+    assert json.loads(rendered.stdout)["blend"]["substituted"] is False
+    # the OpenSearch calibration of the same sample renders for Elasticsearch too (substituted when needed)
+    os_cal, summary = calibrated
+    rendered = run("templates", "render", "--target", "elasticsearch", "--calibration", os_cal, "--from-index",
+                   index_dir, "--out", tmp_path / "es-os", "--json")
+    assert rendered.exit_code == 0, rendered.output
+    choice = json.loads(rendered.stdout)["blend"]
+    manifest = json.loads((tmp_path / "es-os" / "manifest.json").read_text())
+    assert manifest["blend"] == choice
+    assert choice["substituted"] == (summary["blend"]["name"].split("+")[0].startswith(("z_score", "min_max["))
+                                     or "geometric" in summary["blend"]["name"]
+                                     or "harmonic" in summary["blend"]["name"])

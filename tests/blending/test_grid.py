@@ -10,7 +10,9 @@ from mrs.blending.grid import (
     BlendConfig,
     Bound,
     Normalization,
+    blend_query,
     combine_batch,
+    default_config,
     normalization_variants,
     rrf_config,
     search_blends,
@@ -20,6 +22,7 @@ from mrs.blending.grid import (
 from mrs.blending.objective import parse_metric
 from mrs.engine.combination import arithmetic_mean, geometric_mean, harmonic_mean
 from mrs.engine.pipeline import parse_pipeline
+from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL
 
 
 def test_weight_grid_steps_of_a_tenth():
@@ -142,3 +145,51 @@ def test_grid_scores_agree_with_engine_ranking_plus_ranx_metric_on_random_querie
             run[qc.query_id] = {h.id: float(len(hits) - i) for i, h in enumerate(hits)}  # rank-preserving scores
         expected = float(evaluate(Qrels(qrels), Run(run), "ndcg@10"))
         assert cs.train == pytest.approx(expected, abs=1e-9), cs.config.name
+
+
+def test_grid_ties_follow_index_order_like_the_engine():
+    # two docs tie in every configuration (same lexical score, no dense hit); "b" sorts first by id but sits
+    # later in the index: with doc positions the grid and the engine both put "a" (doc 1) first
+    lists = {SUBQUERY_LEXICAL: (["b", "a"], [2.0, 2.0]), SUBQUERY_DENSE: (["c"], [0.9])}
+    qc = QueryCandidates.from_lists("q", lists, {"a": 2, "b": 0}, doc_positions={"a": 1, "b": 8, "c": 4})
+    assert qc.id_order.tolist() == [2, 0, 1]  # b, a, c → places by doc id 8, 1, 4
+    config = default_config([SUBQUERY_LEXICAL, SUBQUERY_DENSE])
+    # min_max: a, b both 1.0 (equal scores) → 0.7 each; c dense-only 1.0 → 0.3
+    hits = blend_query(qc, config)
+    assert [h.id for h in hits] == ["a", "b", "c"]
+    assert verify_with_engine([qc], config, depth=3)
+    no_positions = QueryCandidates.from_lists("q", lists, {"a": 2, "b": 0})
+    assert no_positions.id_order.tolist() == [1, 0, 2]  # by product id: a, b, c
+
+
+def test_elasticsearch_target_searches_only_what_it_runs_with_its_semantics():
+    cands = _known_case()
+    result = search_blends(cands, cands, parse_metric("ndcg@1"), {"exact": 0.8}, target="elasticsearch")
+    families = {cs.config.family for cs in result.scores}
+    # no z_score, no bounds, no geometric/harmonic: linear minmax / l2_norm and rrf
+    assert families == {"linear minmax", "linear l2_norm"} | {f"rrf k={k}" for k in (1, 5, 10, 20, 60)}
+    assert len(result.scores) == 7 * 11 and result.target == "elasticsearch"
+    # Elasticsearch's minmax keeps the lowest at 0 (no 0.001): lexical c 1, d 0.55, f 0; dense e 1, d 0.55, g 0
+    # → d = 0.55 w + 0.55 (1 − w) = 0.55 leads only at w = 0.5, as on OpenSearch
+    assert result.best.config.name == "linear minmax w=[0.5,0.5]"
+    spec = result.best.config.retriever_spec(100)
+    assert [(s.normalizer, s.weight) for s in spec.subretrievers] == [("minmax", 0.5), ("minmax", 0.5)]
+
+
+def test_elasticsearch_fast_path_equals_combine_retriever():
+    cands = _random_candidates(6, seed=3)
+    for w in weight_grid(2)[[1, 5, 9]]:
+        weights = tuple(float(x) for x in w)
+        for norm in ("min_max", "l2"):
+            cfg = BlendConfig(Normalization(norm), "arithmetic_mean", weights, target="elasticsearch")
+            assert verify_with_engine(cands, cfg, depth=10), cfg.name
+        assert verify_with_engine(cands, BlendConfig(None, "rrf", weights, 20, "elasticsearch"))
+    # the weighted-sum kernel by hand: minmax scores 1.0 / absent, weights 0.3 / 0.7 → 0.3; both 1.0 → 1.0
+    from mrs.engine.retriever_kernels import linear_kernel, rrf_kernel
+
+    out = linear_kernel(np.array([[1.0, np.nan], [1.0, 1.0]]), np.array([[0.3, 0.7]]))
+    assert out.tolist() == [[np.float32(0.3), np.float32(np.float32(0.3) + np.float32(0.7))]]
+    # rrf: ranks (1, absent) and (2, 1) with k 60, weights 2, 1 → 2/61; 2/62 + 1/61 (float, no rounding)
+    f = np.float32
+    out = rrf_kernel(np.array([[1, 2], [0, 1]]), np.array([[2.0, 1.0]]), 60)
+    assert out[0, 0] == f(2) * f(f(1) / f(61)) and out[0, 1] == f(f(2) * f(f(1) / f(62))) + f(f(1) / f(61))

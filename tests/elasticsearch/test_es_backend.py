@@ -115,3 +115,15 @@ def test_backend_from_index_reads_meta(es, sleeps):
 
     with pytest.raises(InputError, match="not created by mrs"):
         backend_from_index(es.client(), "plain")
+
+
+def test_weighted_rrf_pipeline_is_sent_with_per_retriever_weights(es, sleeps):
+    es.search_responder = respond({"a": 0.03, "b": 0.02})
+    b = backend(es, sleeps, rank_window_size=20)
+    pipeline = {"phase_results_processors": [{"score-ranker-processor": {"combination": {
+        "technique": "rrf", "rank_constant": 40, "parameters": {"weights": [0.7, 0.3]}}}}]}
+    b.hybrid("red shirt", VEC, 10, pipeline)
+    rrf = es.searches()[-3]["retriever"]["rrf"]
+    assert rrf["rank_constant"] == 40 and [r["weight"] for r in rrf["retrievers"]] == [0.7, 0.3]
+    assert "multi_match" in rrf["retrievers"][0]["retriever"]["standard"]["query"]
+    assert rrf["retrievers"][1]["retriever"]["knn"]["k"] == 20

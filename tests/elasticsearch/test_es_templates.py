@@ -153,3 +153,85 @@ def test_cli_render_target_elasticsearch(tmp_path):
     bad = CliRunner().invoke(cli, ["templates", "render", "--target", "elasticsearch", "--dimension", "4",
                                    "--index-options", "bbq_hnsw", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "dims ≥ 64" in bad.output
+
+
+def _entry(name, normalization, combination, weights, train, bounds=None):
+    norm = {"technique": normalization}
+    if bounds:
+        norm["parameters"] = {"lower_bounds": bounds}
+    return {"name": name, "train": train, "dev": None, "family": name.split(" w=")[0], "pipeline": {
+        "description": f"mrs calibrate: {name}", "phase_results_processors": [{"normalization-processor": {
+            "normalization": norm, "combination": {"technique": combination,
+                                                   "parameters": {"weights": weights}}}}]}}
+
+
+def test_opensearch_calibration_deploys_the_best_expressible_ranked_blend(tmp_path):
+    ranking = [
+        _entry("z_score+arithmetic_mean w=[0.4,0.6]", "z_score", "arithmetic_mean", [0.4, 0.6], 0.92),
+        _entry("min_max[lb]+arithmetic_mean w=[0.3,0.7]", "min_max", "arithmetic_mean", [0.3, 0.7], 0.91,
+               [{"mode": "ignore"}, {"mode": "apply", "min_score": 0.8}]),
+        _entry("min_max+geometric_mean w=[0.5,0.5]", "min_max", "geometric_mean", [0.5, 0.5], 0.90),
+        _entry("l2+arithmetic_mean w=[0.2,0.8]", "l2", "arithmetic_mean", [0.2, 0.8], 0.89),
+        _entry("min_max+arithmetic_mean w=[0.6,0.4]", "min_max", "arithmetic_mean", [0.6, 0.4], 0.88),
+    ]
+    data = {"blend": {"pipeline": ranking[0]["pipeline"], "ranking": ranking, "target": "opensearch"}}
+    rs = render_set(calibration_from_dict(data), SPEC)
+    # #1 z_score, #2 bounds, #3 geometric are not Elasticsearch's; #4 l2 + arithmetic_mean is
+    assert rs.blend["substituted"] is True and rs.blend["ranking_position"] == 4
+    assert rs.blend["deployed"] == "l2+arithmetic_mean w=[0.2,0.8]"
+    assert "no z_score normalizer" in rs.blend["reason"] and rs.blend["fitted_for"] == "opensearch"
+    linear = rs.retrievers["linear"]["linear"]["retrievers"]
+    assert [(r["normalizer"], r["weight"]) for r in linear] == [("l2_norm", 0.2), ("l2_norm", 0.8)]
+    write_set(rs, tmp_path / "es")
+    assert json.loads((tmp_path / "es" / "manifest.json").read_text())["blend"] == rs.blend
+    assert read_set(tmp_path / "es").blend == rs.blend
+    # without a ranking there is nothing measured to fall back to: one line saying what to do
+    with pytest.raises(InputError, match="re-run `mrs calibrate --target elasticsearch`"):
+        render_set(calibration_from_dict({"blend": {"pipeline": ranking[0]["pipeline"]}}), SPEC)
+
+
+def test_weighted_rrf_calibration_deploys_weighted_rrf_and_the_best_linear():
+    rrf_pipeline = {"description": "mrs calibrate: rrf k=20 w=[0.7,0.3]", "phase_results_processors": [
+        {"score-ranker-processor": {"combination": {"technique": "rrf", "rank_constant": 20,
+                                                    "parameters": {"weights": [0.7, 0.3]}}}}]}
+    ranking = [{"name": "rrf k=20 w=[0.7,0.3]", "train": 0.9, "dev": None, "pipeline": rrf_pipeline},
+               _entry("min_max+arithmetic_mean w=[0.4,0.6]", "min_max", "arithmetic_mean", [0.4, 0.6], 0.8)]
+    rs = render_set(calibration_from_dict({"blend": {"pipeline": rrf_pipeline, "ranking": ranking}}), SPEC)
+    assert rs.blend["substituted"] is False
+    rrf = render_json(rs.templates[RRF_TEMPLATE], sample_params(SPEC))["retriever"]["rrf"]
+    assert [r["weight"] for r in rrf["retrievers"]] == [0.7, 0.3] and rrf["rank_constant"] == 20
+    assert "standard" in rrf["retrievers"][0]["retriever"] and "knn" in rrf["retrievers"][1]["retriever"]
+    assert "weighted rrf needs Elasticsearch ≥ 9.2 (rrf retriever [weight])" in rs.blend["notes"]
+    linear = rs.retrievers["linear"]["linear"]["retrievers"]
+    assert [(r["normalizer"], r["weight"]) for r in linear] == [("minmax", 0.4), ("minmax", 0.6)]
+
+
+def test_cli_says_on_stderr_when_it_substitutes(tmp_path):
+    from click.testing import CliRunner
+
+    from mrs.cli.main import cli
+
+    ranking = [_entry("z_score+arithmetic_mean w=[0.4,0.6]", "z_score", "arithmetic_mean", [0.4, 0.6], 0.92),
+               _entry("min_max+arithmetic_mean w=[0.2,0.8]", "min_max", "arithmetic_mean", [0.2, 0.8], 0.91)]
+    cal = tmp_path / "cal.json"
+    cal.write_text(json.dumps({"blend": {"pipeline": ranking[0]["pipeline"], "ranking": ranking}}))
+    result = CliRunner().invoke(cli, ["templates", "render", "--target", "elasticsearch", "--calibration", str(cal),
+                                      "--dimension", "4", "--out", str(tmp_path / "es"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "deploying the best Elasticsearch-expressible configuration of the calibration's ranking (#2): " \
+           "min_max+arithmetic_mean w=[0.2,0.8]" in " ".join(result.stderr.split())
+    assert json.loads(result.stdout)["blend"]["deployed"] == "min_max+arithmetic_mean w=[0.2,0.8]"
+
+
+def test_manifest_says_scores_match_only_on_one_shard(tmp_path):
+    from mrs.opensearch.mapping import shard_notes
+
+    rs = rendered_set()
+    write_set(rs, tmp_path / "es")
+    scoring = json.loads((tmp_path / "es" / "manifest.json").read_text())["scoring"]
+    assert rs.index["settings"]["index"]["number_of_shards"] == 1
+    assert scoring == ["BM25 idf and avgdl are per shard: lexical scores, the calibrated thresholds and the blend "
+                       "equal the embedded engine's only on one shard (number_of_shards: 1, as rendered)"]
+    three = shard_notes(3)
+    assert three[0].startswith("warning: number_of_shards 3") and "rejects search_type=dfs_query_then_fetch" in three[0]
+    assert "dfs_query_then_fetch, which makes term and field statistics global" in shard_notes(2, "elasticsearch")[0]

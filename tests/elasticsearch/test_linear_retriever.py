@@ -194,3 +194,58 @@ def test_engine_hybrid_accepts_a_retriever_body(tmp_path):
     assert hits[0].normalized["lexical"] == 1.0
     missing = [h for h in hits if h.scores["lexical"] is None]
     assert all(h.score == pytest.approx(0.3 * h.normalized["dense"]) for h in missing)
+
+
+def test_weighted_rrf_by_hand_and_round_trip():
+    # Elasticsearch ≥ 9.2: score += weight · (1f / (k + rank)); lexical a 1, c 2, b 3; dense b 1, d 2
+    body = {"rrf": {"retrievers": [{"retriever": "lexical", "weight": 2.0}, {"retriever": "dense", "weight": 0.5}],
+                    "rank_constant": 60, "rank_window_size": 10}}
+    spec = parse_retriever(body)
+    assert [s.weight for s in spec.subretrievers] == [2.0, 0.5]
+    hits = {h.id: h.score for h in combine_retriever(RESULTS, spec, 10)}
+    f = np.float32
+    assert hits["a"] == f(f(2.0) * f(f(1) / f(61)))  # 2/61 = 0.0327869
+    assert hits["b"] == f(f(f(2.0) * f(f(1) / f(63))) + f(f(0.5) * f(f(1) / f(61))))  # 2/63 + 0.5/61
+    assert hits["d"] == f(f(0.5) * f(f(1) / f(62)))
+    assert retriever_body(spec) == body  # weighted format written back
+    # all weights 1.0: the plain format any rrf retriever version reads
+    plain = RetrieverSpec("rrf", (SubRetriever("lexical"), SubRetriever("dense")), 10)
+    assert retriever_body(plain)["rrf"]["retrievers"] == ["lexical", "dense"]
+    with pytest.raises(InputError, match="non-negative"):
+        parse_retriever({"rrf": {"retrievers": [{"retriever": "lexical", "weight": -1}]}})
+
+
+def test_rrf_pipeline_weights_become_retriever_weights():
+    rrf = linear_from_pipeline({"phase_results_processors": [{"score-ranker-processor": {
+        "combination": {"technique": "rrf", "rank_constant": 20, "parameters": {"weights": [0.7, 0.3]}}}}]}, 10)
+    assert rrf.subretrievers == (SubRetriever("lexical", 0.7), SubRetriever("dense", 0.3))
+    with pytest.raises(InputError, match="no lower/upper score bounds"):
+        linear_from_pipeline({"phase_results_processors": [{"normalization-processor": {
+            "normalization": {"technique": "min_max", "parameters": {
+                "lower_bounds": [{"mode": "apply", "min_score": 0.0}, {"mode": "clip", "min_score": 0.7}]}},
+            "combination": {"technique": "arithmetic_mean", "parameters": {"weights": [0.5, 0.5]}}}}]}, 10)
+
+
+def test_ties_follow_doc_ids_when_given():
+    # c and d tie at 1/62 (rrf); with doc ids d (doc 3) precedes c (doc 8) — Elasticsearch's RankDoc order
+    results = {"lexical": (["a", "c", "b"], [3.0, 2.0, 1.0], [0, 8, 5]), "dense": (["b", "d"], [0.9, 0.7], [5, 3])}
+    spec = RetrieverSpec("rrf", (SubRetriever("lexical"), SubRetriever("dense")), 10)
+    assert [h.id for h in combine_retriever(results, spec, 10)] == ["b", "a", "d", "c"]
+
+
+def test_engine_hybrid_ties_follow_index_order_not_id(tmp_path):
+    from mrs.data.catalog import Product
+    from mrs.engine.engine import EmbeddedEngine
+
+    # two identical products (same BM25, same vector: every blend ties them); "z-twin" is indexed first
+    products = [Product(id=i, fields={"title": t}) for i, t in
+                [("z-twin", "red shirt"), ("a-twin", "red shirt"), ("m", "blue shirt"), ("q", "green hat")]]
+    EmbeddedEngine.build(tmp_path / "idx", products, encoder=TinyEncoder(), fields={"title": 1.0})
+    engine = EmbeddedEngine.open(tmp_path / "idx")
+    vec = TinyEncoder().encode_query("red shirt")
+    linear = {"linear": {"retrievers": [{"retriever": "lexical", "weight": 0.5, "normalizer": "minmax"},
+                                        {"retriever": "dense", "weight": 0.5, "normalizer": "minmax"}],
+                         "rank_window_size": 4}}
+    for blend in (None, linear):  # OpenSearch min_max 0.7/0.3 and Elasticsearch linear: both twins score 1.0
+        hits = engine.hybrid("red shirt", vec, 4, blend)
+        assert [h.id for h in hits[:2]] == ["z-twin", "a-twin"], blend

@@ -57,3 +57,38 @@ def test_weight_validation():
         validate_weights(["a", 1.0], 2)
     with pytest.raises(InputError, match="must match"):
         arithmetic_mean(M, [1.0])
+
+
+def test_arithmetic_mean_skips_negative_scores_with_their_weight():
+    # neural-search counts a score only when score ≥ 0.0: row [0.8, −0.4] → 0.7·0.8 / 0.7 = 0.8 (not
+    # (0.56 − 0.12)/1 = 0.44); a missing score (0.0) still counts with its weight: [0.8, NaN] → 0.56
+    close(arithmetic_mean([[0.8, -0.4], [0.8, NAN]], W), [0.8, 0.56])
+    # every score negative: no weight left → 0
+    close(arithmetic_mean([[-0.5, -0.1]], W), [0.0])
+
+
+def test_geometric_and_harmonic_skip_non_positive_scores_with_their_weight():
+    # [0.5, −0.2]: only 0.5 counts with weight 0.7 → exp(0.7 ln 0.5 / 0.7) = 0.5; harmonic 0.7/(0.7/0.5) = 0.5
+    close(geometric_mean([[0.5, -0.2]], W), [0.5])
+    close(harmonic_mean([[0.5, -0.2]], W), [0.5])
+    close(geometric_mean([[-0.5, 0.0]], W), [0.0])
+    close(harmonic_mean([[-0.5, 0.0]], W), [0.0])
+
+
+def test_arithmetic_mean_is_float32_step_by_step():
+    # Java: combined += s·w in float, then / Σw in float. 0.1f·0.7f + 0.2f·0.3f, divided by 0.7f + 0.3f
+    w7, w3 = np.float32(0.7), np.float32(0.3)
+    expected = (np.float32(np.float32(0.1) * w7) + np.float32(np.float32(0.2) * w3)) / np.float32(w7 + w3)
+    assert arithmetic_mean([[0.1, 0.2]], W)[0] == np.float32(expected)
+
+
+def test_kernels_take_many_weight_vectors_at_once():
+    from mrs.engine.combination import COMBINATION_KERNELS
+
+    weights = np.array([[0.7, 0.3], [0.2, 0.8], [1.0, 0.0]])
+    for name, kernel in COMBINATION_KERNELS.items():
+        batch = kernel(np.asarray(M, dtype=np.float32), weights)
+        single = {"arithmetic_mean": arithmetic_mean, "geometric_mean": geometric_mean,
+                  "harmonic_mean": harmonic_mean}[name]
+        for i, w in enumerate(weights):
+            np.testing.assert_array_equal(batch[i], single(M, list(w)))

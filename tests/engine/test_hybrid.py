@@ -61,6 +61,24 @@ def test_unsorted_input_is_ranked_by_score_and_ties_by_id():
     assert [h.id for h in hits] == ["x", "z", "y"]
 
 
+def test_ties_follow_index_order_when_doc_ids_are_known():
+    # z (doc 0) and x (doc 7) tie at 5.0 → both normalize to 1.0; index order puts z first although "x" < "z"
+    lex = SubqueryResult("lexical", ["y", "x", "z"], np.array([1.0, 5.0, 5.0]), doc_ids=[3, 7, 0])
+    hits = combine([lex], HybridPipeline(weights=(1.0,)), size=3)
+    assert [h.id for h in hits] == ["z", "x", "y"]
+    # a tie across sub-queries: b (doc 9) lexical-only 0.5·1.0, c (doc 2) dense-only 0.5·1.0 → c first
+    lex = SubqueryResult("lexical", ["b"], np.array([3.0]), doc_ids=[9])
+    dense = SubqueryResult("dense", ["c"], np.array([0.8]), doc_ids=[2])
+    hits = combine([lex, dense], HybridPipeline(weights=(0.5, 0.5)), size=2)
+    assert [h.id for h in hits] == ["c", "b"] and hits[0].score == hits[1].score == 0.5
+
+
+def test_pagination_depth_cut_keeps_the_lower_doc_id_among_tied_scores():
+    # depth 1 over two tied candidates: Lucene's top-1 is the lower doc id (q, doc 1), not the first given
+    lex = SubqueryResult("lexical", ["p", "q"], np.array([2.0, 2.0]), doc_ids=[5, 1])
+    assert [h.id for h in combine([lex], HybridPipeline(weights=(1.0,)), size=1, pagination_depth=1)] == ["q"]
+
+
 def test_geometric_and_harmonic_skip_missing():
     # normalized: a (1.0, —), b (0.5, 1.0), c (0.001, —), d (—, 0.001)
     geo = by_id(combine([LEX, DENSE], HybridPipeline("min_max", "geometric_mean", (0.7, 0.3)), size=10))

@@ -23,7 +23,9 @@ def test_min_max_plain_and_floor():
 
 
 def test_min_max_all_equal_and_single():
+    # max == min == s for a positive score: SINGLE_RESULT_SCORE 1.0 (isSingleScore, before any bound)
     close(min_max([3.0, 3.0]), [1.0, 1.0])
+    close(min_max([3.0, 3.0], ScoreBound("clip", 5.0)), [1.0, 1.0])
     close(min_max([5.0]), [1.0])
     assert min_max([]).size == 0
 
@@ -87,7 +89,35 @@ def test_bound_validation():
 def test_l2():
     # sqrt(3² + 4²) = 5 → [0.6, 0.8]
     close(l2([3.0, 4.0]), [0.6, 0.8])
-    close(l2([0.0, 0.0]), [0.001, 0.001])
+
+
+def test_l2_all_zero_gives_zero_not_min_max_floor():
+    # L2ScoreNormalizationTechnique: MIN_SCORE = 0.0f, returned when the norm is 0
+    assert l2([0.0, 0.0]).tolist() == [0.0, 0.0]
+
+
+def test_l2_sums_squares_in_float32_in_rank_order():
+    # Java: l2Norms += s*s in float, one score after the other (best first). After 1² = 1, each (2^-13)² =
+    # 2^-26 is half an ulp of 1 in float32: 1 + 2^-26 ties and rounds to even, 1.0, so the norm stays 1 and
+    # 1/1 = 1.0. Summed pairwise (numpy's np.sum) the 16 small squares first make 2^-22, the norm becomes
+    # sqrt(1 + 2^-22) and the first score 0.9999999.
+    scores = [1.0] + [2.0 ** -13] * 16
+    assert l2(scores)[0] == np.float32(1.0)
+
+
+def test_min_max_all_zero_gives_floor_not_one():
+    # neural-search starts max at Float.MIN_VALUE (1.4e-45): max 1.4e-45 ≠ min 0 → (0 − 0)/1.4e-45 = 0 → 0.001
+    close(min_max([0.0, 0.0, 0.0]), [0.001, 0.001, 0.001])
+    close(min_max([0.0]), [0.001])
+
+
+def test_min_max_negative_scores_use_float_min_value_as_max():
+    # [−1, −2]: max = Float.MIN_VALUE ≈ 0, min −2 → (−1 + 2)/2 = 0.5; (−2 + 2)/2 = 0 → 0.001
+    close(min_max([-1.0, -2.0]), [0.5, 0.001])
+    # a single negative score is not "one result → 1.0": (−3 + 3)/(0 + 3) = 0 → 0.001
+    close(min_max([-3.0]), [0.001])
+    # bounds see the same max: lower bound apply −2.5 (max 1.4e-45 > −2.5): −1 → (−1 + 2.5)/2.5 = 0.6
+    close(min_max([-1.0, -2.0], ScoreBound("apply", -2.5)), [0.6, (-2.0 + 2.5) / 2.5])
 
 
 def test_z_score_uses_sample_std_and_floors():

@@ -41,3 +41,14 @@ def test_rank_constant_range():
     for bad in (0, 10001, "x", True, 1.5):
         with pytest.raises(InputError):
             validate_rank_constant(bad)
+
+
+def test_rrf_combination_skips_negative_scores_with_their_weight():
+    from mrs.engine.rrf import rrf_combine
+
+    # RRFScoreCombinationTechnique adds s·w for s ≥ 0 only: [0.0163934426, −0.5] → 0.6·0.0163934426
+    out = rrf_combine([[0.0163934426, -0.5], [0.0163934426, float("nan")]], [0.6, 0.4])
+    assert out[0] == np.float32(np.float32(0.0163934426) * np.float32(0.6))
+    assert out[1] == out[0]  # missing reads 0.0: adds 0.4·0 = 0
+    # nothing counted (every score negative) → 0
+    assert rrf_combine([[-1.0, -2.0]], [0.5, 0.5])[0] == 0.0

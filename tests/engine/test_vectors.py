@@ -112,3 +112,22 @@ def test_load_missing_or_corrupt_is_input_error(tmp_path):
         VectorIndex.load(tmp_path / "v")
     with pytest.raises(InputError, match="missing its vector parameters"):
         VectorIndex.load(tmp_path / "absent")
+
+
+def test_hnsw_ef_search_is_per_call_so_threads_with_different_k_do_not_race():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(600, 16)).astype(np.float32)
+    index = VectorIndex(vectors, "cosinesimil", hnsw_threshold=0, ef_search=16)
+    built_ef = index._hnsw.hnsw.efSearch
+    queries = rng.normal(size=(24, 16)).astype(np.float32)
+    ks = [1 if i % 2 else 300 for i in range(len(queries))]  # efSearch 16 vs 300 interleaved
+    alone = [index.search(q, k=k) for q, k in zip(queries, ks, strict=True)]
+    assert index._hnsw.hnsw.efSearch == built_ef  # searching never writes the shared index
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(3):
+            together = list(pool.map(lambda qk: index.search(qk[0], k=qk[1]), zip(queries, ks, strict=True)))
+            for (rows_a, scores_a), (rows_b, scores_b) in zip(alone, together, strict=True):
+                np.testing.assert_array_equal(rows_a, rows_b)
+                np.testing.assert_array_equal(scores_a, scores_b)

@@ -129,6 +129,12 @@ def test_render_set_from_calibration(tmp_path):
     assert stored["script"]["lang"] == "mustache"
     again = read_set(tmp_path)
     assert again.templates == rendered.templates and again.pipelines == rendered.pipelines
+    # the releases each pipeline needs, from the technique registry; the shard note beside the mapping
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["requires"] == {"mrs-hybrid": ["needs OpenSearch ≥ 2.10 (normalization-processor)"],
+                                    "mrs-hybrid-rrf": ["weighted rrf needs OpenSearch ≥ 3.1 "
+                                                       "(score-ranker-processor [weights])"]}
+    assert manifest["scoring"][0].startswith("BM25 idf and avgdl are per shard")
 
 
 def test_render_set_rejects_a_dimension_mismatch():

@@ -32,6 +32,9 @@ class QueryCandidates:
     the id. rank: (n_subqueries, n_ids) 1-based rank within the sub-query's list, 0 where absent.
     grades: (n_ids,) judged grade of each id (0 for unjudged: counts as irrelevant). judged_grades: grades of
     ALL judged products of the query, retrieved or not (the ideal ranking for nDCG, the recall denominator).
+    doc_ids: (n_ids,) each id's position in the index (Lucene doc id), or None when the backend does not say.
+    id_order: (n_ids,) each id's place in the hybrid tie-break: index order when doc_ids are known, else
+    ascending product id (mrs.engine.hybrid.combine does the same).
     """
 
     query_id: str
@@ -41,18 +44,22 @@ class QueryCandidates:
     rank: np.ndarray
     grades: np.ndarray
     judged_grades: np.ndarray
+    doc_ids: np.ndarray | None = None
     id_order: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        # position of each id in ascending id order: the engine's tie-break (score desc, then id)
-        order = np.argsort(np.asarray(self.ids, dtype=object).astype(str), kind="stable")
+        if self.doc_ids is not None:
+            order = np.argsort(np.asarray(self.doc_ids, dtype=np.int64), kind="stable")
+        else:
+            order = np.argsort(np.asarray(self.ids, dtype=object).astype(str), kind="stable")
         self.id_order = np.empty(len(self.ids), dtype=np.int64)
         self.id_order[order] = np.arange(len(self.ids))
 
     @classmethod
     def from_lists(cls, query_id: str, lists: Mapping[str, tuple[Sequence[str], Sequence[float]]],
-                   qrels: Mapping[str, int]) -> QueryCandidates:
-        """Build from {sub-query name: (ids, raw scores)} (each list sorted best first) and the query's qrels."""
+                   qrels: Mapping[str, int], doc_positions: Mapping[str, int] | None = None) -> QueryCandidates:
+        """Build from {sub-query name: (ids, raw scores)} (each list sorted best first) and the query's qrels.
+        doc_positions: {id: index position} covering every listed id, or None (ties then by product id)."""
         names = tuple(lists)
         ids: list[str] = []
         pos: dict[str, int] = {}
@@ -71,7 +78,11 @@ class QueryCandidates:
                     raw[i, j] = float(s)
                     rank[i, j] = r
         grades = np.array([qrels.get(d, 0) for d in ids], dtype=np.float64)
-        return cls(query_id, names, ids, raw, rank, grades, np.array(sorted(qrels.values(), reverse=True), dtype=np.float64))
+        doc_ids = None
+        if doc_positions is not None and all(doc_positions.get(d) is not None for d in ids):
+            doc_ids = np.array([doc_positions[d] for d in ids], dtype=np.int64)
+        return cls(query_id, names, ids, raw, rank, grades,
+                   np.array(sorted(qrels.values(), reverse=True), dtype=np.float64), doc_ids)
 
 
 @dataclass
@@ -139,6 +150,17 @@ def sources_with_fields(engine, fields: Sequence[str]) -> dict[str, SubquerySour
     return out
 
 
+def _doc_positions(backend: SearchBackend, lists: Mapping[str, tuple[Sequence[str], Sequence[float]]]
+                   ) -> dict[str, int] | None:
+    """{id: index position} from a backend that knows them (the embedded engine's ``doc_positions``); a
+    cluster does not expose Lucene doc ids, so there ties fall back to product id order."""
+    positions_of = getattr(backend, "doc_positions", None)
+    if positions_of is None:
+        return None
+    ids = list(dict.fromkeys(d for doc_ids, _ in lists.values() for d in doc_ids))
+    return {d: p for d, p in zip(ids, positions_of(ids), strict=True) if p is not None}
+
+
 def collect(backend: SearchBackend, judgments: JudgmentSet, query_vectors: Mapping[str, np.ndarray], k: int,
             sources: Mapping[str, SubquerySource] | None = None,
             on_query: Callable[[str], None] | None = None) -> tuple[list[QueryCandidates], JudgedPairs]:
@@ -163,7 +185,7 @@ def collect(backend: SearchBackend, judgments: JudgmentSet, query_vectors: Mappi
         for name, source in sources.items():
             hits = list(source(text, vector, k))
             lists[name] = ([h.id for h in hits], [float(h.score) for h in hits])
-        candidates.append(QueryCandidates.from_lists(qid, lists, qrels[qid]))
+        candidates.append(QueryCandidates.from_lists(qid, lists, qrels[qid], _doc_positions(backend, lists)))
         judged_ids = list(qrels[qid])
         scored = backend.score_documents(text, vector, judged_ids)
         for pid in judged_ids:

@@ -14,6 +14,13 @@ n_docs), with the missing-doc semantics of mrs.engine.combination: arithmetic_me
 with its weight kept; geometric/harmonic run over scores > 0 only. The chosen configurations are re-checked
 with mrs.engine.hybrid.combine (see ``verify_with_engine``).
 
+Target (``search_blends(target=...)``, ``mrs calibrate --target``): only the families the deployment target can
+run are searched, by the technique registry (mrs.engine.techniques), and each is scored with that target's
+semantics — OpenSearch: the normalization-processor / score-ranker-processor above; Elasticsearch: the linear
+retriever (minmax ← min_max, l2_norm ← l2, no bounds, no z_score, a weighted sum over the retrievers that
+returned the doc) and the rrf retriever (float 1/(k + rank), per-retriever weights), as
+mrs.engine.linear_retriever computes them.
+
 Selection happens on train queries only; the held-out (dev) score of every configuration is reported beside it.
 Baselines: the default pipeline (min_max + arithmetic_mean, lexical 0.7 / dense 0.3; equal weights when the
 sub-queries are not exactly lexical + dense) and RRF with rank_constant 60 and equal weights.
@@ -25,148 +32,20 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
+from mrs.blending.blends import BlendConfig, Bound, ConfigScore, GridResult, Normalization
 from mrs.blending.candidates import QueryCandidates
 from mrs.blending.objective import Metric, evaluate_rankings
+from mrs.engine import techniques
+from mrs.engine.techniques import ELASTICSEARCH, OPENSEARCH
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL
 
-NORMALIZATIONS = ("min_max", "l2", "z_score")
-COMBINATIONS = ("arithmetic_mean", "geometric_mean", "harmonic_mean")
 RRF_RANK_CONSTANTS = (1, 5, 10, 20, 60)
 WEIGHT_STEP = 0.1
 DEFAULT_WEIGHTS = {(SUBQUERY_LEXICAL, SUBQUERY_DENSE): (0.7, 0.3)}
 MAX_SUBQUERIES = 5
-
-
-@dataclass(frozen=True)
-class Bound:
-    """A min_max lower bound of one sub-query: mode apply|clip|ignore, min_score (unused for ignore)."""
-
-    mode: str
-    min_score: float = 0.0
-
-    def to_json(self) -> dict:
-        return {"mode": self.mode} if self.mode == "ignore" else {"mode": self.mode, "min_score": self.min_score}
-
-
-@dataclass(frozen=True)
-class Normalization:
-    """A normalization variant: technique + optional per-sub-query lower bounds (+ a label saying where
-    the dense bound came from, e.g. 'dense≥exact')."""
-
-    technique: str
-    lower_bounds: tuple[Bound, ...] | None = None
-    label: str = ""
-
-    @property
-    def name(self) -> str:
-        if self.lower_bounds is None:
-            return self.technique
-        modes = ",".join(b.mode if b.mode == "ignore" else f"{b.mode}@{b.min_score:.4g}" for b in self.lower_bounds)
-        return f"{self.technique}[lb {self.label}: {modes}]" if self.label else f"{self.technique}[lb {modes}]"
-
-
-@dataclass(frozen=True)
-class BlendConfig:
-    """One point of the search: normalization + combination + weights, or RRF (rank_constant + weights).
-
-    weights follow the sub-query order of the candidates (e.g. (lexical, dense)).
-    """
-
-    normalization: Normalization | None
-    combination: str
-    weights: tuple[float, ...]
-    rank_constant: int | None = None
-
-    @property
-    def is_rrf(self) -> bool:
-        return self.combination == "rrf"
-
-    @property
-    def name(self) -> str:
-        w = "[" + ",".join(f"{x:g}" for x in self.weights) + "]"
-        if self.is_rrf:
-            return f"rrf k={self.rank_constant} w={w}"
-        return f"{self.normalization.name}+{self.combination} w={w}"
-
-    @property
-    def family(self) -> str:
-        """The configuration without its weights (one curve of the metric-vs-weight plot)."""
-        return f"rrf k={self.rank_constant}" if self.is_rrf else f"{self.normalization.name}+{self.combination}"
-
-    def pipeline_body(self, description: str | None = None) -> dict:
-        """The OpenSearch search-pipeline body that deploys this configuration (phase_results_processors)."""
-        weights = [round(float(w), 4) for w in self.weights]
-        if self.is_rrf:
-            proc = {"score-ranker-processor": {"combination": {
-                "technique": "rrf", "rank_constant": int(self.rank_constant), "parameters": {"weights": weights}}}}
-        else:
-            norm: dict = {"technique": self.normalization.technique}
-            if self.normalization.lower_bounds is not None:
-                norm["parameters"] = {"lower_bounds": [b.to_json() for b in self.normalization.lower_bounds]}
-            proc = {"normalization-processor": {
-                "normalization": norm,
-                "combination": {"technique": self.combination, "parameters": {"weights": weights}}}}
-        return {"description": description or f"mrs calibrate: {self.name}", "phase_results_processors": [proc]}
-
-
-@dataclass
-class ConfigScore:
-    """A configuration's mean metric on train and held-out (dev) queries (dev None without dev queries)."""
-
-    config: BlendConfig
-    train: float
-    dev: float | None
-
-    def to_dict(self) -> dict:
-        return {"name": self.config.name, "train": round(self.train, 6),
-                "dev": None if self.dev is None else round(self.dev, 6)}
-
-
-@dataclass
-class GridResult:
-    """All scored configurations (best train score first), the chosen one and the two baselines."""
-
-    metric: str
-    subqueries: tuple[str, ...]
-    scores: list[ConfigScore]
-    default: ConfigScore
-    rrf: ConfigScore
-    n_train: int
-    n_dev: int
-    verified: bool | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def best(self) -> ConfigScore:
-        return self.scores[0]
-
-    def top(self, n: int = 10) -> list[ConfigScore]:
-        return self.scores[:n]
-
-    def curves(self, max_families: int = 6) -> dict[str, tuple[list[float], list[float]]]:
-        """{family: (weight of the dense sub-query, best train metric at that weight)} for the best families."""
-        dense_at = self.subqueries.index(SUBQUERY_DENSE) if SUBQUERY_DENSE in self.subqueries else len(self.subqueries) - 1
-        fam_best: dict[str, float] = {}
-        for cs in self.scores:
-            fam_best.setdefault(cs.config.family, cs.train)
-        chosen = sorted(fam_best, key=lambda f: -fam_best[f])[:max_families]
-        for must in (self.default.config.family, self.rrf.config.family):
-            if must not in chosen:
-                chosen.append(must)
-        out: dict[str, tuple[list[float], list[float]]] = {}
-        for fam in chosen:
-            per_w: dict[float, float] = {}
-            for cs in self.scores:
-                if cs.config.family == fam:
-                    w = round(cs.config.weights[dense_at], 4)
-                    per_w[w] = max(per_w.get(w, -1.0), cs.train)
-            xs = sorted(per_w)
-            out[fam] = (xs, [per_w[x] for x in xs])
-        return out
 
 
 # ---------------------------------------------------------------- low level (arrays only)
@@ -182,43 +61,18 @@ def weight_grid(n_subqueries: int, step: float = WEIGHT_STEP) -> np.ndarray:
     return np.round(np.asarray(rows, dtype=np.float64) / units, 10)
 
 
-def _f32_weighted_sum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Σᵢ wᵢ·vᵢ accumulated left to right in float32, as the engine's row sums over n_subqueries ≤ 5 do:
-    (n_weights, n_sub) × (n_sub, n_docs) → (n_weights, n_docs)."""
-    acc = np.zeros((weights.shape[0], values.shape[1]), dtype=np.float32)
-    for i in range(values.shape[0]):
-        acc += weights[:, i:i + 1] * values[i][None, :]
-    return acc
-
-
 def combine_batch(normalized: np.ndarray, weights: np.ndarray, combination: str) -> np.ndarray:
-    """Combined scores for every weight vector at once.
+    """Combined scores for every weight vector at once, by the engine's own kernels
+    (mrs.engine.combination.COMBINATION_KERNELS), so scores, ties and the tie-break match the engine's.
 
     normalized: (n_subqueries, n_docs), NaN where the doc is missing from that sub-query. weights:
-    (n_weights, n_subqueries). Returns float32 (n_weights, n_docs):
-    arithmetic_mean Σ wᵢsᵢ / Σ wᵢ (missing → 0, weight kept); geometric_mean exp(Σ wᵢ ln sᵢ / Σ wᵢ) and
-    harmonic_mean Σ wᵢ / Σ wᵢ/sᵢ over sᵢ > 0 only (0 when no weight remains). The arithmetic follows
-    mrs.engine.combination step for step in float32, so scores, ties and the id tie-break match the engine's.
+    (n_weights, n_subqueries). Returns float32 (n_weights, n_docs).
     """
-    s = np.nan_to_num(np.asarray(normalized, dtype=np.float32), nan=0.0)
-    w = np.asarray(weights, dtype=np.float32)
-    if combination == "arithmetic_mean":
-        total = w.sum(axis=1, dtype=np.float32)[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = _f32_weighted_sum(w, s) / total
-        return np.where(total > 0, out, np.float32(0)).astype(np.float32)
-    positive = s > 0
-    safe = np.where(positive, s, np.float32(1))
-    w_sum = _f32_weighted_sum(w, positive.astype(np.float32))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if combination == "geometric_mean":
-            log_s = np.where(positive, np.log(safe.astype(np.float64)), 0.0)
-            out = np.exp((w.astype(np.float64) @ log_s) / w_sum)
-        elif combination == "harmonic_mean":
-            out = w_sum / _f32_weighted_sum(w, np.where(positive, np.float32(1) / safe, np.float32(0)))
-        else:
-            raise ValueError(f"unknown combination {combination!r}")
-    return np.where(w_sum > 0, out, 0.0).astype(np.float32)
+    from mrs.engine.combination import COMBINATION_KERNELS
+
+    if combination not in COMBINATION_KERNELS:
+        raise ValueError(f"unknown combination {combination!r}")
+    return COMBINATION_KERNELS[combination](np.asarray(normalized, dtype=np.float32).T, weights)
 
 
 def rrf_terms(rank: np.ndarray, rank_constant: int) -> np.ndarray:
@@ -232,14 +86,19 @@ def rrf_terms(rank: np.ndarray, rank_constant: int) -> np.ndarray:
 
 
 def rrf_batch(rank: np.ndarray, weights: np.ndarray, rank_constant: int) -> np.ndarray:
-    """Weighted RRF sums Σ wᵢ / (rank_constant + rankᵢ) for every weight vector: float32 (n_weights, n_docs)."""
-    return _f32_weighted_sum(np.asarray(weights, dtype=np.float32), rrf_terms(rank, rank_constant))
+    """Weighted RRF sums Σ wᵢ / (rank_constant + rankᵢ) for every weight vector: float32 (n_weights, n_docs),
+    by the engine's kernel (mrs.engine.rrf.rrf_combine_kernel)."""
+    from mrs.engine.rrf import rrf_combine_kernel
+
+    return rrf_combine_kernel(rrf_terms(rank, rank_constant).T, weights)
 
 
-def normalize_candidates(qc: QueryCandidates, norm: Normalization) -> np.ndarray:
+def normalize_candidates(qc: QueryCandidates, norm: Normalization, target: str = OPENSEARCH) -> np.ndarray:
     """(n_subqueries, n_ids) normalized scores (NaN where absent): each sub-query's returned scores normalized
-    by the engine's function for ``norm.technique`` (statistics over that sub-query's candidates only)."""
+    by the engine's function for ``norm.technique`` on ``target`` (statistics over that sub-query's candidates
+    only; Elasticsearch: the linear retriever's normalizer, mrs.engine.retriever_kernels.ES_NORMALIZERS)."""
     from mrs.engine import normalization as engine_norm
+    from mrs.engine.retriever_kernels import ES_NORMALIZERS
 
     out = np.full(qc.raw.shape, np.nan)
     for i in range(qc.raw.shape[0]):
@@ -247,7 +106,9 @@ def normalize_candidates(qc: QueryCandidates, norm: Normalization) -> np.ndarray
         if not present.any():
             continue
         scores = qc.raw[i, present]
-        if norm.technique == "min_max":
+        if target == ELASTICSEARCH:
+            out[i, present] = ES_NORMALIZERS[norm.technique](scores)
+        elif norm.technique == "min_max":
             bound = norm.lower_bounds[i] if norm.lower_bounds is not None else None
             out[i, present] = _engine_min_max(engine_norm, scores, bound)
         elif norm.technique == "l2":
@@ -288,17 +149,51 @@ def normalization_variants(names: Sequence[str], dense_bounds: Mapping[str, floa
     return out
 
 
-def default_config(names: Sequence[str]) -> BlendConfig:
-    """min_max + arithmetic_mean with lexical 0.7 / dense 0.3 (OpenSearch-style default), equal weights otherwise."""
+def default_config(names: Sequence[str], target: str = OPENSEARCH) -> BlendConfig:
+    """min_max + arithmetic_mean with lexical 0.7 / dense 0.3 (OpenSearch-style default), equal weights otherwise
+    (on Elasticsearch: the linear retriever with minmax and the same weights)."""
     w = DEFAULT_WEIGHTS.get(tuple(names))
     if w is None:
         w = tuple(round(1.0 / len(names), 4) for _ in names)
-    return BlendConfig(Normalization("min_max"), "arithmetic_mean", tuple(w))
+    return BlendConfig(Normalization("min_max"), "arithmetic_mean", tuple(w), target=target)
 
 
-def rrf_config(names: Sequence[str], rank_constant: int = 60) -> BlendConfig:
-    """RRF with equal weights (the score-ranker-processor default)."""
-    return BlendConfig(None, "rrf", tuple(round(1.0 / len(names), 4) for _ in names), rank_constant)
+def rrf_config(names: Sequence[str], rank_constant: int = 60, target: str = OPENSEARCH) -> BlendConfig:
+    """RRF with equal weights (the score-ranker-processor's and the rrf retriever's default)."""
+    return BlendConfig(None, "rrf", tuple(round(1.0 / len(names), 4) for _ in names), rank_constant, target)
+
+
+def blend_families(names: Sequence[str], dense_bounds: Mapping[str, float] | None, target: str,
+                   rank_constants: Iterable[int]) -> list[tuple[Normalization | None, str, int | None]]:
+    """(normalization, combination, rank_constant) of every family ``target`` can run, by the technique
+    registry: bounded min_max, z_score and geometric/harmonic means only where the target has them."""
+    families: list[tuple[Normalization | None, str, int | None]] = []
+    for norm in normalization_variants(names, dense_bounds):
+        bounded = norm.lower_bounds is not None and any(b.mode != "ignore" for b in norm.lower_bounds)
+        for combo in techniques.names(techniques.COMBINATION):
+            if techniques.blend_unsupported(target, norm.technique, combo, bounded=bounded) is None:
+                families.append((norm, combo, None))
+    if techniques.blend_unsupported(target, "rrf", "rrf", weighted=True) is None:
+        families += [(None, "rrf", rc) for rc in rank_constants]
+    return families
+
+
+def _scorer(norm: Normalization | None, combo: str, rc: int | None, w: np.ndarray, target: str, cache: dict,
+            split: int) -> Callable[[QueryCandidates], np.ndarray]:
+    """qc → (n_weights, n_ids) combined scores of one family under ``target``'s semantics; each query is
+    normalized once per variant (``cache``, shared by the variant's combinations and all weights)."""
+    from mrs.engine.retriever_kernels import linear_kernel, rrf_kernel
+
+    def score(qc: QueryCandidates) -> np.ndarray:
+        if combo == "rrf":
+            return rrf_kernel(qc.rank, w, rc) if target == ELASTICSEARCH else rrf_batch(qc.rank, w, rc)
+        key = (split, id(qc), norm, target)
+        if key not in cache:
+            cache[key] = normalize_candidates(qc, norm, target)
+        if target == ELASTICSEARCH:
+            return linear_kernel(cache[key].T, w)
+        return combine_batch(cache[key], w, combo)
+    return score
 
 
 def _family_scores(candidates: Sequence[QueryCandidates], metric: Metric, weights: np.ndarray,
@@ -315,86 +210,84 @@ def _family_scores(candidates: Sequence[QueryCandidates], metric: Metric, weight
 def search_blends(train: Sequence[QueryCandidates], dev: Sequence[QueryCandidates], metric: Metric,
                   dense_bounds: Mapping[str, float] | None = None, *, step: float = WEIGHT_STEP,
                   rank_constants: Iterable[int] = RRF_RANK_CONSTANTS,
-                  on_family: Callable[[str], None] | None = None) -> GridResult:
-    """Score every configuration on train (and dev) queries; best train score first.
+                  on_family: Callable[[str], None] | None = None, target: str = OPENSEARCH) -> GridResult:
+    """Score every configuration ``target`` can run on train (and dev) queries; best train score first.
 
     train / dev: candidates of the train / held-out queries (same sub-query names). dense_bounds: reachable
     dense thresholds {level: t} for the bounded min_max variants. on_family: progress callback per family.
+    target: opensearch | elasticsearch (module doc); Elasticsearch takes exactly [lexical, dense].
     """
     if not train:
         raise ValueError("search_blends needs at least one train query")
     names = train[0].names
     if not 2 <= len(names) <= MAX_SUBQUERIES:
         raise ValueError(f"a hybrid query takes 2..{MAX_SUBQUERIES} sub-queries, got {len(names)}")
+    techniques.check_target(target)
+    if target == ELASTICSEARCH and tuple(names) != (SUBQUERY_LEXICAL, SUBQUERY_DENSE):
+        raise ValueError(f"Elasticsearch blends take the sub-queries [lexical, dense], got {list(names)}")
     weights = weight_grid(len(names), step)
-    families: list[tuple[Normalization | None, str, int | None]] = []
-    for norm in normalization_variants(names, dense_bounds):
-        combos = ("arithmetic_mean",) if norm.technique == "z_score" else COMBINATIONS
-        families += [(norm, combo, None) for combo in combos]
-    families += [(None, "rrf", rc) for rc in rank_constants]
-
-    # each query is normalized once per variant (shared by the variant's combinations and all weights)
-    cache: dict[tuple[int, int, Normalization], np.ndarray] = {}
-
-    def scorer_for(norm: Normalization | None, combo: str, rc: int | None, w: np.ndarray, split: int):
-        def score(qc: QueryCandidates) -> np.ndarray:
-            if combo == "rrf":
-                return rrf_batch(qc.rank, w, rc)
-            key = (split, id(qc), norm)
-            if key not in cache:
-                cache[key] = normalize_candidates(qc, norm)
-            return combine_batch(cache[key], w, combo)
-        return score
-
+    cache: dict = {}
     scores: list[ConfigScore] = []
-    for norm, combo, rc in families:
-        train_m = _family_scores(train, metric, weights, scorer_for(norm, combo, rc, weights, 0))
-        dev_m = _family_scores(dev, metric, weights, scorer_for(norm, combo, rc, weights, 1)) if dev else None
+    for norm, combo, rc in blend_families(names, dense_bounds, target, rank_constants):
+        train_m = _family_scores(train, metric, weights, _scorer(norm, combo, rc, weights, target, cache, 0))
+        dev_m = _family_scores(dev, metric, weights, _scorer(norm, combo, rc, weights, target, cache, 1)) \
+            if dev else None
         for j, w in enumerate(weights):
-            cfg = BlendConfig(norm, combo, tuple(float(x) for x in w), rc)
+            cfg = BlendConfig(norm, combo, tuple(float(x) for x in w), rc, target)
             scores.append(ConfigScore(cfg, float(train_m[j]), None if dev_m is None else float(dev_m[j])))
         if on_family is not None:
-            on_family(BlendConfig(norm, combo, tuple(weights[0]), rc).family)
+            on_family(BlendConfig(norm, combo, tuple(weights[0]), rc, target).family)
     # stable sort: on equal train score the earlier (simpler) family and weight order wins
     scores.sort(key=lambda cs: -cs.train)
 
     def baseline(cfg: BlendConfig) -> ConfigScore:
         w = np.asarray([cfg.weights])
-        tr = _family_scores(train, metric, w, scorer_for(cfg.normalization, cfg.combination, cfg.rank_constant, w, 0))
-        dv = _family_scores(dev, metric, w, scorer_for(cfg.normalization, cfg.combination, cfg.rank_constant, w, 1)) \
-            if dev else None
+        args = (cfg.normalization, cfg.combination, cfg.rank_constant, w, target, cache)
+        tr = _family_scores(train, metric, w, _scorer(*args, 0))
+        dv = _family_scores(dev, metric, w, _scorer(*args, 1)) if dev else None
         return ConfigScore(cfg, float(tr[0]), None if dv is None else float(dv[0]))
 
-    return GridResult(metric.name, tuple(names), scores, baseline(default_config(names)), baseline(rrf_config(names)),
-                      n_train=len(train), n_dev=len(dev))
+    return GridResult(metric.name, tuple(names), scores, baseline(default_config(names, target)),
+                      baseline(rrf_config(names, target=target)), n_train=len(train), n_dev=len(dev), target=target)
 
 
 def blend_query(qc: QueryCandidates, config: BlendConfig, size: int | None = None):
-    """The engine's own hybrid combination of one query's candidate lists under ``config``:
-    mrs.engine.hybrid.combine(...) → list[CombinedHit] (score desc, then id)."""
+    """The engine's own hybrid combination of one query's candidate lists under ``config``, with its target's
+    semantics: OpenSearch → mrs.engine.hybrid.combine (list[CombinedHit]); Elasticsearch →
+    mrs.engine.linear_retriever.combine_retriever (list[RetrieverHit], at most rank_window_size = the longest
+    candidate list). Both: score desc, then index order (product id without doc ids)."""
     from mrs.engine.hybrid import SubqueryResult, combine
     from mrs.engine.pipeline import parse_pipeline
 
-    pipeline = parse_pipeline(config.pipeline_body(), n_subqueries=len(qc.names))
-    subresults = []
+    lists = []
     for i, name in enumerate(qc.names):
         present = np.flatnonzero(qc.rank[i] > 0)
         present = present[np.argsort(qc.rank[i, present])]
-        subresults.append(SubqueryResult(name, [qc.ids[j] for j in present], qc.raw[i, present].astype(np.float64)))
+        lists.append((name, present))
+    if config.target == ELASTICSEARCH:
+        from mrs.engine.linear_retriever import combine_retriever
+
+        window = max(1, max(len(p) for _, p in lists))
+        results = {name: ([qc.ids[j] for j in p], qc.raw[qc.names.index(name), p],
+                          None if qc.doc_ids is None else qc.doc_ids[p]) for name, p in lists}
+        results = {k: v if v[2] is not None else v[:2] for k, v in results.items()}
+        return combine_retriever(results, config.retriever_spec(window), min(size or len(qc.ids), window))
+    pipeline = parse_pipeline(config.pipeline_body(), n_subqueries=len(qc.names))
+    subresults = [SubqueryResult(name, [qc.ids[j] for j in p], qc.raw[i, p].astype(np.float64),
+                                 doc_ids=None if qc.doc_ids is None else qc.doc_ids[p])
+                  for i, (name, p) in enumerate(lists)]
     return combine(subresults, pipeline, size=size or len(qc.ids))
 
 
 def verify_with_engine(candidates: Sequence[QueryCandidates], config: BlendConfig, depth: int = 10) -> bool:
-    """True when the fast numpy path ranks the top ``depth`` of every query exactly as the engine's
-    hybrid.combine does for ``config`` (same ids in the same order)."""
+    """True when the fast numpy path ranks the top ``depth`` of every query exactly as the engine does for
+    ``config`` (blend_query: same ids in the same order)."""
     w = np.asarray([config.weights])
+    score = _scorer(config.normalization, config.combination, config.rank_constant, w, config.target, {}, 0)
     for qc in candidates:
         if not qc.ids:
             continue
-        if config.is_rrf:
-            fast = rrf_batch(qc.rank, w, config.rank_constant)
-        else:
-            fast = combine_batch(normalize_candidates(qc, config.normalization), w, config.combination)
+        fast = score(qc)
         order = np.lexsort((qc.id_order, -fast[0]))[:depth]
         fast_ids = [qc.ids[j] for j in order]
         engine_ids = [h.id for h in blend_query(qc, config)[:depth]]

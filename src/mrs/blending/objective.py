@@ -6,8 +6,8 @@ Semantics follow ranx (checked against ranx in tests/blending/test_objective.py)
 - ``precision@k``, ``recall@k``, ``mrr@k``/``mrr``, ``map@k``: a doc is relevant when grade ≥ 1 (ranx counts
   qrels ≥ 1 as relevant); unjudged docs count as irrelevant.
 
-A ranking is given as a score matrix (n_rankings, n_docs); order = score descending, ties by id ascending
-(the order mrs.engine.hybrid.combine and OpenSearch return).
+A ranking is given as a score matrix (n_rankings, n_docs); order = score descending, ties by ``id_order`` (index
+order, or product id where the backend gives no doc ids: the order mrs.engine.hybrid.combine returns).
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def parse_metric(name: str) -> Metric:
 def ranked_gains(scores: np.ndarray, grades: np.ndarray, id_order: np.ndarray, depth: int) -> np.ndarray:
     """Grades of the top ``depth`` docs of each ranking: (n_rankings, min(depth, n_docs)).
 
-    scores: (n_rankings, n_docs); grades: (n_docs,); id_order: (n_docs,) position of each doc in id order.
+    scores: (n_rankings, n_docs); grades: (n_docs,); id_order: (n_docs,) position of each doc in the tie-break
+    order (QueryCandidates.id_order).
     """
     n_rankings, n_docs = scores.shape
     depth = min(depth, n_docs)

@@ -9,8 +9,11 @@ Steps (``run_calibration``):
 5. dense thresholds per level on train pairs (target precision, recall, bootstrap CI over queries) and their
    precision on dev pairs (mrs.blending.thresholds);
 6. isotonic P(level ≥ L) maps on train pairs, ECE on dev pairs (mrs.blending.probability);
-7. blend search on train queries, dev score beside (mrs.blending.grid), bounded min_max variants from the
-   reachable thresholds; the chosen blend is re-checked against the engine's hybrid.combine;
+7. blend search on train queries, dev score beside (mrs.blending.grid), over the blends the deployment target
+   (``options.target``: opensearch | elasticsearch) can run, scored with its semantics; bounded min_max
+   variants from the reachable thresholds (OpenSearch); the chosen blend is re-checked against the engine;
+   the best configuration of every family is kept as the calibration's ranking (``blend.ranking``), from
+   which a renderer for another target takes the best one it can run;
 8. per-level score summaries of judged pairs in each space: dense, lexical (BM25 raw) and hybrid (the chosen
    blend's combined score of judged pairs that either sub-query retrieved).
 """
@@ -30,6 +33,7 @@ from mrs.blending.probability import calibration_errors, fit_probability_maps
 from mrs.blending.thresholds import DEFAULT_MIN_SUPPORT, fit_thresholds
 from mrs.data.judgments import JudgmentSet
 from mrs.data.splits import split_queries
+from mrs.engine.techniques import DEFAULT_TARGET, ELASTICSEARCH, check_target
 from mrs.errors import InputError
 from mrs.indexer.backend import SearchBackend
 
@@ -44,7 +48,8 @@ ProgressFn = Callable[[str, int, int], None]
 class CalibrateOptions:
     """Knobs of a run. targets: {level: target precision}; dev_fraction: share of queries held out (0 → none);
     metric: blend objective (ndcg@10 …); k: candidates per sub-query (the pipeline's pagination_depth);
-    bootstrap: resamples for threshold CIs; min_pairs: per level; min_support: pairs above a threshold."""
+    bootstrap: resamples for threshold CIs; min_pairs: per level; min_support: pairs above a threshold;
+    target: the deployment target whose blends are searched (mrs.engine.techniques.TARGETS)."""
 
     targets: Mapping[str, float] = field(default_factory=dict)
     dev_fraction: float = 0.2
@@ -54,6 +59,7 @@ class CalibrateOptions:
     bootstrap: int = 1000
     min_pairs: int = DEFAULT_MIN_PAIRS
     min_support: int = DEFAULT_MIN_SUPPORT
+    target: str = DEFAULT_TARGET
 
 
 @dataclass
@@ -180,8 +186,12 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
         families_done += 1
         report("blend", families_done, 0)
 
-    grid = search_blends([by_id[q] for q in train_ids], [by_id[q] for q in dev_ids], metric, dense_bounds,
-                         on_family=family_step)
+    try:
+        check_target(options.target)
+        grid = search_blends([by_id[q] for q in train_ids], [by_id[q] for q in dev_ids], metric, dense_bounds,
+                             on_family=family_step, target=options.target)
+    except ValueError as e:
+        raise InputError(f"--target {options.target}: {e}") from None
     grid.verified = verify_with_engine([by_id[q] for q in train_ids], grid.best.config, depth=metric.k or 10)
     best = grid.best
     hybrid_scores = _hybrid_pair_scores(candidates, pairs, best.config)
@@ -202,7 +212,14 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
             description=f"mrs calibrate: {best.config.name} ({grid.metric} train {best.train:.4f}"
                         + (f", dev {best.dev:.4f})" if best.dev is not None else ")")),
         "top": [cs.to_dict() for cs in grid.top(10)],
+        "target": grid.target,
+        "ranking": [{**cs.to_dict(), "family": cs.config.family, "pipeline": cs.config.pipeline_body()}
+                    for cs in grid.family_best()],
     }
+    if grid.target == ELASTICSEARCH:
+        from mrs.engine.linear_retriever import retriever_body
+
+        blend["retriever"] = retriever_body(best.config.retriever_spec(options.k))
     model = model_identity_of(manifest or {})
     counts = judgments.level_counts()
     calibration = Calibration(

@@ -59,6 +59,9 @@ def output_paths(out: Path) -> dict[str, Path]:
 @click.option("--field-clause", "field_clauses", multiple=True, metavar="FIELD",
               help="Add a BM25 clause on one field (e.g. title) to the blend search, between the multi-field "
                    "lexical clause and the dense one (repeatable, up to 3; embedded backend).")
+@click.option("--target", "deploy_target", type=click.Choice(["opensearch", "elasticsearch"]), default=None,
+              help="Cluster the blend will be deployed to: only blends it can run are searched, scored as it "
+                   "scores them [default: elasticsearch with --backend elasticsearch, else opensearch].")
 @cluster_backend_options
 @on_error_option
 @json_option
@@ -66,13 +69,15 @@ def output_paths(out: Path) -> dict[str, Path]:
 @backend_errors
 def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fraction: float, seed: int, metric: str,
             k: int, bootstrap: int, min_pairs: int, fmt, scheme, queries_file, field_clauses, on_error: str,
-            as_json: bool, backend: str = "embedded", **cluster) -> None:
+            as_json: bool, backend: str = "embedded", deploy_target: str | None = None, **cluster) -> None:
     """Calibrate per-level dense thresholds, probabilities and the hybrid blend from judgments.
 
     Scores every judged pair (dense k-NN score, raw BM25, hybrid), fits per-level thresholds with a target
     precision (bootstrap CI over queries), isotonic P(level ≥ L) maps (ECE on held-out queries), and searches
-    normalization × combination × weights and RRF on train queries (dev score beside). Writes calibration.json,
-    <name>.pipeline.json (deployable OpenSearch search pipeline, also `mrs search --pipeline`), and PNG plots.
+    normalization × combination × weights and RRF on train queries (dev score beside) — only the blends the
+    --target cluster can run, with its semantics. Writes calibration.json, <name>.pipeline.json (the blend as an
+    OpenSearch search pipeline, also `mrs search --pipeline`; with --target elasticsearch the calibration also
+    holds it as a linear/rrf retriever), and PNG plots.
 
     \b
     Example:
@@ -84,6 +89,7 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
           --judgments demo/judgments.tsv --out os-calibration.json
       MRS_ELASTICSEARCH_URL=http://localhost:9200 mrs calibrate --backend elasticsearch --index products \\
           --judgments demo/judgments.tsv --out es-calibration.json
+      mrs calibrate --index demo/index --judgments demo/judgments.tsv --out es-cal.json --target elasticsearch
     """
     from mrs.blending import calibration as cal_io
     from mrs.blending.objective import parse_metric
@@ -95,8 +101,10 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
     rejects = Rejects() if on_error == "skip" else None
     judgments = read_judgments(judgments_file, fmt=fmt, scheme=scheme, queries=queries_file, on_error=on_error,
                                rejects=rejects)
+    deploy_target = deploy_target or ("elasticsearch" if backend == "elasticsearch" else "opensearch")
     options = CalibrateOptions(targets=parse_targets(targets, judgments.scheme), dev_fraction=dev_fraction,
-                               seed=seed, metric=metric, k=k, bootstrap=bootstrap, min_pairs=min_pairs)
+                               seed=seed, metric=metric, k=k, bootstrap=bootstrap, min_pairs=min_pairs,
+                               target=deploy_target)
     parse_metric(metric)  # bad metric: exit 2 before any work
     # embedded: --index is a directory; opensearch/elasticsearch: the index/alias on the cluster (scores in
     # engine spaces); engine.manifest is what run_calibration records
@@ -148,7 +156,7 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
         "ece": cal.ece,
         "blend": {key: cal.blend[key] for key in ("subqueries", "metric", "name", "train_score", "dev_score",
                                                   "default", "rrf", "configurations", "verified_with_engine",
-                                                  "top", "pipeline")},
+                                                  "top", "pipeline", "target", "retriever") if key in cal.blend},
         "scores": cal.scores,
         "warnings": warnings,
     }
@@ -174,7 +182,7 @@ def _print_summary(cal, result, paths, warnings) -> None:
                       "—", "—", _fmt(ece))
     console.print(t)
     g = result.grid
-    b = Table(title=f"blend search · {g.metric} · {len(g.scores)} configurations", title_justify="left")
+    b = Table(title=f"blend search · {g.target} · {g.metric} · {len(g.scores)} configurations", title_justify="left")
     for col in ("configuration", "train", "dev"):
         b.add_column(col, justify="left" if col == "configuration" else "right",
                      overflow="fold" if col == "configuration" else "ellipsis")

@@ -136,7 +136,8 @@ def render_templates(calibration, os_spec, out_dir: Path, *, rank_window_size: i
                           tie_breaker=tie_breaker)
     paths = write_set(rendered, out_dir)
     return {"target": "elasticsearch", "out": str(out_dir), "files": paths, "templates": sorted(rendered.templates),
-            "retrievers": sorted(rendered.retrievers), "knn_levels": rendered.knn_levels, "spec": spec.to_dict()}
+            "retrievers": sorted(rendered.retrievers), "knn_levels": rendered.knn_levels, "blend": rendered.blend,
+            "spec": spec.to_dict()}
 
 
 def is_elasticsearch_set(rendered_dir: Path) -> bool:

@@ -10,7 +10,7 @@ import click
 from mrs.cli.cluster import cluster_client, cluster_errors, cluster_options, pop_cluster_options
 from mrs.cli.common import err_console, handle_errors, json_option, print_json
 from mrs.errors import InputError
-from mrs.opensearch.mapping import ENGINES, IndexSpec, spec_from_manifest
+from mrs.opensearch.mapping import ENGINES, IndexSpec, shard_notes, spec_from_manifest
 from mrs.opensearch.pipelines import read_calibration
 from mrs.opensearch.templates import install_set, read_set, render_set, write_set
 
@@ -68,7 +68,10 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
     """Render the deployable set into --out: index.json (PUT /<index>), pipelines/mrs-hybrid.json (the
     calibrated normalization-processor) and mrs-hybrid-rrf.json (score-ranker RRF), templates/mrs-lexical,
     mrs-dense, mrs-dense-min-<level> (radial, one per calibrated level) and mrs-hybrid (PUT /_scripts/<id>),
-    and manifest.json. Each template is rendered with a hostile query before it is written.
+    and manifest.json. Each template is rendered with a hostile query before it is written. With --target
+    elasticsearch and a calibration fitted for OpenSearch whose blend Elasticsearch cannot run (z_score, score
+    bounds, geometric/harmonic mean), the best configuration of the calibration's ranking that it can run is
+    deployed instead; stderr says so and manifest.json records it (``blend``).
 
     \b
     Example:
@@ -104,11 +107,17 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
         out = render_templates(cal, spec, out_dir, rank_window_size=pagination_depth, rank_constant=rank_constant,
                                tie_breaker=tie_breaker, vector_similarity=vector_similarity, index_type=index_type)
         out["calibration"] = str(calibration) if calibration else None
+        blend = out["blend"]
+        if blend.get("substituted"):  # stderr, with --json too: the deployed blend is not the calibrated one
+            err_console.print(f"note: {blend['reason']}; deploying the best Elasticsearch-expressible configuration "
+                              f"of the calibration's ranking (#{blend['ranking_position']}): {blend['deployed']}",
+                              highlight=False, markup=False)
         if as_json:
             print_json(out)
         else:
             err_console.print(f"wrote {len(out['files'])} files to {out_dir}: templates "
                               f"{', '.join(out['templates'])}", highlight=False)
+        _print_scoring_notes(shard_notes(spec.shards, "elasticsearch"))
         return
     rendered = render_set(cal, spec, pagination_depth=pagination_depth, rank_constant=rank_constant,
                           tie_breaker=tie_breaker, cluster_major=cluster_version)
@@ -121,6 +130,13 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
         return
     err_console.print(f"wrote {len(paths)} files to {out_dir}: pipelines {', '.join(sorted(rendered.pipelines))}; "
                       f"templates {', '.join(sorted(rendered.templates))}", highlight=False)
+    _print_scoring_notes(shard_notes(spec.shards))
+
+
+def _print_scoring_notes(lines: list[str]) -> None:
+    """The mapping's scoring notes (mrs.opensearch.mapping.shard_notes) on stderr: warnings always, notes dim."""
+    for line in lines:
+        err_console.print(line, style=None if line.startswith("warning:") else "dim", highlight=False, markup=False)
 
 
 @command.command("install")

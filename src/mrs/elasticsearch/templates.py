@@ -22,6 +22,13 @@ Template parameters:
 - ``mrs-hybrid-linear``: query_text, query_vector, size; linear retriever, normalizer and weights from the
   calibrated blend (minmax ← min_max, l2_norm ← l2), rank_window_size baked in
 - ``mrs-hybrid-rrf``: query_text, query_vector, size; rrf retriever with rank_constant and rank_window_size
+  (the calibrated rrf with its per-retriever weights when the calibration chose rrf; Elasticsearch ≥ 9.2)
+
+Which blend is deployed (``calibrated_retrievers``): the calibrated one when Elasticsearch can run it (the
+technique registry, mrs.engine.techniques, via linear_from_pipeline); otherwise — a calibration fitted for
+OpenSearch that chose z_score, bounded min_max or a geometric/harmonic mean — the best configuration of the
+calibration's ranking that Elasticsearch can run, recorded in manifest.json (``blend``) and reported by the
+CLI. The linear template takes the best linear configuration of the ranking when the chosen blend is rrf.
 
 Beside them: ``retrievers/linear.json`` and ``retrievers/rrf.json`` — the same blends as bodies with the
 sub-retrievers named ``lexical`` / ``dense``; ``mrs eval --pipeline NAME=retrievers/linear.json`` runs them in
@@ -48,11 +55,14 @@ from mrs.engine.linear_retriever import (
     RRF,
     RetrieverSpec,
     SubRetriever,
+    is_weighted_rrf,
     linear_from_pipeline,
     retriever_body,
 )
+from mrs.engine.techniques import ELASTICSEARCH, OPENSEARCH, version_notes
 from mrs.errors import InputError
 from mrs.opensearch.bodies import boosted_fields
+from mrs.opensearch.mapping import shard_notes
 from mrs.opensearch.pipelines import Calibration
 from mrs.opensearch.templates import (
     _find_value,
@@ -138,9 +148,11 @@ class ElasticRenderedSet:
     templates: dict[str, str] = field(default_factory=dict)
     retrievers: dict[str, dict[str, Any]] = field(default_factory=dict)
     knn_levels: dict[str, dict[str, float]] = field(default_factory=dict)
+    blend: dict[str, Any] = field(default_factory=dict)
 
     def manifest(self) -> dict[str, Any]:
-        return {"target": "elasticsearch", "index": "index.json",
+        return {"target": "elasticsearch", "index": "index.json", "blend": self.blend,
+                "scoring": shard_notes(self.index["settings"]["index"]["number_of_shards"], "elasticsearch"),
                 "templates": {n: f"templates/{n}.json" for n in self.templates},
                 "retrievers": {n: f"retrievers/{n}.json" for n in self.retrievers},
                 "knn_levels": self.knn_levels,
@@ -148,23 +160,65 @@ class ElasticRenderedSet:
                             "search": "GET /<index>/_search/template {\"id\": ..., \"params\": {...}}"}}
 
 
-def blends_from_calibration(calibration: Calibration, rank_window_size: int,
-                            rank_constant: int = 60) -> dict[str, RetrieverSpec]:
-    """{"linear": the calibrated blend as a linear retriever, "rrf": the rrf alternative}."""
+def _as_retriever(pipeline: Mapping[str, Any], rank_window_size: int) -> tuple[RetrieverSpec | None, str | None]:
+    try:
+        return linear_from_pipeline(pipeline, rank_window_size), None
+    except InputError as e:
+        return None, e.message
+
+
+def _blend_name(pipeline: Mapping[str, Any]) -> str:
+    description = str(pipeline.get("description") or "the calibrated blend")
+    return description.removeprefix("mrs calibrate: ")
+
+
+def calibrated_retrievers(calibration: Calibration, rank_window_size: int,
+                          rank_constant: int = 60) -> tuple[dict[str, RetrieverSpec], dict[str, Any]]:
+    """({"linear": ..., "rrf": ...}, choice): the retrievers to deploy and how they were chosen (module doc).
+
+    choice: {"calibrated": name, "fitted_for": target, "deployed": name, "substituted": bool, "reason" and
+    "ranking_position" (1-based) when substituted, "notes": version requirements}. InputError (with the file)
+    when neither the blend nor any ranked configuration can run on Elasticsearch.
+    """
     if calibration.subqueries != ["lexical", "dense"]:
         raise InputError(f"templates support the blend [lexical, dense]; calibration has {calibration.subqueries}",
                          path=calibration.source)
-    try:
-        linear = linear_from_pipeline(calibration.pipeline, rank_window_size)
-    except InputError as e:
-        raise InputError(f"calibrated blend: {e.message}", path=calibration.source) from None
-    if linear.method != LINEAR:  # the calibration chose RRF: deploy a default linear beside it
+    window = int(rank_window_size)
+    spec, reason = _as_retriever(calibration.pipeline, window)
+    choice: dict[str, Any] = {"calibrated": _blend_name(calibration.pipeline),
+                              "fitted_for": calibration.target or OPENSEARCH, "substituted": False}
+    choice["deployed"] = choice["calibrated"]
+    if spec is None:
+        for position, entry in enumerate(calibration.ranking, start=1):
+            spec, _ = _as_retriever(entry["pipeline"], window)
+            if spec is not None:
+                choice.update(deployed=str(entry.get("name")), substituted=True, reason=reason,
+                              ranking_position=position, train=entry.get("train"), dev=entry.get("dev"))
+                break
+        else:
+            raise InputError(f"calibrated blend: {reason}; the calibration ranks no configuration Elasticsearch can "
+                             "run (re-run `mrs calibrate --target elasticsearch`)", path=calibration.source)
+    linear = spec if spec.method == LINEAR else None
+    for entry in calibration.ranking if linear is None else ():
+        candidate, _ = _as_retriever(entry["pipeline"], window)
+        if candidate is not None and candidate.method == LINEAR:
+            linear = candidate
+            break
+    if linear is None:  # an rrf calibration without a ranking: deploy the default linear beside it
         linear = RetrieverSpec(LINEAR, (SubRetriever("lexical", 0.7, "minmax"), SubRetriever("dense", 0.3, "minmax")),
-                               int(rank_window_size))
-    rrf = RetrieverSpec(RRF, (SubRetriever("lexical"), SubRetriever("dense")), int(rank_window_size),
-                        int(rank_constant))
+                               window)
+    rrf = spec if spec.method == RRF else RetrieverSpec(RRF, (SubRetriever("lexical"), SubRetriever("dense")),
+                                                        window, int(rank_constant))
     rrf.validate()
-    return {"linear": linear, "rrf": rrf}
+    choice["notes"] = version_notes(ELASTICSEARCH, fusion=False, weighted=False) + \
+        version_notes(ELASTICSEARCH, fusion=True, weighted=is_weighted_rrf(rrf))
+    return {"linear": linear, "rrf": rrf}, choice
+
+
+def blends_from_calibration(calibration: Calibration, rank_window_size: int,
+                            rank_constant: int = 60) -> dict[str, RetrieverSpec]:
+    """{"linear": the calibrated blend as a linear retriever, "rrf": the rrf alternative} (calibrated_retrievers)."""
+    return calibrated_retrievers(calibration, rank_window_size, rank_constant)[0]
 
 
 def render_set(calibration: Calibration, spec: ElasticIndexSpec, *, rank_window_size: int = 100,
@@ -180,8 +234,8 @@ def render_set(calibration: Calibration, spec: ElasticIndexSpec, *, rank_window_
                          path=calibration.source)
     if not 1 <= int(rank_window_size) <= MAX_NUM_CANDIDATES:
         raise InputError(f"rank_window_size must lie in [1, {MAX_NUM_CANDIDATES}] (got {rank_window_size})")
-    blends = blends_from_calibration(calibration, rank_window_size, rank_constant)
-    out = ElasticRenderedSet(index=index_body(spec))
+    blends, choice = calibrated_retrievers(calibration, rank_window_size, rank_constant)
+    out = ElasticRenderedSet(index=index_body(spec), blend=choice)
     out.templates[LEXICAL_TEMPLATE] = lexical_template(spec, tie_breaker)
     out.templates[KNN_TEMPLATE] = knn_template(spec)
     for level, threshold in calibration.thresholds.items():
@@ -220,7 +274,7 @@ def read_set(out_dir: str | os.PathLike) -> ElasticRenderedSet:
         raise InputError("this directory holds an OpenSearch set (render with --target elasticsearch)",
                          path=str(manifest_path))
     rendered = ElasticRenderedSet(index=json.loads((out / manifest["index"]).read_text(encoding="utf-8")),
-                                  knn_levels=manifest.get("knn_levels", {}))
+                                  knn_levels=manifest.get("knn_levels", {}), blend=manifest.get("blend", {}))
     for name, rel in manifest["templates"].items():
         rendered.templates[name] = json.loads((out / rel).read_text(encoding="utf-8"))["script"]["source"]
     for name, rel in manifest.get("retrievers", {}).items():

@@ -101,6 +101,11 @@ class EmbeddedEngine:
     def count(self) -> int:
         return len(self.ids)
 
+    def doc_positions(self, ids: Sequence[str]) -> list[int | None]:
+        """Each product's position in the index (its Lucene doc id: the order hybrid ties follow), None when
+        the id is not indexed."""
+        return [self._row_of.get(doc_id) for doc_id in ids]
+
     def open_encoder(self, model: str | os.PathLike | None = None, *, batch_size: int = 32, device: str | None = "cpu") -> Encoder:
         """The encoder for queries: ``model`` when given, else the model the manifest names (the packaged
         default by name, other models by path). InputError when its dimension ≠ the index's."""
@@ -187,8 +192,10 @@ class EmbeddedEngine:
         else:
             dense_rows, dense_scores = self.vectors.search(vector, depth)
         subresults = [
-            SubqueryResult(SUBQUERY_LEXICAL, [self.ids[int(r)] for r in lex_rows], [float(s) for s in lex_scores]),
-            SubqueryResult(SUBQUERY_DENSE, [self.ids[int(r)] for r in dense_rows], [float(s) for s in dense_scores]),
+            SubqueryResult(SUBQUERY_LEXICAL, [self.ids[int(r)] for r in lex_rows], [float(s) for s in lex_scores],
+                           doc_ids=lex_rows),
+            SubqueryResult(SUBQUERY_DENSE, [self.ids[int(r)] for r in dense_rows], [float(s) for s in dense_scores],
+                           doc_ids=dense_rows),
         ]
         combined = combine(subresults, pipeline, size=k, pagination_depth=pagination_depth, min_score=min_score)
         hits = []

@@ -10,7 +10,10 @@ gets the final ranking back. Steps, as on a cluster:
 2. normalization statistics (min, max, mean, σ, L2 norm, ranks) per sub-query over exactly those candidates;
 3. combination per document over the union of candidates — a document missing from a sub-query is NaN there
    (arithmetic_mean counts it as 0 with the weight kept; geometric/harmonic skip it; RRF adds nothing);
-4. ``min_score`` filters the combined scores; 5. sort by combined score desc, then id asc; keep ``size``.
+4. ``min_score`` filters the combined scores; 5. sort by combined score desc, ties in index order (the Lucene
+   doc id, ``SubqueryResult.doc_ids``: what BM25 and k-NN ties follow too, and what neural-search's ScoreCombiner
+   leaves when its stable sort runs over the doc ids of one shard); keep ``size``. Sub-query results that carry
+   no doc ids (lists read back from a cluster) break ties by product id instead.
 """
 
 from __future__ import annotations
@@ -31,18 +34,24 @@ from mrs.errors import InputError
 @dataclass
 class SubqueryResult:
     """One sub-query's returned candidates. name: "lexical", "dense", ...; ids: product ids; scores: raw scores
-    (BM25, k-NN score), same length. Order does not matter: candidates are ranked by score desc (ties keep the
-    given order)."""
+    (BM25, k-NN score), same length; doc_ids: each candidate's position in the index (the Lucene doc id: the
+    row of the embedded engine), or None when unknown. Order does not matter: candidates are ranked by score
+    desc, ties by doc id (without doc ids: the given order)."""
 
     name: str
     ids: list[str]
     scores: np.ndarray
+    doc_ids: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.ids = list(self.ids)
         self.scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
         if len(self.ids) != self.scores.size:
             raise InputError(f"sub-query {self.name!r}: {len(self.ids)} ids but {self.scores.size} scores")
+        if self.doc_ids is not None:
+            self.doc_ids = np.asarray(self.doc_ids, dtype=np.int64).reshape(-1)
+            if self.doc_ids.size != len(self.ids):
+                raise InputError(f"sub-query {self.name!r}: {len(self.ids)} ids but {self.doc_ids.size} doc ids")
         if len(set(self.ids)) != len(self.ids):
             raise InputError(f"sub-query {self.name!r} returned a document twice")
         if self.scores.size and not np.all(np.isfinite(self.scores)):
@@ -60,9 +69,12 @@ class CombinedHit:
     normalized: dict[str, float | None] = field(default_factory=dict)
 
 
-def _ranked(sub: SubqueryResult, depth: int) -> tuple[list[str], np.ndarray]:
-    order = np.argsort(-sub.scores.astype(np.float64), kind="stable")[:depth]
-    return [sub.ids[i] for i in order], sub.scores[order]
+def _ranked(sub: SubqueryResult, depth: int) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+    if sub.doc_ids is None:
+        order = np.argsort(-sub.scores.astype(np.float64), kind="stable")[:depth]
+        return [sub.ids[i] for i in order], sub.scores[order], None
+    order = np.lexsort((sub.doc_ids, -sub.scores.astype(np.float64)))[:depth]
+    return [sub.ids[i] for i in order], sub.scores[order], sub.doc_ids[order]
 
 
 def _normalize(scores: np.ndarray, pipeline: HybridPipeline, j: int) -> np.ndarray:
@@ -111,15 +123,18 @@ def combine(
 
     ranked = [_ranked(s, depth) for s in subresults]
     doc_index: dict[str, int] = {}
-    for ids, _ in ranked:
-        for doc_id in ids:
+    lucene_doc: dict[str, int] = {}
+    for ids, _, doc_ids in ranked:
+        for pos, doc_id in enumerate(ids):
             doc_index.setdefault(doc_id, len(doc_index))
+            if doc_ids is not None:
+                lucene_doc.setdefault(doc_id, int(doc_ids[pos]))
     n_docs = len(doc_index)
     if n_docs == 0:
         return []
     raw = np.full((n_docs, n_sub), np.nan, dtype=np.float32)
     norm = np.full((n_docs, n_sub), np.nan, dtype=np.float32)
-    for j, (ids, scores) in enumerate(ranked):
+    for j, (ids, scores, _) in enumerate(ranked):
         if not ids:
             continue
         rows = np.fromiter((doc_index[d] for d in ids), dtype=np.int64, count=len(ids))
@@ -136,8 +151,11 @@ def combine(
     keep = np.ones(n_docs, dtype=bool) if min_score is None else combined >= np.float32(min_score)
     cand = np.flatnonzero(keep)
     scores = combined.tolist()  # Python floats of the float32 values: the sort and the hits use these
-    # score desc, then id asc
-    order = sorted(cand.tolist(), key=lambda i: (-scores[i], ids_all[i]))[: int(size)]
+    if len(lucene_doc) == n_docs:  # score desc, then index order
+        tie = [lucene_doc[d] for d in ids_all]
+        order = sorted(cand.tolist(), key=lambda i: (-scores[i], tie[i]))[: int(size)]
+    else:  # no doc ids: score desc, then product id
+        order = sorted(cand.tolist(), key=lambda i: (-scores[i], ids_all[i]))[: int(size)]
     raw_rows, norm_rows = raw[order].tolist(), norm[order].tolist()
     return [
         CombinedHit(

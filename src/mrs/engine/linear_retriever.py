@@ -21,14 +21,21 @@ HIGH LEVEL:
 
 - ``linear``: score(d) = Σᵢ weightᵢ · normᵢ(d) over the sub-retrievers that returned d — a document missing
   from a sub-retriever adds nothing there (its weight is not in any denominator: this is a weighted SUM, not a
-  mean). weight ≥ 0, default 1.0. Sorted by score desc (ES breaks ties by Lucene doc id; mrs by product id).
+  mean). weight ≥ 0, default 1.0. Sorted by score desc, ties by Lucene doc id.
   ``min_score`` (≥ 0) drops combined scores below it; the top ``rank_window_size`` are kept.
-- ``rrf``: score(d) = Σᵢ 1/(rank_constant + rankᵢ(d)), rank from 1 within each sub-retriever's top
-  ``rank_window_size`` (float arithmetic, no decimal rounding, unlike OpenSearch's score-ranker-processor).
-  rank_constant ≥ 1, default 60.
+- ``rrf``: score(d) = Σᵢ weightᵢ · 1/(rank_constant + rankᵢ(d)), rank from 1 within each sub-retriever's top
+  ``rank_window_size`` (float arithmetic, no decimal rounding, unlike OpenSearch's score-ranker-processor:
+  ``value.score += weights[i] * (1.0f / (rankConstant + rank))`` in RRFRetrieverBuilder). weight ≥ 0, default
+  1.0, given per entry as ``{"retriever": {...}, "weight": w}`` (Elasticsearch ≥ 9.2; an entry may also be the
+  bare retriever object). rank_constant ≥ 1, default 60.
+- Ties in the combined list: score desc, then the lower Lucene doc id (RankDoc's order), i.e. index order; a
+  sub-retriever list without doc ids (read back from a cluster) breaks ties by product id.
 
 ``rank_window_size`` (default 10 in Elasticsearch) is both how many results each sub-retriever contributes and
 how many combined results survive; it must be ≥ the request ``size``.
+
+Which OpenSearch blends have an Elasticsearch equivalent is the technique registry's answer
+(mrs.engine.techniques.blend_unsupported), read by ``linear_from_pipeline``.
 
 Retriever JSON the engine accepts (``parse_retriever``) is the Elasticsearch body itself, e.g.::
 
@@ -111,8 +118,8 @@ def rrf_scores(n: int, rank_constant: int = DEFAULT_RANK_CONSTANT) -> np.ndarray
 
 @dataclass(frozen=True)
 class SubRetriever:
-    """One entry of a linear/rrf retriever: which sub-query (``lexical`` or ``dense``), its weight (linear) and
-    normalizer (linear)."""
+    """One entry of a linear/rrf retriever: which sub-query (``lexical`` or ``dense``), its weight (linear and
+    rrf) and normalizer (linear)."""
 
     kind: str
     weight: float = DEFAULT_WEIGHT
@@ -178,6 +185,13 @@ def _kind(entry) -> str:
     return SUBRETRIEVER_KINDS[kind]
 
 
+def _weight(entry: Mapping) -> float:
+    weight = entry.get("weight", DEFAULT_WEIGHT)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        raise InputError(f"[weight] must be a number, got {weight!r}")
+    return float(weight)
+
+
 def parse_retriever(body) -> RetrieverSpec:
     """An Elasticsearch ``linear`` / ``rrf`` retriever body (see module doc) → RetrieverSpec. InputError names
     the first problem."""
@@ -205,14 +219,15 @@ def parse_retriever(body) -> RetrieverSpec:
             extra = sorted(set(entry) - {"retriever", "weight", "normalizer"})
             if extra:
                 raise InputError(f"[linear] retriever entry: unknown field [{extra[0]}]")
-            weight = entry.get("weight", DEFAULT_WEIGHT)
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-                raise InputError(f"[weight] must be a number, got {weight!r}")
-            subs.append(SubRetriever(_kind(entry["retriever"]), float(weight),
+            subs.append(SubRetriever(_kind(entry["retriever"]), _weight(entry),
                                      str(entry.get("normalizer", top_normalizer))))
+        elif isinstance(entry, Mapping) and "retriever" in entry:  # weighted format (Elasticsearch ≥ 9.2)
+            extra = sorted(set(entry) - {"retriever", "weight"})
+            if extra:
+                raise InputError(f"[rrf] retriever entry: unknown field [{extra[0]}]")
+            subs.append(SubRetriever(_kind(entry["retriever"]), _weight(entry)))
         else:
-            inner = entry.get("retriever", entry) if isinstance(entry, Mapping) and "retriever" in entry else entry
-            subs.append(SubRetriever(_kind(inner)))
+            subs.append(SubRetriever(_kind(entry)))
     spec = RetrieverSpec(
         method=method, subretrievers=tuple(subs),
         rank_window_size=int(conf.get("rank_window_size", DEFAULT_RANK_WINDOW_SIZE)),
@@ -225,13 +240,18 @@ def parse_retriever(body) -> RetrieverSpec:
 
 def retriever_body(spec: RetrieverSpec, subretriever_bodies: Mapping[str, object] | None = None) -> dict:
     """Inverse of parse_retriever: the ``{"linear"|"rrf": {...}}`` body; sub-retrievers are
-    ``subretriever_bodies[kind]`` when given, else the names ``lexical`` / ``dense``."""
+    ``subretriever_bodies[kind]`` when given, else the names ``lexical`` / ``dense``. An rrf whose weights are
+    all 1.0 is written in the plain format (any Elasticsearch with the rrf retriever), else every entry as
+    ``{"retriever": ..., "weight": w}`` (Elasticsearch ≥ 9.2)."""
     bodies = subretriever_bodies or {}
     conf: dict = {"retrievers": [], "rank_window_size": int(spec.rank_window_size)}
+    weighted = spec.method == RRF and is_weighted_rrf(spec)
     for s in spec.subretrievers:
         inner = bodies.get(s.kind, s.kind)
         if spec.method == LINEAR:
             conf["retrievers"].append({"retriever": inner, "weight": float(s.weight), "normalizer": s.normalizer})
+        elif weighted:
+            conf["retrievers"].append({"retriever": inner, "weight": float(s.weight)})
         else:
             conf["retrievers"].append(inner)
     if spec.method == RRF:
@@ -252,19 +272,31 @@ class RetrieverHit:
     normalized: dict[str, float | None]
 
 
-def _top(ids: Sequence[str], scores, window: int) -> tuple[list[str], np.ndarray]:
+def is_weighted_rrf(spec: RetrieverSpec) -> bool:
+    """True when an rrf retriever gives any sub-retriever a weight other than 1.0 (needs Elasticsearch ≥ 9.2)."""
+    return any(s.weight != DEFAULT_WEIGHT for s in spec.subretrievers)
+
+
+def _top(ids: Sequence[str], scores, window: int, doc_ids=None) -> tuple[list[str], np.ndarray, np.ndarray | None]:
     s = _f32(scores)
     if len(ids) != s.size:
         raise InputError(f"{len(ids)} ids but {s.size} scores")
-    order = np.argsort(-s.astype(np.float64), kind="stable")[:window]
-    return [str(ids[i]) for i in order], s[order]
+    if doc_ids is None:
+        order = np.argsort(-s.astype(np.float64), kind="stable")[:window]
+        return [str(ids[i]) for i in order], s[order], None
+    docs = np.asarray(doc_ids, dtype=np.int64).reshape(-1)
+    if docs.size != s.size:
+        raise InputError(f"{len(ids)} ids but {docs.size} doc ids")
+    order = np.lexsort((docs, -s.astype(np.float64)))[:window]
+    return [str(ids[i]) for i in order], s[order], docs[order]
 
 
 def combine_retriever(results: Mapping[str, tuple[Sequence[str], object]], spec: RetrieverSpec,
                       size: int) -> list[RetrieverHit]:
     """Combine sub-query results as the ``linear`` / ``rrf`` retriever does (module doc).
 
-    results: {"lexical": (ids, raw scores), "dense": (ids, raw scores)} — each sub-query's candidates, any order.
+    results: {"lexical": (ids, raw scores[, doc ids]), "dense": (...)} — each sub-query's candidates, any order;
+    doc ids (index positions) make ties follow index order, as on a cluster (else product id order).
     size: hits returned (≤ rank_window_size, as Elasticsearch requires). Returns RetrieverHit list, best first.
     """
     spec.validate()
@@ -278,16 +310,18 @@ def combine_retriever(results: Mapping[str, tuple[Sequence[str], object]], spec:
     total: dict[str, np.float32] = {}
     raw: dict[str, dict[str, float | None]] = {}
     normed: dict[str, dict[str, float | None]] = {}
+    lucene_doc: dict[str, int] = {}
     for sub in spec.subretrievers:
         if sub.kind not in results:
             raise InputError(f"no results for sub-retriever {sub.kind!r}")
-        ids, scores = _top(*results[sub.kind], window)
+        ids, scores, doc_ids = _top(*results[sub.kind][:2], window, *results[sub.kind][2:3])
+        if doc_ids is not None:
+            lucene_doc.update(zip(ids, doc_ids.tolist(), strict=True))
         if spec.method == LINEAR:
             norm = NORMALIZER_FUNCTIONS[sub.normalizer](scores)
-            contrib = (np.float32(sub.weight) * norm).astype(np.float32)
         else:
             norm = rrf_scores(len(ids), spec.rank_constant)
-            contrib = norm
+        contrib = (np.float32(sub.weight) * norm).astype(np.float32)
         for doc, r, n, c in zip(ids, scores.tolist(), norm.tolist(), contrib, strict=True):
             if doc not in total:
                 total[doc] = np.float32(0.0)
@@ -296,7 +330,10 @@ def combine_retriever(results: Mapping[str, tuple[Sequence[str], object]], spec:
             total[doc] = np.float32(total[doc] + c)
             raw[doc][sub.kind] = float(r)
             normed[doc][sub.kind] = float(n)
-    ranked = sorted(total, key=lambda d: (-float(total[d]), d))
+    if len(lucene_doc) == len(total):
+        ranked = sorted(total, key=lambda d: (-float(total[d]), lucene_doc[d]))
+    else:
+        ranked = sorted(total, key=lambda d: (-float(total[d]), d))
     if spec.method == LINEAR and spec.min_score is not None:
         ranked = [d for d in ranked if float(total[d]) >= np.float32(spec.min_score)]
     ranked = ranked[: min(window, int(size))]
@@ -304,30 +341,28 @@ def combine_retriever(results: Mapping[str, tuple[Sequence[str], object]], spec:
 
 
 def linear_from_pipeline(pipeline, rank_window_size: int) -> RetrieverSpec:
-    """The ``linear`` retriever closest to an OpenSearch normalization pipeline ([lexical, dense] order):
-    min_max → minmax, l2 → l2_norm, arithmetic_mean weights → weights (Σw = 1, so Σ wᵢsᵢ equals OpenSearch's
-    Σ wᵢsᵢ / Σ wᵢ). InputError for what Elasticsearch cannot express (z_score, geometric/harmonic means,
-    score bounds). rrf pipelines → the rrf retriever (weights must be equal)."""
+    """The Elasticsearch retriever equal to an OpenSearch pipeline ([lexical, dense] order), by the technique
+    registry's names: min_max → minmax, l2 → l2_norm, arithmetic_mean weights → linear weights (Σw = 1, so
+    Σ wᵢsᵢ equals OpenSearch's Σ wᵢsᵢ / Σ wᵢ); rrf → the rrf retriever with the pipeline's weights as
+    per-retriever ``weight`` (none when all equal). InputError with the registry's reason for what
+    Elasticsearch cannot run (z_score, geometric/harmonic means, score bounds)."""
     from mrs.engine.pipeline import HybridPipeline, parse_pipeline
+    from mrs.engine.techniques import ELASTICSEARCH, TECHNIQUES, blend_unsupported
 
     p = pipeline if isinstance(pipeline, HybridPipeline) else parse_pipeline(pipeline, 2)
     kinds = ("lexical", "dense")
+    bounded = any(b.mode != "ignore" for bounds in (p.lower_bounds, p.upper_bounds) if bounds for b in bounds)
+    reason = blend_unsupported(ELASTICSEARCH, p.normalization, p.combination, bounded=bounded)
+    if reason is not None:
+        raise InputError(reason)
     if p.normalization == "rrf":
-        if p.weights is not None and len(set(p.weights)) > 1:
-            raise InputError("Elasticsearch's rrf retriever has no per-retriever weights; the pipeline weights "
-                             f"{list(p.weights)} cannot be deployed as rrf")
-        return RetrieverSpec(RRF, tuple(SubRetriever(k) for k in kinds), int(rank_window_size), p.rank_constant)
-    mapping = {"min_max": "minmax", "l2": "l2_norm"}
-    if p.normalization not in mapping:
-        raise InputError(f"Elasticsearch's linear retriever has no {p.normalization} normalizer (minmax, l2_norm)")
-    if p.combination != "arithmetic_mean":
-        raise InputError(f"Elasticsearch's linear retriever is a weighted sum; {p.combination} has no equivalent")
-    for bounds in (p.lower_bounds, p.upper_bounds):
-        if bounds and any(b.mode != "ignore" for b in bounds):
-            raise InputError("Elasticsearch's minmax normalizer has no lower/upper score bounds")
+        weights = list(p.weights) if p.weights is not None and len(set(p.weights)) > 1 else [DEFAULT_WEIGHT] * 2
+        return RetrieverSpec(RRF, tuple(SubRetriever(k, float(w)) for k, w in zip(kinds, weights, strict=True)),
+                             int(rank_window_size), p.rank_constant)
+    normalizer = TECHNIQUES[p.normalization].targets[ELASTICSEARCH].name
     weights = list(p.weights) if p.weights is not None else [0.5, 0.5]
     total = sum(weights)
-    subs = tuple(SubRetriever(k, w / total if total else 0.0, mapping[p.normalization])
+    subs = tuple(SubRetriever(k, w / total if total else 0.0, normalizer)
                  for k, w in zip(kinds, weights, strict=True))
     return RetrieverSpec(LINEAR, subs, int(rank_window_size))
 
@@ -344,15 +379,15 @@ def retriever_search(engine, text: str, vector, k: int, spec: RetrieverSpec,
     returns its top ``rank_window_size`` (the dense one: all with k-NN score ≥ ``knn_min_score`` when given,
     as a knn retriever with a ``similarity`` threshold), then ``combine_retriever``."""
     window = int(spec.rank_window_size)
-    results: dict[str, tuple[list[str], np.ndarray]] = {}
+    results: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
     kinds = spec.kinds()
     if "lexical" in kinds:
         rows, scores = engine.bm25.search(text, window)
-        results["lexical"] = ([engine.ids[int(r)] for r in rows], _f32(scores))
+        results["lexical"] = ([engine.ids[int(r)] for r in rows], _f32(scores), np.asarray(rows))
     if "dense" in kinds:
         if knn_min_score is not None:
             rows, scores = engine.vectors.search(vector, min_score=knn_min_score)
         else:
             rows, scores = engine.vectors.search(vector, window)
-        results["dense"] = ([engine.ids[int(r)] for r in rows], _f32(scores))
+        results["dense"] = ([engine.ids[int(r)] for r in rows], _f32(scores), np.asarray(rows))
     return combine_retriever(results, spec, k)

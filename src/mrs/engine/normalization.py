@@ -1,14 +1,19 @@
 """Score normalization techniques of OpenSearch's normalization-processor, one sub-query at a time.
 
 https://opensearch.org/docs/latest/search-plugins/search-pipelines/normalization-processor/ and neural-search's
-processor/normalization/{MinMax,L2,ZScore}ScoreNormalizationTechnique.java and bounds/{LowerBound,UpperBound}.java.
+source (opensearch-project/neural-search, main, src/main/java/org/opensearch/neuralsearch/processor/):
+normalization/{MinMax,L2,ZScore}ScoreNormalizationTechnique.java and normalization/bounds/{LowerBound,UpperBound,
+ScoreBound,BoundMode}.java. Each edge case below is what that code does.
 
 Each function takes ONE sub-query's candidate scores (the docs that sub-query returned: its statistics are
 computed over exactly these) and returns their normalized scores, same order. Arithmetic is float32, as Java's
 ``float`` in neural-search (mean and standard deviation in double, then rounded to float, as there).
 
-- ``min_max``: (s − min)/(max − min); a result of exactly 0 becomes 0.001 (MIN_SCORE); when every score is
-  equal (max == min == s) the result is 1.0. Optional per-sub-query bounds (``ScoreBound``):
+- ``min_max``: (s − min)/(max − min); a result of exactly 0 becomes 0.001 (MIN_SCORE). ``max`` starts at Java's
+  Float.MIN_VALUE (1.4e-45, the smallest POSITIVE float) and ``min`` at Float.MAX_VALUE, so a sub-query whose
+  scores are all ≤ 0 has max = 1.4e-45: an all-zero list gives 0.001 each (not 1.0) and [−1, −2] gives
+  [0.5, 0.001]. When max == min == s (one positive result, or equal positive scores) the result is 1.0, checked
+  before any bound. Optional per-sub-query bounds (``ScoreBound``):
   lower bound (mode, min_score = lb, default mode "apply", default lb 0.0):
     apply:  when max > lb AND s > lb (strictly, per document) use lb as the minimum: (s − lb)/(max − lb);
             otherwise plain min_max for that document;
@@ -21,7 +26,8 @@ computed over exactly these) and returns their normalized scores, same order. Ar
     ignore: plain.
   Lower clipping is checked before upper clipping. Bounds lie in [−10000, 10000]. (OpenSearch's docs say
   clip sets low scores to 0; the code returns 0.001, which is what a cluster does, so that is what we do.)
-- ``l2``: s / sqrt(Σ s²) over the sub-query's candidates; a zero norm gives 0.001.
+- ``l2``: s / sqrt(Σ s²) over the sub-query's candidates, Σ accumulated in float in rank order and the root
+  taken in double, as ``getL2Norm``; a zero norm gives 0.0 (L2's MIN_SCORE is 0.0f, not min_max's 0.001).
 - ``z_score``: (s − μ)/σ with σ the SAMPLE standard deviation (n − 1, commons-math DescriptiveStatistics);
   s == μ (float compare) → the sub-query's raw MAX score; σ == 0 → the raw MIN score; a z ≤ 0 → 0.001.
 """
@@ -36,6 +42,8 @@ import numpy as np
 from mrs.errors import InputError
 
 MIN_SCORE = np.float32(0.001)
+L2_MIN_SCORE = np.float32(0.0)
+FLOAT_MIN_VALUE = np.float32(1.4e-45)  # Java's Float.MIN_VALUE: where neural-search's running max starts
 MAX_SCORE = np.float32(1.0)
 SINGLE_RESULT_SCORE = np.float32(1.0)
 MIN_BOUND_SCORE = -10_000.0
@@ -79,7 +87,7 @@ def min_max(scores, lower_bound: ScoreBound | None = None, upper_bound: ScoreBou
     s = _as_f32(scores)
     if s.size == 0:
         return s.copy()
-    lo, hi = s.min(), s.max()
+    lo, hi = s.min(), max(s.max(), FLOAT_MIN_VALUE)
     unbounded = (lower_bound is None or lower_bound.mode == "ignore") and (
         upper_bound is None or upper_bound.mode == "ignore")
     if unbounded:  # the common case, same float32 arithmetic as below without the bound bookkeeping
@@ -119,13 +127,20 @@ def min_max(scores, lower_bound: ScoreBound | None = None, upper_bound: ScoreBou
 
 
 def l2(scores) -> np.ndarray:
-    """l2 normalization: s / sqrt(Σ s²) over the sub-query's candidates (float32); zero norm → 0.001."""
+    """l2 normalization: s / sqrt(Σ s²) over the sub-query's candidates; zero norm → 0.0.
+
+    scores: raw scores in rank order (best first), the order neural-search sums them in. The sum of squares
+    is accumulated left to right in float32 (``l2Norms[i] += score * score``), the root in double then
+    rounded to float. Returns float32, same order.
+    """
     s = _as_f32(scores)
     if s.size == 0:
         return s.copy()
-    norm = _f32(np.sqrt(np.sum(s * s, dtype=np.float32)))
+    squares = (s * s).astype(np.float32)
+    total = np.add.accumulate(squares, dtype=np.float32)[-1]  # sequential, not numpy's pairwise sum
+    norm = _f32(math.sqrt(float(total)))
     if norm == 0:
-        return np.full_like(s, MIN_SCORE)
+        return np.full_like(s, L2_MIN_SCORE)
     return (s / norm).astype(np.float32)
 
 

@@ -37,6 +37,7 @@ from mrs.engine.normalization import (
     ScoreBound,
 )
 from mrs.engine.rrf import DEFAULT_RANK_CONSTANT, validate_rank_constant
+from mrs.engine.techniques import TECHNIQUES
 from mrs.errors import InputError
 
 MAX_SUBQUERIES = 5
@@ -92,8 +93,10 @@ class HybridPipeline:
                     f"provided combination technique [{self.combination}] is not supported"
                     f" (expected one of {', '.join(COMBINATION_TECHNIQUES)})"
                 )
-            if self.normalization == "z_score" and self.combination != "arithmetic_mean":
-                raise InputError("z_score normalization can only be used with the arithmetic_mean combination")
+            pairs = TECHNIQUES[self.normalization].pairs_with  # the registry: z_score → arithmetic_mean only
+            if pairs is not None and self.combination not in pairs:
+                raise InputError(f"{self.normalization} normalization can only be used with the "
+                                 f"{' / '.join(pairs)} combination")
         if (self.lower_bounds or self.upper_bounds) and self.normalization != "min_max":
             raise InputError("lower_bounds and upper_bounds are parameters of the min_max technique only")
         for name, bounds in (("lower_bounds", self.lower_bounds), ("upper_bounds", self.upper_bounds)):

@@ -1,12 +1,15 @@
 """Reciprocal rank fusion as OpenSearch's score-ranker-processor computes it.
 
 https://opensearch.org/docs/latest/search-plugins/search-pipelines/score-ranker-processor/ and neural-search's
-RRFNormalizationTechnique.java / RRFScoreCombinationTechnique.java.
+source (opensearch-project/neural-search, main): processor/normalization/RRFNormalizationTechnique.java and
+processor/combination/RRFScoreCombinationTechnique.java.
 
 For each sub-query, the document at rank r (1 = best) gets 1 / (rank_constant + r), computed as a decimal
 rounded to 10 places HALF_UP (Java ``BigDecimal.ONE.divide(k + r, 10, HALF_UP)``) and then to float32. The
-combined score is the weighted SUM Σᵢ wᵢ · rrfᵢ over the sub-queries that returned the document (weights 1.0
-each by default), not a mean. rank_constant is an integer in [1, 10000], default 60.
+combined score is the weighted SUM Σᵢ wᵢ · rrfᵢ (float32, sub-query by sub-query) over the sub-queries whose
+score is ≥ 0 — a missing document reads 0.0 there and adds nothing, a negative score is skipped — and 0 when
+no weight was counted; not a mean. Weights 1.0 each by default. rank_constant is an integer in [1, 10000],
+default 60.
 """
 
 from __future__ import annotations
@@ -55,11 +58,26 @@ def rrf_rank_scores(n: int, rank_constant: int = DEFAULT_RANK_CONSTANT) -> np.nd
     return _rank_scores(rank_constant, int(n)).copy()
 
 
+def rrf_combine_kernel(matrix, weight_matrix) -> np.ndarray:
+    """RRFScoreCombinationTechnique.combine for every row of ``weight_matrix`` (n_w × n_subqueries) over a
+    (n_docs × n_subqueries) matrix of RRF scores (NaN = missing → 0.0): float32 (n_w, n_docs)."""
+    m = np.nan_to_num(np.asarray(matrix, dtype=np.float32), nan=0.0)
+    w = np.asarray(weight_matrix, dtype=np.float32)
+    total = np.zeros((w.shape[0], m.shape[0]), dtype=np.float32)
+    sum_w = np.zeros_like(total)
+    for j in range(m.shape[1]):
+        s, wj = m[:, j][None, :], w[:, j:j + 1]
+        counted = s >= 0
+        total = np.where(counted, total + s * wj, total).astype(np.float32)
+        sum_w = np.where(counted, sum_w + wj, sum_w).astype(np.float32)
+    return np.where(sum_w == 0, np.float32(0), total).astype(np.float32)
+
+
 def rrf_combine(matrix, weights=None) -> np.ndarray:
     """Weighted sum per row of a (n_docs × n_subqueries) matrix of per-sub-query RRF scores, NaN = missing.
 
-    A missing entry contributes nothing. weights: one per sub-query (validated: [0, 1], sum 1 ± 0.01) or None
-    for 1.0 each. Returns float32[n_docs].
+    A missing entry contributes nothing, a negative one is skipped (module doc). weights: one per sub-query
+    (validated: [0, 1], sum 1 ± 0.01) or None for 1.0 each. Returns float32[n_docs].
     """
     m = np.asarray(matrix, dtype=np.float32)
     if m.ndim != 2:
@@ -69,8 +87,7 @@ def rrf_combine(matrix, weights=None) -> np.ndarray:
         if weights is None
         else np.asarray(validate_weights(weights, m.shape[1]), dtype=np.float32)
     )
-    filled = np.where(np.isnan(m), np.float32(0), m)
-    return (filled * w).sum(axis=1, dtype=np.float32).astype(np.float32)
+    return rrf_combine_kernel(m, w[None, :])[0]
 
 
 def rrf(rankings: list[list[str]], weights=None, rank_constant: int = DEFAULT_RANK_CONSTANT) -> dict[str, float]:

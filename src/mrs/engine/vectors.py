@@ -5,7 +5,8 @@ Scores are OpenSearch k-NN scores of the index's space_type (mrs.engine.spaces.k
 - innerproduct: ip + 1 when ip > 0, else 1 / (1 − ip) — raw = inner product;
 - l2: 1 / (1 + d²) — raw = squared Euclidean distance.
 
-HNSW parameters default to OpenSearch's faiss engine: m 16, ef_construction 100, ef_search 100.
+HNSW parameters default to OpenSearch's faiss engine: m 16, ef_construction 100, ef_search 100; each search
+passes efSearch = max(ef_search, k) as faiss SearchParametersHNSW, so the index is read-only while searching.
 Below ``hnsw_threshold`` documents (default 20,000) search is exact, so small catalogs get exact
 neighbours (as an OpenSearch exact k-NN script would) and pay no graph-building time.
 
@@ -215,9 +216,13 @@ class VectorIndex:
         return index
 
     def _hnsw_search(self, q: np.ndarray, k: int | None, min_score: float | None) -> np.ndarray:
-        self._hnsw.hnsw.efSearch = max(self.ef_search, k or 0)
+        """Graph search with efSearch = max(ef_search, k), passed per call (faiss SearchParametersHNSW) so the
+        shared index is never written and concurrent queries with different k cannot change each other's ef."""
+        import faiss
+
+        params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k or 0))
         if k is not None:
-            _, labels = self._hnsw.search(q.reshape(1, -1), min(k, len(self)))
+            _, labels = self._hnsw.search(q.reshape(1, -1), min(k, len(self)), params=params)
             labels = labels[0]
             return labels[labels >= 0].astype(np.int64)
         # Radial: faiss range_search keeps ip > radius (inner product) or d² < radius (l2).
@@ -226,7 +231,7 @@ class VectorIndex:
             radius = np.nextafter(radius, np.inf)  # keep d² == radius (score == min_score)
         else:
             radius = np.nextafter(radius, -np.inf)
-        _, _, labels = self._hnsw.range_search(q.reshape(1, -1), float(radius))
+        _, _, labels = self._hnsw.range_search(q.reshape(1, -1), float(radius), params=params)
         return np.unique(labels.astype(np.int64))
 
     # ---- persistence --------------------------------------------------------------------------------

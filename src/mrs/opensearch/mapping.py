@@ -8,6 +8,10 @@
 - The vector field is a ``knn_vector`` (dimension from the model, space_type, method hnsw with engine faiss or
   lucene, m, ef_construction) and ``index.knn: true``; ``index.knn.algo_param.ef_search`` (faiss/nmslib).
 - The product fields are stored in ``_source`` under ``product`` (not indexed); reads exclude the vector.
+- One shard (``number_of_shards: 1``): Lucene computes idf (n_docs, df) and avgdl per shard, so only a single
+  shard scores as the single embedded index does (``shard_notes``). ``search_type=dfs_query_then_fetch``
+  would make the statistics global, but neural-search rejects it for hybrid queries
+  (HybridQueryUtil: "hybrid query does not support search_type [dfs_query_then_fetch]").
 
 Documentation relied on: OpenSearch "Similarity" (im-plugin/similarity; LegacyBM25 type for 3.x),
 "k-NN vector" field type (field-types/supported-field-types/knn-vector), "Methods and engines"
@@ -105,6 +109,23 @@ def similarity_type_for_cluster(similarity: str, cluster_major: int | None) -> s
         f"{cluster_major}.x, whose BM25 multiplies by (k1 + 1); rebuild the local index with similarity "
         "LegacyBM25 or use an OpenSearch 3.x cluster"
     )
+
+
+def shard_notes(shards: int, target: str = "opensearch") -> list[str]:
+    """Lines rendered beside a mapping (manifest.json ``scoring``, CLI warnings) on what keeps BM25 scores equal
+    to the embedded engine's with ``shards`` primary shards on ``target`` (opensearch | elasticsearch)."""
+    lines = ["BM25 idf and avgdl are per shard: lexical scores, the calibrated thresholds and the blend equal the "
+             "embedded engine's only on one shard (number_of_shards: 1, as rendered)"]
+    if int(shards) > 1:
+        if target == "opensearch":
+            fix = ("re-create the index with number_of_shards: 1 (OpenSearch's hybrid query rejects "
+                   "search_type=dfs_query_then_fetch; lexical-only searches may send it)")
+        else:
+            fix = ("re-create the index with number_of_shards: 1, or send search_type=dfs_query_then_fetch, which "
+                   "makes term and field statistics global (not verified by mrs for retriever searches)")
+        lines.insert(0, f"warning: number_of_shards {int(shards)}: scores will differ from the embedded engine's "
+                        f"and from the calibration; {fix}")
+    return lines
 
 
 def similarity_settings(spec: IndexSpec, cluster_major: int | None = None) -> dict[str, Any]:

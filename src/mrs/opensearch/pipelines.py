@@ -183,6 +183,9 @@ class Calibration:
     pipeline: the chosen blend as a pipeline body. subqueries: sub-query names in the pipeline's order.
     thresholds: {level: dense k-NN score threshold}. levels: level names low → high (when known).
     space_type / similarity / dimension: of the index the calibration ran on. source: the file (or None).
+    target: the deployment target the blend was fitted for (None: not recorded, i.e. opensearch).
+    ranking: the best configuration of each blend family, best first ({"name", "train", "dev", "family",
+    "pipeline"}), where a renderer for another target picks the best one it can run.
     """
 
     pipeline: dict[str, Any]
@@ -193,6 +196,8 @@ class Calibration:
     similarity: str | None = None
     dimension: int | None = None
     source: str | None = None
+    target: str | None = None
+    ranking: list[dict[str, Any]] = field(default_factory=list)
 
     def threshold(self, level: str) -> float:
         """The dense threshold of ``level`` (InputError listing the calibrated levels when absent)."""
@@ -243,6 +248,8 @@ def calibration_from_dict(data: Mapping[str, Any], source: str | None = None) ->
         similarity=index.get("similarity"),
         dimension=int(dim) if isinstance(dim, int) else None,
         source=source,
+        target=blend.get("target") if isinstance(blend.get("target"), str) else None,
+        ranking=[dict(r) for r in blend.get("ranking") or [] if isinstance(r, Mapping) and "pipeline" in r],
     )
 
 

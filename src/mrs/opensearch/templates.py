@@ -39,7 +39,7 @@ from typing import Any
 
 from mrs.errors import InputError
 from mrs.opensearch.bodies import boosted_fields
-from mrs.opensearch.mapping import IndexSpec, index_body
+from mrs.opensearch.mapping import IndexSpec, index_body, shard_notes
 from mrs.opensearch.pipelines import Calibration, pipeline_weights, rrf_pipeline
 
 HYBRID_PIPELINE = "mrs-hybrid"
@@ -249,18 +249,30 @@ class RenderedSet:
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
     templates: dict[str, str] = field(default_factory=dict)
     radial_levels: dict[str, float] = field(default_factory=dict)
+    requires: dict[str, list[str]] = field(default_factory=dict)
 
     def manifest(self) -> dict[str, Any]:
         return {
             "index": "index.json",
+            "requires": self.requires,
             "pipelines": {name: f"pipelines/{name}.json" for name in self.pipelines},
             "templates": {name: f"templates/{name}.json" for name in self.templates},
             "radial_levels": self.radial_levels,
+            "scoring": shard_notes(self.index["settings"]["index"]["number_of_shards"]),
             "install": {
                 "pipelines": {name: f"PUT /_search/pipeline/{name}" for name in self.pipelines},
                 "templates": {name: f"PUT /_scripts/{name}" for name in self.templates},
             },
         }
+
+
+def _pipeline_requires(body: Mapping[str, Any]) -> list[str]:
+    """The OpenSearch releases a pipeline body needs, from the technique registry (mrs.engine.techniques)."""
+    from mrs.engine.techniques import OPENSEARCH, version_notes
+
+    fusion = "score-ranker-processor" in body["phase_results_processors"][0]
+    weights = pipeline_weights(body)
+    return version_notes(OPENSEARCH, fusion=fusion, weighted=bool(weights) and len(set(weights)) > 1)
 
 
 def render_set(calibration: Calibration, spec: IndexSpec, *, pagination_depth: int = 100,
@@ -279,6 +291,7 @@ def render_set(calibration: Calibration, spec: IndexSpec, *, pagination_depth: i
     rendered = RenderedSet(index=index_body(spec, cluster_major))
     rendered.pipelines[HYBRID_PIPELINE] = calibration.pipeline
     rendered.pipelines[RRF_PIPELINE] = rrf_pipeline(pipeline_weights(calibration.pipeline), rank_constant)
+    rendered.requires = {name: _pipeline_requires(body) for name, body in rendered.pipelines.items()}
     rendered.templates[LEXICAL_TEMPLATE] = lexical_template(spec, tie_breaker)
     rendered.templates[DENSE_TEMPLATE] = dense_template(spec)
     for level, threshold in calibration.thresholds.items():
