@@ -115,7 +115,7 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
                                     fields=fields, similarity=similarity, k1=k1, b=b, analyzer=analyzer,
                                     id_field=id_field, space_type=space_type, m=hnsw_m,
                                     ef_construction=ef_construction, ef_search=ef_search, on_error=on_error,
-                                    as_json=as_json, opts=cluster)
+                                    as_json=as_json, opts=cluster, field_types=field_types)
         if as_json:
             print_json(out)
         else:

@@ -42,6 +42,7 @@ PATH_SEPARATOR = " > "
 PATH_SUFFIX = "_path"
 KEYWORD_MAX_CHARS = 256
 ATTRIBUTES_DIR = "attributes"
+CLUSTER_OBJECT = "attr"
 ARRAYS_FILE = "attributes.npz"
 SCHEMA_FILE = "attributes.json"
 
@@ -199,6 +200,19 @@ def attribute_source(fields: Mapping[str, Any], types: Mapping[str, str]) -> dic
         else:
             out[name] = values[0]
     return out
+
+
+def cluster_field(name: str) -> str:
+    """Where a filter field lives in a cluster document: ``brand`` → ``attr.brand`` (an object of its own, so
+    attribute names never collide with the BM25 text fields of the same name)."""
+    return f"{CLUSTER_OBJECT}.{name}"
+
+
+def cluster_properties(types: Mapping[str, str]) -> dict[str, Any]:
+    """The ``attr`` object mapping of a cluster index (OpenSearch and Elasticsearch): keyword fields (path
+    fields and their ``_path`` too) as ``keyword``, numeric as ``double``, boolean as ``boolean``."""
+    mapped = {"keyword": {"type": "keyword"}, "numeric": {"type": "double"}, "boolean": {"type": "boolean"}}
+    return {"type": "object", "properties": {name: dict(mapped[kind]) for name, kind in filter_fields(types).items()}}
 
 
 def ancestor_paths(levels: Sequence[str]) -> list[str]:

@@ -6,6 +6,8 @@ by doc_count descending, ties by key ascending; ``size`` buckets (default 10); o
 (min_doc_count 1); sum_other_doc_count = the documents' values left out of the returned buckets. A document
 with several values (a category path, a list of colours) counts once in each value's bucket. Keyword keys are
 strings, numeric keys floats, boolean keys true / false (OpenSearch returns 1 / 0 with key_as_string).
+On a cluster the same counts come from ``terms`` aggregations on the ``attr`` fields (``terms_aggregations``
+builds the request part, ``facets_from_aggregations`` reads the answer into the same shape).
 Sources: OpenSearch "Terms aggregations" (aggregations/bucket/terms), Elasticsearch "Terms aggregation".
 """
 
@@ -16,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from mrs.engine.attributes import AttributeColumns, BooleanColumn, KeywordColumn
+from mrs.engine.attributes import AttributeColumns, BooleanColumn, KeywordColumn, cluster_field, filter_fields
 from mrs.errors import InputError
 
 DEFAULT_FACET_SIZE = 10
@@ -60,3 +62,40 @@ def _value_counts(column: Any, matched: np.ndarray) -> tuple[list[Any], np.ndarr
     values = values[~np.isnan(values)]
     keys, counts = np.unique(values, return_counts=True)
     return [float(v) for v in keys], counts.astype(np.int64)
+
+
+def check_facet_fields(fields: Sequence[str], types: dict[str, str]) -> None:
+    """InputError naming the fields of ``fields`` that are not typed attributes (``types``: field → type)."""
+    known = filter_fields(types)
+    unknown = [f for f in fields if f not in known]
+    if unknown:
+        raise InputError(f"facet: unknown field(s) {', '.join(unknown)} "
+                         f"(typed attributes: {', '.join(sorted(known)) or 'none'})")
+
+
+def terms_aggregations(fields: Sequence[str], types: dict[str, str], size: int = DEFAULT_FACET_SIZE) -> dict[str, Any]:
+    """The ``aggs`` of a cluster search: one ``terms`` aggregation per facet field on its ``attr`` field."""
+    check_facet_fields(fields, types)
+    if size < 1:
+        raise InputError(f"facet size must be ≥ 1 (got {size})")
+    return {field: {"terms": {"field": cluster_field(field), "size": int(size)}} for field in fields}
+
+
+def facets_from_aggregations(aggregations: dict[str, Any], fields: Sequence[str],
+                             types: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """A cluster's ``aggregations`` answer in facet_counts' shape: boolean keys (1 / 0 with key_as_string) as
+    true / false, numeric keys as floats."""
+    kinds = filter_fields(types)
+    out: dict[str, dict[str, Any]] = {}
+    for field in fields:
+        agg = aggregations.get(field) or {}
+        buckets = []
+        for b in agg.get("buckets", []):
+            key = b["key"]
+            if kinds[field] == "boolean":
+                key = str(b.get("key_as_string", key)).lower() in ("true", "1")
+            elif kinds[field] == "numeric":
+                key = float(key)
+            buckets.append({"key": key, "doc_count": int(b["doc_count"])})
+        out[field] = {"buckets": buckets, "sum_other_doc_count": int(agg.get("sum_other_doc_count", 0))}
+    return out

@@ -370,6 +370,18 @@ def to_dsl(node: Node | None, field_path: Callable[[str], str] = lambda f: f) ->
     return {"range": {path: {k: getattr(node, k) for k in RANGE_KEYS if getattr(node, k) is not None}}}
 
 
+def cluster_filter(filter: Any, types: Mapping[str, str]) -> dict[str, Any] | None:
+    """A filter (JSON text, dict, list or node) bound to a cluster index's attribute types and rendered as the
+    query DSL the cluster runs (fields under ``attr``, mrs.engine.attributes.cluster_field); None when none.
+    InputError as ``bind`` when it does not fit the index."""
+    from mrs.engine.attributes import cluster_field, filter_fields
+
+    node = parse_filter(filter)
+    if node is None:
+        return None
+    return to_dsl(bind(node, filter_fields(types)), cluster_field)
+
+
 def combine(*nodes: Node | None) -> Node | None:
     """All of the given filters (None entries skipped): None, the one filter, or a bool.filter of them."""
     present = [n for n in nodes if n is not None]
