@@ -11,41 +11,12 @@ import math
 import numpy as np
 import pytest
 
-from mrs.data.catalog import Product
+from fakes.filter_catalog import CATALOG, TableEncoder
 from mrs.engine import vectors as vectors_module
 from mrs.engine.engine import EmbeddedEngine
 from mrs.engine.manifest import MANIFEST_FILE
 from mrs.engine.vectors import VectorIndex
 from mrs.errors import InputError
-
-# title, brand, color, category, price, in_stock, cosine of the product vector to the query vector (1, 0)
-ROWS = [
-    ("red shirt", "Acme", "red", ["Clothing", "Shirts"], 10.0, True, 1.0),
-    ("blue shirt", "Bolt", "blue", ["Clothing", "Shirts"], 25.0, False, 0.8),
-    ("red shoes", "Acme", "red", ["Clothing", "Shoes"], 60.0, True, 0.6),
-    ("kitchen knife", "Cutco", None, ["Kitchen", "Knives"], 100.0, True, 0.0),
-    ("red towel", "Acme", "red", ["Kitchen", "Linens"], None, False, -1.0),
-]
-CATALOG = [Product(f"p{i + 1}", {"title": t, "brand": b, "color": c, "category": cat, "price": p, "in_stock": s})
-           for i, (t, b, c, cat, p, s, _) in enumerate(ROWS)]
-VECTOR_OF = {t: [cos, math.sqrt(max(0.0, 1 - cos * cos))] for t, *_, cos in ROWS}
-
-
-class TableEncoder:
-    """Product texts (the title: template "{title}") → the table's unit vectors; every query → (1, 0)."""
-
-    backend = "torch"
-    normalize = True
-    space_type = "cosinesimil"
-    dimension = 2
-    identity = {"name": "table", "sha256": "0" * 64}
-
-    def encode(self, texts, progress=None):
-        return np.array([VECTOR_OF[t] for t in texts], dtype=np.float32)
-
-    def encode_query(self, text):
-        return np.array([1.0, 0.0], dtype=np.float32)
-
 
 # BM25 over the title only: every title has 2 tokens, avgdl = 2, so K = k1 = 1.2 and a matching term scores
 # idf / (1 + 1.2) = idf / 2.2 with idf = ln(1 + (N − df + 0.5) / (df + 0.5)), N = 5 (the WHOLE index).

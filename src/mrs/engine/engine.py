@@ -154,6 +154,12 @@ class EmbeddedEngine:
             return filter
         return evaluate(self.parse_filter(filter), self.attributes)
 
+    def passing(self, filter: Any, ids: Sequence[str]) -> dict[str, bool]:
+        """{id: whether the filter accepts it} for the given ids (ids not in the index: False)."""
+        mask = self.filter_mask(filter)
+        rows = {i: self._row_of.get(i) for i in ids}
+        return {i: r is not None and (mask is None or bool(mask[r])) for i, r in rows.items()}
+
     # ---- SearchBackend ------------------------------------------------------------------------------
 
     def _hit(self, row: int, score: float, lexical: float | None, dense: float | None, with_source: bool) -> Hit:

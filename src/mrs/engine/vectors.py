@@ -228,8 +228,15 @@ class VectorIndex:
         excluded raw value to the k-th score (float64 rounding of nearly equal raws), every document is
         scored, so ties are still broken by index exactly as on the whole catalog.
 
-        rows: only these documents (ascending indices; a filter), default all."""
-        raw = self._raw(q, self.vectors if rows is None else self.vectors[rows])
+        rows: only these documents (ascending indices; a filter), default all. When they are more than a tenth of
+        the index, every document is scored and the rows' values taken (streaming all vectors through the
+        kernel costs less than gathering a large subset: 1.4 ms vs 8 ms for half of 6,764 × 384)."""
+        if rows is None:
+            raw = self._raw(q, self.vectors)
+        elif rows.size * 10 >= len(self):
+            raw = self._raw(q, self.vectors)[rows]
+        else:
+            raw = self._raw(q, self.vectors[rows])
         ids = np.arange(raw.size, dtype=np.int64) if rows is None else rows.astype(np.int64)
         key = -raw if self.space_type == "l2" else raw  # higher key = higher score
         if k is None:
