@@ -14,7 +14,8 @@ from mrs.engine.attributes import (
     parse_field_types,
 )
 from mrs.engine.facets import facet_counts
-from mrs.engine.filters import bind, evaluate, parse_filter, parse_where, to_dsl
+from mrs.engine.filters import bind, evaluate, parse_filter, to_dsl
+from mrs.engine.where import parse_where
 from mrs.errors import InputError
 
 ROWS = [  # index order = p1..p5

@@ -78,3 +78,32 @@ def test_calibration_candidates_come_from_filtered_sub_queries(engine):
     red = next(c for c in candidates if c.query_id == "q-red")
     assert set(red.ids) == {"p1", "p3", "p5"}  # Acme only, from both sub-queries
     assert len(pairs) == 7  # every judged pair is still scored (thresholds do not depend on the filter)
+
+
+def test_mrs_eval_reads_filters_from_the_queries_file(engine, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import mrs.cli.eval as cli_eval
+    from mrs.cli.main import cli
+
+    # the index's model is the table encoder, which no model directory holds: hand it to the command
+    monkeypatch.setattr(cli_eval, "open_backend", lambda *a, **kw: (engine, TableEncoder()))
+    judged = tmp_path / "judgments.tsv"
+    judged.write_text("query\tproduct_id\tsrw_rating\tesci_label\tgrade\n"
+                      "red\tp1\t100.000\tE\t3\nred\tp5\t10.000\tS\t2\nred\tp2\t0.000\tI\t0\n")
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(json.dumps({"query_id": "red", "user_query": "red", "filter": {"term": {"in_stock": True}}})
+                       + "\n")
+    out = CliRunner().invoke(cli, ["eval", "--index", str(engine.directory), "--judgments", str(judged),
+                                   "--queries", str(queries), "--modes", "lexical,dense", "--json"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)
+    # in stock: p1 (exact) matches "red", p5 (substitute) is outside the filter → recall@100 1 of 2 relevant
+    assert report["coverage"]["queries_filtered"] == 1 and report["coverage"]["judged_pairs_outside_filter"] == 2
+    assert report["runs"]["lexical"]["recall@100"] == pytest.approx(0.5)
+    assert report["runs"]["dense"]["recall@100"] == pytest.approx(0.5)
+    queries.write_text(json.dumps({"query_id": "red", "user_query": "red", "filter": {"match": {"brand": "x"}}})
+                       + "\n")
+    out = CliRunner().invoke(cli, ["eval", "--index", str(engine.directory), "--judgments", str(judged),
+                                   "--queries", str(queries), "--modes", "lexical"])
+    assert out.exit_code == 2 and "queries.jsonl:1: query 'red': filter: match: unsupported clause" in out.output

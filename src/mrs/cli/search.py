@@ -13,8 +13,9 @@ from mrs.cli.backends import backend_errors, cluster_backend_options, run_cluste
 from mrs.cli.common import console, handle_errors, json_option, print_json
 from mrs.engine.engine import MODES, EmbeddedEngine
 from mrs.engine.facets import DEFAULT_FACET_SIZE
-from mrs.engine.filters import combine, parse_filter, parse_where, to_dsl
+from mrs.engine.filters import combine, parse_filter, to_dsl
 from mrs.engine.pipeline import load_pipeline
+from mrs.engine.where import parse_where
 from mrs.errors import InputError
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit
 

@@ -17,7 +17,7 @@ Anything else (match, wildcard, regexp, script, a misspelt key) is one InputErro
 ``parse_filter(json_or_dict)`` → Node; ``bind(node, fields)`` checks fields and coerces values against an
 index's attribute types (mrs.engine.attributes.filter_fields); ``evaluate(node, columns)`` → a bool bitset
 over the documents; ``to_dsl(node, field_path)`` renders it back as query DSL for a cluster (field names
-mapped, e.g. ``brand`` → ``attr.brand``). ``parse_where(["brand=Apple", "price<=100"])`` is the short form.
+mapped, e.g. ``brand`` → ``attr.brand``). The ``--where`` short form lives in mrs.engine.where.
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ def bind(node: Node | None, fields: Mapping[str, str]) -> Node | None:
                     tuple(bind(c, fields) for c in node.should), node.minimum_should_match)
     kind = fields.get(node.field)
     if kind is None:
-        known = ", ".join(sorted(fields)) or "none (rebuild the index to type its attributes)"
+        known = ", ".join(sorted(fields)) or "none: the index has no typed attributes (mrs index catalog --field-types)"
         raise _err(f"unknown field {node.field!r} (filterable fields: {known})")
     if isinstance(node, Exists):
         return node
@@ -388,36 +388,3 @@ def combine(*nodes: Node | None) -> Node | None:
     if not present:
         return None
     return present[0] if len(present) == 1 else Bool(must=tuple(present))
-
-
-# ---- the short form -----------------------------------------------------------------------------------
-
-_WHERE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|!=|=|<|>)\s*(.*?)\s*$", re.S)
-_RANGE_OPS = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
-
-
-def parse_where(items: Sequence[str]) -> Node | None:
-    """``--where`` conditions, all of which must hold:
-
-    ``brand=Apple`` (term), ``brand=Apple|Samsung`` (terms), ``brand!=Apple`` (must_not), ``price<=100`` /
-    ``<`` / ``>=`` / ``>`` (range), ``category_path=Electronics*`` (prefix), ``rating=*`` (exists),
-    ``rating!=*`` (missing). Values are typed by the index's field types when the filter is bound."""
-    clauses: list[Node] = []
-    for item in items:
-        m = _WHERE.match(item)
-        if not m or not m.group(3):
-            raise InputError(f"--where: {item!r} is not FIELD=VALUE, FIELD!=VALUE or FIELD<=|<|>=|>NUMBER")
-        field, op, value = m.groups()
-        if op in _RANGE_OPS:
-            clauses.append(Range(field, **{_RANGE_OPS[op]: value}))
-            continue
-        if value == "*":
-            clause: Node = Exists(field)
-        elif value.endswith("*") and "|" not in value:
-            clause = Prefix(field, value[:-1])
-        elif "|" in value:
-            clause = Terms(field, tuple(v.strip() for v in value.split("|")))
-        else:
-            clause = Term(field, value)
-        clauses.append(clause if op == "=" else Bool(must_not=(clause,)))
-    return combine(*clauses)
