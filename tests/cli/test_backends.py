@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "opensearch"))
 
 from fake_cluster import FakeCluster  # noqa: E402
 
+from fakes.query_dsl import matches, terms_aggregation  # noqa: E402
 from mrs.cli.main import cli  # noqa: E402
 from mrs.engine.bm25 import MultiFieldBM25  # noqa: E402
 from mrs.engine.hybrid import SubqueryResult, combine  # noqa: E402
@@ -70,10 +71,17 @@ class ClusterScorer:
         (kind, body), = query.items()
         if kind == "multi_match":
             return self.multi_match(index, body)
-        if kind == "bool":  # mrs sends must: [query], filter: [ids] — the filter keeps only those ids
+        if kind == "bool":  # mrs sends must: [query] + filter: [ids or attribute filter], or should: [queries]
+            docs = self.cluster.indices[index]["docs"]
+            if "must" not in body:  # a disjunction (facets over both hybrid sub-queries): the union of matches
+                union: dict[str, float] = {}
+                for sub in body["should"]:
+                    for i, s in self.evaluate(index, sub).items():
+                        union[i] = union.get(i, 0.0) + s
+                return union
             (must,), filters = body["must"], body.get("filter", [])
-            keep = set().union(*(set(f["ids"]["values"]) for f in filters)) if filters else None
-            return {i: s for i, s in self.evaluate(index, must).items() if keep is None or i in keep}
+            return {i: s for i, s in self.evaluate(index, must).items()
+                    if all(matches(i, docs[i], f) for f in filters)}
         if kind == "knn":
             return self.knn(index, body)
         if kind == "ids":
@@ -107,9 +115,8 @@ class ClusterScorer:
         entry = self.cluster.indices[index]
         space = entry["body"]["mappings"]["properties"][field]["method"]["space_type"]
         ids = list(entry["docs"])
-        if body.get("filter"):
-            allowed = set(body["filter"]["ids"]["values"])
-            ids = [i for i in ids if i in allowed]
+        if body.get("filter"):  # efficient filtering: the k nearest among the documents that pass
+            ids = [i for i in ids if matches(i, entry["docs"][i], body["filter"])]
         if not ids:
             return {}
         stored = np.array([entry["docs"][i][field] for i in ids], dtype=np.float32)
@@ -131,6 +138,13 @@ class ClusterScorer:
         else:
             order = [r for r in order if scores[r] >= body["min_score"]]
         return {ids[r]: float(scores[r]) for r in order}
+
+    def aggregate(self, index: str, req: dict, params: dict) -> dict:
+        """Terms aggregations over every document the request's query matches."""
+        docs = self.cluster.indices[index]["docs"]
+        matched = [docs[i] for i in self.evaluate(index, req["query"])]
+        return {name: terms_aggregation(matched, agg["terms"]["field"], agg["terms"].get("size", 10))
+                for name, agg in req["aggs"].items()}
 
     def hybrid(self, index: str, hybrid: dict, size: int, pipeline_body: dict) -> dict[str, float]:
         depth = int(hybrid.get("pagination_depth") or size)  # OpenSearch: pagination_depth, else from + size
@@ -156,6 +170,7 @@ def os_cluster(sample, tmp_path_factory):
 
     cluster = FakeCluster()
     cluster.search_responder = ClusterScorer(cluster)
+    cluster.aggregation_responder = cluster.search_responder.aggregate
     root = tmp_path_factory.mktemp("backends")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(cli_cluster, "make_client", lambda settings, connection_class=None: cluster.client())
@@ -212,6 +227,61 @@ def test_search_on_opensearch_matches_the_embedded_engine(os_cluster, mode):
         np.testing.assert_allclose([h["score"] for h in b], [h["score"] for h in a], rtol=1e-5)
         for sub in ("lexical", "dense"):
             assert [h["scores"][sub] is None for h in a] == [h["scores"][sub] is None for h in b]
+
+
+FILTERS = [
+    ["--where", "category=Electronics", "--where", "price<=200"],
+    ["--filter", json.dumps({"bool": {"should": [{"term": {"color": "black"}}, {"term": {"color": "red"}}],
+                                      "must_not": [{"prefix": {"category_path": "Kitchen > Cook"}}]}})],
+    ["--where", "brand!=Sonora", "--where", "price>50"],
+]
+
+
+@pytest.mark.parametrize("mode", ["lexical", "dense", "hybrid"])
+def test_filtered_search_and_facets_on_opensearch_match_the_embedded_engine(os_cluster, mode):
+    cluster, embedded, report, _ = os_cluster
+    generation = report["index"]
+    # the cluster maps the typed attributes under attr and every document carries them
+    props = cluster.indices[generation]["body"]["mappings"]["properties"]["attr"]["properties"]
+    assert props["price"] == {"type": "double"} and props["category_path"] == {"type": "keyword"}
+    facets = ["--facet", "brand", "--facet", "category_path", "--facet", "color", "--facet-size", "5"]
+    with_hits = 0
+    for query in QUERIES:
+        for filter_args in FILTERS:
+            local = run("search", query, "--index", embedded, "--mode", mode, *filter_args, *facets, "--json")
+            remote = run("search", query, "--backend", "opensearch", "--index", "shop", "--mode", mode,
+                         *filter_args, *facets, "--json")
+            assert local.exit_code == 0 and remote.exit_code == 0, local.output + remote.output
+            a, b = json.loads(local.stdout), json.loads(remote.stdout)
+            with_hits += bool(a["hits"])
+            assert [h["id"] for h in a["hits"]] == [h["id"] for h in b["hits"]], (query, filter_args)
+            np.testing.assert_allclose([h["score"] for h in b["hits"]], [h["score"] for h in a["hits"]], rtol=1e-5)
+            assert a["facets"] == b["facets"] and a["filter"] == b["filter"]
+    assert with_hits >= 6
+    # what the cluster was asked: the filter on the attr fields, inside every sub-query
+    sent = [body for _, _, body in cluster.searches()]
+    where = {"bool": {"filter": [{"bool": {"must_not": [{"term": {"attr.brand": "Sonora"}}]}},
+                                 {"range": {"attr.price": {"gt": 50.0}}}]}}
+    if mode == "hybrid":
+        lexical, knn = next(b for b in reversed(sent) if "hybrid" in b["query"])["query"]["hybrid"]["queries"]
+        assert lexical["bool"]["filter"] == [where] and knn["knn"]["embedding"]["filter"] == where
+    aggs = next(b for b in reversed(sent) if "aggs" in b)
+    assert aggs["size"] == 0 and aggs["aggs"]["category_path"] == {"terms": {"field": "attr.category_path", "size": 5}}
+
+
+def test_search_filter_errors_exit_2_with_one_line(os_cluster, tmp_path):
+    _, embedded, _, _ = os_cluster
+    for backend in (["--index", embedded], ["--backend", "opensearch", "--index", "shop"]):
+        out = run("search", "red pan", *backend, "--where", "weight<=3", "--mode", "lexical")
+        assert out.exit_code == 2 and "unknown field 'weight'" in out.output and "Traceback" not in out.output
+        out = run("search", "red pan", *backend, "--filter", '{"match": {"brand": "x"}}', "--mode", "lexical")
+        assert out.exit_code == 2 and "unsupported clause 'match'" in out.output
+        out = run("search", "red pan", *backend, "--facet", "title", "--mode", "lexical")
+        assert out.exit_code == 2 and "unknown field(s) title" in out.output
+    (tmp_path / "f.json").write_text('{"term": {"color": "red"}}')
+    out = run("search", "red pan", "--index", embedded, "--filter", f"@{tmp_path / 'f.json'}", "--mode", "lexical",
+              "--facet", "color")
+    assert out.exit_code == 0 and "facet color" in out.output
 
 
 def test_search_hybrid_with_a_pipeline_file_and_depth(os_cluster, tmp_path):

@@ -127,3 +127,51 @@ def test_weighted_rrf_pipeline_is_sent_with_per_retriever_weights(es, sleeps):
     assert rrf["rank_constant"] == 40 and [r["weight"] for r in rrf["retrievers"]] == [0.7, 0.3]
     assert "multi_match" in rrf["retrievers"][0]["retriever"]["standard"]["query"]
     assert rrf["retrievers"][1]["retriever"]["knn"]["k"] == 20
+
+
+ATTR_SPEC = ElasticIndexSpec(dimension=3, text_fields={"title": 1.0},
+                             attributes={"brand": "keyword", "in_stock": "boolean", "price": "numeric"})
+
+
+def test_filters_go_into_every_sub_query_on_the_attr_fields(es, sleeps):
+    es.search_responder = respond({"a": 0.9})
+    b = backend(es, sleeps, spec=ATTR_SPEC, rank_window_size=10)
+    where = [{"term": {"brand": "Acme"}}, {"range": {"price": {"lte": 60}}}]
+    dsl = {"bool": {"filter": [{"term": {"attr.brand": "Acme"}}, {"range": {"attr.price": {"lte": 60.0}}}]}}
+    b.lexical("red", 5, filter=where)
+    assert es.searches()[-1]["query"]["bool"]["filter"] == [dsl]
+    b.knn(VEC, k=3, filter=where)
+    assert es.searches()[-1]["knn"]["filter"] == dsl
+    b.hybrid("red", VEC, 5, filter=where)
+    linear = es.searches()[-3]["retriever"]["linear"]["retrievers"]
+    assert linear[0]["retriever"]["standard"]["query"]["bool"]["filter"] == [dsl]
+    assert linear[1]["retriever"]["knn"]["filter"] == dsl
+    from mrs.errors import InputError
+
+    with pytest.raises(InputError, match="unknown field 'colour'"):
+        b.lexical("red", 5, filter={"term": {"colour": "red"}})
+
+
+def test_facets_are_terms_aggregations_read_back_in_the_engine_shape(es, sleeps):
+    from fakes.query_dsl import matches, terms_aggregation
+
+    es.indices["shop"] = {"body": index_body(ATTR_SPEC), "docs": {
+        "a": {"attr": {"brand": ["Acme"], "in_stock": True, "price": 10.0}},
+        "b": {"attr": {"brand": ["Bolt"], "in_stock": False, "price": 80.0}},
+        "c": {"attr": {"brand": ["Acme"], "in_stock": False}}}}
+
+    def aggregate(index, req, params):
+        docs = es.indices[index]["docs"]
+        flt = req["query"]["bool"]["filter"][0]
+        matched = [d for i, d in docs.items() if matches(i, d, flt)]  # the fake's multi_match matches all
+        return {n: terms_aggregation(matched, a["terms"]["field"], a["terms"]["size"]) for n, a in req["aggs"].items()}
+
+    es.aggregation_responder = aggregate
+    b = ElasticsearchBackend(es.client(), "shop", ATTR_SPEC, sleep=sleeps, rand=lambda: 0.0)
+    out = b.facets("red", None, "lexical", ["brand", "in_stock"], k=10, size=1,
+                   filter={"bool": {"must_not": [{"range": {"price": {"gt": 50}}}]}})
+    # a (10.0) and c (no price) pass: brand Acme 2; in_stock true 1, false 1 → false first (key order), 1 other
+    assert out == {"brand": {"buckets": [{"key": "Acme", "doc_count": 2}], "sum_other_doc_count": 0},
+                   "in_stock": {"buckets": [{"key": False, "doc_count": 1}], "sum_other_doc_count": 1}}
+    sent = es.searches()[-1]
+    assert sent["size"] == 0 and sent["aggs"]["brand"] == {"terms": {"field": "attr.brand", "size": 1}}

@@ -51,7 +51,7 @@ def rendered_set():
 def test_hostile_query_text_round_trips(text, renderer):
     render = render_json if renderer == "mrs" else chevron_render
     rs = rendered_set()
-    params = sample_params(SPEC, text)
+    params = {**sample_params(SPEC, text), "has_filter": False}  # with a filter: test_every_template_takes_a_filter
     lexical = render(rs.templates["mrs-lexical"], params)
     assert lexical["query"]["multi_match"]["query"] == text
     assert set(lexical["query"]["multi_match"]) == {"query", "type", "fields", "tie_breaker"}  # nothing injected
@@ -235,3 +235,31 @@ def test_manifest_says_scores_match_only_on_one_shard(tmp_path):
     three = shard_notes(3)
     assert three[0].startswith("warning: number_of_shards 3") and "rejects search_type=dfs_query_then_fetch" in three[0]
     assert "dfs_query_then_fetch, which makes term and field statistics global" in shard_notes(2, "elasticsearch")[0]
+
+
+ATTR_SPEC = ElasticIndexSpec(dimension=4, text_fields={"title": 3.0, "brand": 2.0},
+                             attributes={"brand": "keyword", "in_stock": "boolean", "price": "numeric"})
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+@pytest.mark.parametrize("renderer", ["mrs", "chevron"])
+def test_every_template_takes_a_filter_with_hostile_values(text, renderer):
+    from mrs.engine.filters import cluster_filter
+
+    render = render_json if renderer == "mrs" else chevron_render
+    rendered = render_set(calibration_from_dict(CALIBRATION, "cal.json"), ATTR_SPEC, rank_window_size=50)
+    flt = cluster_filter([{"term": {"brand": text}}, {"term": {"in_stock": True}}], ATTR_SPEC.attributes)
+    p = {**sample_params(ATTR_SPEC, text), "filter": flt}
+    lexical = render(rendered.templates["mrs-lexical"], p)["query"]["bool"]
+    assert lexical["filter"] == [flt] and lexical["must"][0]["multi_match"]["query"] == text
+    assert render(rendered.templates["mrs-knn"], p)["knn"]["filter"] == flt
+    for name in (LINEAR_TEMPLATE, RRF_TEMPLATE):
+        retriever = render(rendered.templates[name], p)["retriever"]
+        (kind, body), = retriever.items()
+        subs = [r["retriever"] if "retriever" in r else r for r in body["retrievers"]]
+        standard = next(s["standard"] for s in subs if "standard" in s)
+        knn = next(s["knn"] for s in subs if "knn" in s)
+        assert standard["query"]["bool"]["filter"] == [flt] and knn["filter"] == flt
+    unfiltered = render(rendered.templates["mrs-lexical"], {**p, "has_filter": False})["query"]
+    assert set(unfiltered) == {"multi_match"}
+    assert rendered.index["mappings"]["properties"]["attr"]["properties"]["in_stock"] == {"type": "boolean"}

@@ -237,4 +237,4 @@ def test_missing_and_corrupt_index(built, tmp_path):
     with pytest.raises(InputError, match="3 documents, 5 vectors"):
         EmbeddedEngine.open(broken)
     manifest = json.loads((built[0] / "manifest.json").read_text())
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2

@@ -33,6 +33,8 @@ class InMemoryCluster(abc.ABC):
         self.faults: list[tuple[str, str, list[Any]]] = []
         self.item_faults: dict[str, list[Any]] = {}
         self.search_responder: Callable[..., list[dict]] | None = None
+        # answers a search's ``aggs``: (index, request, params) → the ``aggregations`` object
+        self.aggregation_responder: Callable[..., dict] | None = None
         self.alias_actions: list[dict] = []
 
     # ------------------------------------------------------------------ what a target defines
@@ -111,7 +113,11 @@ class InMemoryCluster(abc.ABC):
         if op == "_search":
             req = json.loads(body) if body else {}
             hits = self.search_hits(targets[0], req, dict(params or {}))
-            return 200, {"hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": hits}}
+            resp = {"hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": hits}}
+            if req.get("aggs"):
+                assert self.aggregation_responder is not None, "the test set no aggregation_responder"
+                resp["aggregations"] = self.aggregation_responder(targets[0], req, dict(params or {}))
+            return 200, resp
         return 400, {"error": {"type": "unsupported", "reason": path}, "status": 400}
 
     def _index_op(self, method: str, name: str, body: Any) -> tuple[int, Any]:

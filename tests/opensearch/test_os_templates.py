@@ -203,3 +203,46 @@ def test_cli_install_puts_and_checks(tmp_path, cluster, monkeypatch):
     cluster.fault("PUT", "/_search/pipeline/*", [500])
     r = runner.invoke(cli, ["templates", "install", str(out_dir)])
     assert r.exit_code == 1 and "cluster error" in r.output and "HTTP 500" in r.output
+
+
+ATTR_SPEC = IndexSpec(dimension=4, text_fields={"title": 3.0, "brand": 2.0},
+                      attributes={"brand": "keyword", "category": "path", "price": "numeric"})
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+@pytest.mark.parametrize("renderer", ["mrs", "chevron"])
+def test_every_template_takes_a_filter_with_hostile_values(text, renderer):
+    from mrs.engine.filters import cluster_filter
+
+    render = render_json if renderer == "mrs" else chevron_render
+    flt = cluster_filter({"bool": {"filter": [{"term": {"brand": text}}, {"range": {"price": {"lte": 60}}}],
+                                   "must_not": [{"prefix": {"category_path": text}}]}}, ATTR_SPEC.attributes)
+    assert flt["bool"]["filter"][0] == {"term": {"attr.brand": text}}
+    p = params(text, has_filter=True, filter=flt)
+    lexical = render(lexical_template(ATTR_SPEC), p)["query"]
+    assert lexical["bool"]["filter"] == [flt] and lexical["bool"]["must"][0]["multi_match"]["query"] == text
+    hybrid = render(hybrid_template(ATTR_SPEC, pagination_depth=50), p)["query"]["hybrid"]["queries"]
+    assert hybrid[0]["bool"]["filter"] == [flt] and hybrid[1]["knn"]["embedding"]["filter"] == flt
+    assert render(dense_template(ATTR_SPEC), p)["query"]["knn"]["embedding"]["filter"] == flt
+    assert render(radial_template(ATTR_SPEC, 0.8), p)["query"]["knn"]["embedding"]["filter"] == flt
+    unfiltered = render(hybrid_template(ATTR_SPEC), params(text, has_filter=False))["query"]["hybrid"]["queries"]
+    assert set(unfiltered[0]) == {"multi_match"} and "filter" not in unfiltered[1]["knn"]["embedding"]
+
+
+def test_filtered_templates_send_what_the_backend_sends():
+    """A filtered hybrid search through the template is the request OpenSearchBackend builds itself."""
+    from mrs.opensearch.backend import OpenSearchBackend
+
+    backend = OpenSearchBackend(None, "shop", ATTR_SPEC, pipeline="mrs-hybrid")
+    where = {"bool": {"filter": [{"term": {"brand": "Acme"}}, {"range": {"price": {"gt": 5}}}]}}
+    body, _ = backend.hybrid_body("red shirt", [0.1, -0.2, 0.3, 0.4], 7, filter=where)
+    p = params("red shirt", has_filter=True, filter=backend.filter_dsl(where))
+    templated = render_json(hybrid_template(ATTR_SPEC, pagination_depth=7), p)
+    sent = body["query"]["hybrid"]["queries"]
+    rendered = templated["query"]["hybrid"]["queries"]
+    assert rendered[0]["bool"]["filter"] == sent[0]["bool"]["filter"]
+    assert rendered[0]["bool"]["must"][0]["multi_match"]["query"] == sent[0]["bool"]["must"][0]["multi_match"]["query"]
+    assert rendered[1]["knn"]["embedding"]["filter"] == sent[1]["knn"]["embedding"]["filter"]
+    # the deployable set maps the attributes and its hostile render check covers the filter too
+    rendered_set = render_set(calibration_from_dict({}, None), ATTR_SPEC)
+    assert rendered_set.index["mappings"]["properties"]["attr"]["properties"]["category_path"] == {"type": "keyword"}

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from mrs.data.judgments import JudgmentSet
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit, SearchBackend
 
-SubquerySource = Callable[[str, np.ndarray, int], Sequence[Hit]]
-"""One sub-query: (query text, query vector, k) → hits sorted by score descending (raw scores)."""
+SubquerySource = Callable[..., Sequence[Hit]]
+"""One sub-query: (query text, query vector, k[, filter]) → hits sorted by score descending (raw scores); the
+filter (mrs.engine.filters) is passed only for queries that carry one."""
 
 
 @dataclass
@@ -111,9 +113,13 @@ class JudgedPairs:
 def default_sources(backend: SearchBackend) -> dict[str, SubquerySource]:
     """The two sub-queries of the default hybrid query: lexical (BM25 multi_match) then dense (k-NN)."""
     return {
-        SUBQUERY_LEXICAL: lambda text, vector, k: backend.lexical(text, k),
-        SUBQUERY_DENSE: lambda text, vector, k: backend.knn(vector, k=k),
+        SUBQUERY_LEXICAL: lambda text, vector, k, *flt: backend.lexical(text, k, **_filter_kwargs(flt)),
+        SUBQUERY_DENSE: lambda text, vector, k, *flt: backend.knn(vector, k=k, **_filter_kwargs(flt)),
     }
+
+
+def _filter_kwargs(flt: tuple) -> dict:
+    return {"filter": flt[0]} if flt and flt[0] is not None else {}
 
 
 def field_source(engine, field: str) -> SubquerySource:
@@ -132,9 +138,10 @@ def field_source(engine, field: str) -> SubquerySource:
         raise InputError(f"--field-clause {field!r}: the index has BM25 fields {', '.join(bm25.fields)}")
     scorer = bm25.fields[field]
 
-    def source(text: str, vector: np.ndarray, k: int) -> list[Hit]:
+    def source(text: str, vector: np.ndarray, k: int, filter=None) -> list[Hit]:
         scores, matched = scorer.scores(bm25.analyzer.tokens(text))
-        rows, top = top_k(scores, matched, k)
+        allowed = engine.filter_mask(filter) if filter is not None else None
+        rows, top = top_k(scores, matched if allowed is None else matched & allowed, k)
         return [Hit(engine.ids[int(r)], float(x), {field: float(x)}) for r, x in zip(rows, top, strict=True)]
 
     return source
@@ -163,11 +170,14 @@ def _doc_positions(backend: SearchBackend, lists: Mapping[str, tuple[Sequence[st
 
 def collect(backend: SearchBackend, judgments: JudgmentSet, query_vectors: Mapping[str, np.ndarray], k: int,
             sources: Mapping[str, SubquerySource] | None = None,
-            on_query: Callable[[str], None] | None = None) -> tuple[list[QueryCandidates], JudgedPairs]:
+            on_query: Callable[[str], None] | None = None,
+            filters: Mapping[str, Any] | None = None) -> tuple[list[QueryCandidates], JudgedPairs]:
     """Query every judged query once per sub-query and score every judged pair.
 
     query_vectors: {query id: encoded query vector}. k: candidates per sub-query (the pipeline's
     pagination_depth). sources: {name: SubquerySource} (default: lexical + dense). on_query: progress callback.
+    filters: {query id: filter}: those queries' candidates come from filtered sub-queries (the judged pairs are
+    scored as before: thresholds do not depend on the filter).
     Returns (candidates per query in judgment order, judged pairs with dense and lexical raw scores).
     """
     sources = dict(sources or default_sources(backend))
@@ -182,8 +192,9 @@ def collect(backend: SearchBackend, judgments: JudgmentSet, query_vectors: Mappi
     for qid, text in texts.items():
         vector = query_vectors[qid]
         lists = {}
+        flt = (filters or {}).get(qid)
         for name, source in sources.items():
-            hits = list(source(text, vector, k))
+            hits = list(source(text, vector, k) if flt is None else source(text, vector, k, flt))
             lists[name] = ([h.id for h in hits], [float(h.score) for h in hits])
         candidates.append(QueryCandidates.from_lists(qid, lists, qrels[qid], _doc_positions(backend, lists)))
         judged_ids = list(qrels[qid])

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -121,8 +122,10 @@ def _hybrid_pair_scores(candidates: list[QueryCandidates], pairs: JudgedPairs, c
 
 def collect_for_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, k: int,
                             sources: Mapping[str, SubquerySource] | None = None,
-                            report: ProgressFn | None = None) -> tuple[list[QueryCandidates], JudgedPairs]:
-    """Steps 3–4: encode every judged query once (batched), then retrieve and score through the backend."""
+                            report: ProgressFn | None = None,
+                            filters: Mapping[str, Any] | None = None) -> tuple[list[QueryCandidates], JudgedPairs]:
+    """Steps 3–4: encode every judged query once (batched), then retrieve and score through the backend
+    (filters: {query id: filter} for the queries users run filtered)."""
     report = report or (lambda stage, done, total: None)
     queries = judgments.queries()
     qids = list(queries)
@@ -137,18 +140,20 @@ def collect_for_calibration(backend: SearchBackend, encoder, judgments: Judgment
         done += 1
         report("retrieve", done, len(qids))
 
-    return collect(backend, judgments, query_vectors, k, sources, on_query=step)
+    return collect(backend, judgments, query_vectors, k, sources, on_query=step, filters=filters)
 
 
 def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, options: CalibrateOptions, *,
                     manifest: Mapping | None = None, index_path: str | None = None,
                     judgments_path: str | None = None, sources: Mapping[str, SubquerySource] | None = None,
                     on_progress: ProgressFn | None = None,
-                    collected: tuple[list[QueryCandidates], JudgedPairs] | None = None) -> CalibrationRun:
+                    collected: tuple[list[QueryCandidates], JudgedPairs] | None = None,
+                    filters: Mapping[str, Any] | None = None) -> CalibrationRun:
     """Run every step of the module doc. encoder: has ``encode(texts) -> (n, dim) float32`` (the index's
     query encoder). manifest: the index manifest (model / index identity recorded in the file).
     sources: sub-queries to blend (default lexical + dense). collected: candidates and judged pairs of an
     earlier run on the same judgments and index (steps 3–4 skipped; benchmarks vary the split with it).
+    filters: {query id: filter}: those queries' blend candidates come from filtered sub-queries.
     Returns a CalibrationRun."""
     report = on_progress or (lambda stage, done, total: None)
     metric = parse_metric(options.metric)
@@ -159,7 +164,7 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
     train_ids, dev_ids = split_for_calibration(judgments, options.dev_fraction, options.seed, judgments_path)
 
     if collected is None:
-        collected = collect_for_calibration(backend, encoder, judgments, options.k, sources, report)
+        collected = collect_for_calibration(backend, encoder, judgments, options.k, sources, report, filters)
     candidates, all_pairs = collected
     missing = int(np.isnan(all_pairs.dense).sum())
     pairs = all_pairs

@@ -174,12 +174,22 @@ def opensearch_manifest(backend: Any, identity: dict[str, Any]) -> dict[str, Any
     }
 
 
+def typed_catalog(products: Any, field_types: dict[str, str | None] | None) -> tuple[list, dict[str, str]]:
+    """(the products as a list, their attribute types): detection needs every product before the cluster
+    mapping is created (mrs.engine.attributes.detect_field_types; ``field_types`` overrides)."""
+    from mrs.engine.attributes import detect_field_types
+
+    items = list(products)
+    return items, detect_field_types([p.fields for p in items], field_types, exclude=("id",))
+
+
 def index_catalog_cluster(kind: str, catalog: Path, alias: str, *, encoder, template, fields, similarity, k1, b,
                           analyzer, id_field, space_type, m, ef_construction, ef_search, on_error, as_json,
-                          opts: dict[str, Any]) -> dict[str, Any]:
+                          opts: dict[str, Any], field_types: dict[str, str | None] | None = None) -> dict[str, Any]:
     """`mrs index catalog --backend opensearch|elasticsearch`: blue/green load into ``alias-<timestamp>``, count
     check, atomic alias swap. Returns the JSON summary; its ``status`` is swapped | incomplete (dead letters,
-    alias not moved: rerun with --resume) | up-to-date."""
+    alias not moved: rerun with --resume) | up-to-date. Typed attributes are detected as for the embedded
+    index (``field_types`` overrides) and mapped under ``attr``."""
     alias = check_cluster_index_name(kind, alias)
     if kind == "elasticsearch":
         from mrs.cli import es
@@ -187,7 +197,7 @@ def index_catalog_cluster(kind: str, catalog: Path, alias: str, *, encoder, temp
         return es.index_catalog(catalog, alias, encoder=encoder, template=template, fields=fields,
                                 similarity=similarity, k1=k1, b=b, analyzer=analyzer, id_field=id_field,
                                 space_type=space_type, m=m, ef_construction=ef_construction, on_error=on_error,
-                                as_json=as_json, opts=opts)
+                                as_json=as_json, opts=opts, field_types=field_types)
     if kind != "opensearch":
         raise InputError(f"unknown cluster backend {kind!r} (expected one of {', '.join(CLUSTER_BACKENDS)})")
     if opts.get("vector_similarity") or (opts.get("index_type") or "hnsw") != "hnsw":
@@ -200,13 +210,14 @@ def index_catalog_cluster(kind: str, catalog: Path, alias: str, *, encoder, temp
     from mrs.opensearch.indexing import index_catalog_opensearch
     from mrs.opensearch.mapping import IndexSpec
 
+    rejects = Rejects()
+    products, attributes = typed_catalog(read_catalog(catalog, id_field=id_field, on_error=on_error,
+                                                      rejects=rejects), field_types)
     spec = IndexSpec(dimension=int(encoder.dimension), text_fields=dict(fields), similarity=similarity, k1=k1, b=b,
                      analyzer=analyzer, space_type=space_type, engine="faiss", m=m,
-                     ef_construction=max(2, ef_construction), ef_search=ef_search)
+                     ef_construction=max(2, ef_construction), ef_search=ef_search, attributes=attributes)
     client, settings = cluster_client(opts)
     work_dir = Path(opts.get("work_dir") or ".mrs-opensearch")
-    rejects = Rejects()
-    products = read_catalog(catalog, id_field=id_field, on_error=on_error, rejects=rejects)
     with progress(quiet=as_json) as bar:
         task = bar.add_task(f"bulk → {alias}", total=None)
         report = index_catalog_opensearch(products, client=client, alias=alias, encoder=encoder, spec=spec,
@@ -222,21 +233,23 @@ def index_catalog_cluster(kind: str, catalog: Path, alias: str, *, encoder, temp
 
 
 def search_cluster(backend: Any, encoder: Any, query: str, mode: str, k: int, min_score: float | None,
-                   pipeline: Any) -> list:
+                   pipeline: Any, *, filter: Any = None) -> list:
     """One `mrs search` on a cluster backend, with the embedded engine's semantics (EmbeddedEngine.search):
     lexical top-k; dense top-k or radial (every product with k-NN score ≥ min_score, first k); hybrid top-k
-    through ``pipeline`` (None: the backend's default). Radial k-NN inside a hybrid query is embedded-only."""
+    through ``pipeline`` (None: the backend's default); ``filter`` on every sub-query. Radial k-NN inside a
+    hybrid query is embedded-only."""
+    extra = {"filter": filter} if filter is not None else {}
     if mode == "lexical":
         if min_score is not None:
             raise InputError("--min-score is a k-NN (dense) threshold; it does not apply to lexical mode")
-        return backend.lexical(query, k)
+        return backend.lexical(query, k, **extra)
     vector = encoder.encode_query(query)
     if mode == "dense":
-        return backend.knn(vector, None if min_score is not None else k, min_score)[:k]
+        return backend.knn(vector, None if min_score is not None else k, min_score, **extra)[:k]
     if min_score is not None:
         raise InputError("--min-score / --min-level in hybrid mode (radial k-NN sub-query) needs --backend "
                          "embedded; on a cluster use --mode dense")
-    return backend.hybrid(query, vector, k, pipeline)
+    return backend.hybrid(query, vector, k, pipeline, **extra)
 
 
 def attach_sources(backend: Any, hits: list) -> None:
@@ -255,9 +268,12 @@ def attach_sources(backend: Any, hits: list) -> None:
 
 def run_cluster_search(kind: str, index: Any, opts: dict[str, Any], query: str, *, mode: str, k: int,
                        min_score: float | None, pipeline: Any, pagination_depth: int | None,
-                       calibration_file: Any, min_level: str | None) -> tuple[list, list[dict], Any, int]:
+                       calibration_file: Any, min_level: str | None, filter: Any = None,
+                       facets: tuple[str, ...] = (), facet_size: int = 10) -> tuple[list, list[dict], Any, int, Any]:
     """`mrs search --backend opensearch|elasticsearch`: (hits with their stored product fields, calibrated labels
-    (empty dicts without --calibration), the SearchCalibration or None, documents in the index).
+    (empty dicts without --calibration), the SearchCalibration or None, documents in the index, facet counts
+    (None without ``facets``)). ``filter`` (a parsed filter) applies to every sub-query; ``facets`` are terms
+    aggregations over what the query matched.
 
     As on the embedded engine: --calibration labels each hit from its dense k-NN score (judged from the
     cluster with score_documents when the hit has none) and, in hybrid mode without --pipeline /
@@ -276,7 +292,11 @@ def run_cluster_search(kind: str, index: Any, opts: dict[str, Any], query: str, 
         min_score = calibrated.min_score
         if mode == "hybrid" and pipeline is None and calibrated.pipeline is not None:
             pipeline = calibrated.pipeline
-    hits = search_cluster(backend, encoder, query, mode, k, min_score, pipeline)
+    from mrs.engine.facets import check_facet_fields
+
+    backend.filter_dsl(filter)  # unknown fields / wrong types: one error before searching
+    check_facet_fields(facets, backend.spec.attributes)
+    hits = search_cluster(backend, encoder, query, mode, k, min_score, pipeline, filter=filter)
     labels: list[dict] = [{} for _ in hits]
     if calibrated is not None:
         missing = [h.id for h in hits if not h.scores or h.scores.get(SUBQUERY_DENSE) is None]
@@ -288,4 +308,9 @@ def run_cluster_search(kind: str, index: Any, opts: dict[str, Any], query: str, 
         if min_level is not None:  # hybrid hits the lexical sub-query brought in below the level go too
             hits, labels = at_or_above(hits, labels, min_score)
     attach_sources(backend, hits)
-    return hits, labels, calibrated, backend.count()
+    counts = None
+    if facets:
+        vector = encoder.encode_query(query) if mode != "lexical" else None
+        counts = backend.facets(query, vector, mode, facets, k=k, size=facet_size, min_score=min_score,
+                                filter=filter)
+    return hits, labels, calibrated, backend.count(), counts

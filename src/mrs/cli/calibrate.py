@@ -55,7 +55,8 @@ def output_paths(out: Path) -> dict[str, Path]:
 @click.option("--format", "fmt", default=None, help="Judgment format (esci, srw, wands, trec, mrs) [default: detect].")
 @click.option("--scheme", default=None, help="Level scheme (esci, wands, three-level) [default: from the format].")
 @click.option("--queries", "queries_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Query id → text file (TREC/WANDS judgments).")
+              help="Query id → text file (TREC/WANDS judgments); a 'filter' field/column (query DSL JSON) "
+                   "retrieves that query's blend candidates filtered.")
 @click.option("--field-clause", "field_clauses", multiple=True, metavar="FIELD",
               help="Add a BM25 clause on one field (e.g. title) to the blend search, between the multi-field "
                    "lexical clause and the dense one (repeatable, up to 3; embedded backend).")
@@ -109,6 +110,12 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
     # embedded: --index is a directory; opensearch/elasticsearch: the index/alias on the cluster (scores in
     # engine spaces); engine.manifest is what run_calibration records
     engine, encoder = open_backend(backend, index_dir, cluster, candidates=k)
+    filters = None
+    if queries_file is not None:
+        from mrs.data.query_filters import read_query_filters
+        from mrs.eval.harness import check_query_filters
+
+        filters = check_query_filters(engine, read_query_filters(queries_file), str(queries_file))
     sources = None
     if field_clauses:
         from mrs.blending.candidates import sources_with_fields
@@ -129,7 +136,7 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
 
         result = run_calibration(engine, encoder, judgments, options, manifest=engine.manifest,
                                  index_path=str(index_dir), judgments_path=str(judgments_file),
-                                 sources=sources, on_progress=on_progress)
+                                 sources=sources, on_progress=on_progress, filters=filters)
     cal = result.calibration
     paths = output_paths(out)
     cal_io.write_calibration(cal, paths["calibration"])

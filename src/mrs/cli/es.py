@@ -97,21 +97,25 @@ def open_backend(index: str, opts: dict[str, Any], model: str | None = None, **b
 
 
 def index_catalog(catalog: Path, alias: str, *, encoder, template, fields, similarity, k1, b, analyzer, id_field,
-                  space_type, m, ef_construction, on_error, as_json, opts: dict[str, Any]) -> dict[str, Any]:
-    """The Elasticsearch branch of `mrs index catalog` (returns the JSON summary)."""
+                  space_type, m, ef_construction, on_error, as_json, opts: dict[str, Any],
+                  field_types: dict[str, str | None] | None = None) -> dict[str, Any]:
+    """The Elasticsearch branch of `mrs index catalog` (returns the JSON summary); typed attributes as
+    mrs.cli.backends.typed_catalog detects them."""
+    from mrs.cli.backends import typed_catalog
     from mrs.cli.common import progress
     from mrs.data.readers import Rejects, read_catalog
     from mrs.elasticsearch.indexing import index_catalog_elasticsearch
     from mrs.elasticsearch.mapping import ElasticIndexSpec
 
+    rejects = Rejects()
+    products, attributes = typed_catalog(read_catalog(catalog, id_field=id_field, on_error=on_error,
+                                                      rejects=rejects), field_types)
     spec = ElasticIndexSpec(dimension=int(encoder.dimension), text_fields=dict(fields), bm25_similarity=similarity,
                             k1=k1, b=b, analyzer=analyzer, space_type=space_type,
                             similarity=opts.get("vector_similarity"), index_type=opts.get("index_type") or "hnsw",
-                            m=m, ef_construction=max(2, ef_construction))
+                            m=m, ef_construction=max(2, ef_construction), attributes=attributes)
     client, settings = es_client(opts)
     work_dir = opts.get("work_dir") or Path(".mrs-elasticsearch")
-    rejects = Rejects()
-    products = read_catalog(catalog, id_field=id_field, on_error=on_error, rejects=rejects)
     with progress(quiet=as_json) as bar:
         task = bar.add_task(f"bulk → {alias}", total=None)
         report = index_catalog_elasticsearch(products, client=client, alias=alias, encoder=encoder, spec=spec,

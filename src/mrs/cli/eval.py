@@ -17,8 +17,9 @@ from mrs.cli.common import (
     print_json,
     progress,
 )
+from mrs.data.query_filters import read_query_filters
 from mrs.errors import InputError
-from mrs.eval.harness import EvalConfig, build_report, evaluate_backend
+from mrs.eval.harness import EvalConfig, build_report, check_query_filters, evaluate_backend
 from mrs.eval.metrics import GAINS, STAT_TESTS, parse_metrics
 from mrs.eval.report import (
     by_run_columns,
@@ -72,7 +73,8 @@ def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
 @click.option("--format", "fmt", default=None, help="Judgments format [default: detect].")
 @click.option("--scheme", default=None, help="Level scheme: esci, wands, three-level [default: the format's].")
 @click.option("--queries", "queries_file", type=click.Path(path_type=Path), default=None,
-              help="Query id → text file (WANDS query.csv; TREC qrels whose ids are not the texts).")
+              help="Query id → text file (WANDS query.csv; TREC qrels whose ids are not the texts); a 'filter' "
+                   "field/column (query DSL JSON) runs that query filtered.")
 @click.option("--modes", default="lexical,dense,hybrid", show_default=True,
               help="Comma-separated runs against --index: lexical, dense, hybrid (default pipeline), "
                    "rrf (score-ranker-processor, rank_constant 60).")
@@ -170,8 +172,10 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
             # embedded: --index is a directory; opensearch/elasticsearch: the index/alias on the cluster
             engine, encoder = open_backend(backend, index_dir, cluster, model, max_k=k,
                                            needs_encoder=any(s.mode != "lexical" for s in specs))
+            filters = check_query_filters(engine, read_query_filters(queries_file), str(queries_file)) \
+                if queries_file is not None else None
             report, retrieved = evaluate_backend(engine, encoder, judgments, specs, config, track=track,
-                                                 extra_runs=external)
+                                                 extra_runs=external, filters=filters)
             runs = {name: rr.run() for name, rr in retrieved.items()} | external
             report["settings"]["index"] = str(index_dir)
         else:

@@ -10,6 +10,7 @@ from mrs.cli.backends import CLUSTER_BACKENDS, backend_errors, index_catalog_clu
 from mrs.cli.common import err_console, handle_errors, json_option, on_error_option, print_json, progress
 from mrs.data.readers import Rejects, read_catalog
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
+from mrs.engine.attributes import parse_field_types
 from mrs.engine.engine import EmbeddedEngine
 from mrs.engine.vectors import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_HNSW_THRESHOLD, DEFAULT_M
 from mrs.indexer.documents import format_fields, parse_fields
@@ -71,6 +72,9 @@ def command() -> None:
 @click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
               help="Encoder worker processes for large catalogs (each loads the model; pays off on many cores).")
 @click.option("--id-field", default=None, help="Id column [default: first of id, _id, asin, product_id].")
+@click.option("--field-types", "field_types_spec", default=None, metavar="NAME=TYPE,...",
+              help="Typed attributes for filters and facets, overriding detection: keyword, path (category "
+                   "paths), numeric, boolean, or none, e.g. \"price=numeric,in_stock=boolean,sku=none\".")
 @index_cluster_options
 @on_error_option
 @json_option
@@ -78,7 +82,7 @@ def command() -> None:
 @backend_errors
 def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, similarity, k1, b, analyzer,
             space_type, hnsw_threshold, hnsw_m, ef_construction, ef_search, encoder_backend, batch_size, threads,
-            processes, id_field, on_error, as_json, backend="embedded", **cluster) -> None:
+            processes, id_field, field_types_spec, on_error, as_json, backend="embedded", **cluster) -> None:
     """Index CATALOG (JSONL, CSV/TSV or Parquet) into an embedded index: BM25 fields scored exactly as
     OpenSearch scores them, plus one vector per product from the embedding text template. With --backend
     opensearch|elasticsearch, --index NAME is an alias on the cluster: the catalog loads into NAME-<timestamp>,
@@ -86,17 +90,21 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
 
     Re-running on an unchanged catalog embeds nothing (content-hash cache); a changed product is
     re-embedded alone. Bad rows: --on-error fail (exit 2, file:line) or skip (written to
-    <index>.rejects.jsonl beside the index and counted).
+    <index>.rejects.jsonl beside the index and counted). Short repeating fields (brand, color), category
+    paths, numbers and booleans become typed attributes for `mrs search --filter/--where/--facet`
+    (docs/filters.md); --field-types overrides the detection.
 
     \b
     Example:
       mrs index catalog demo/catalog.jsonl --index demo/index
       mrs index catalog products.parquet --index idx --fields "title^3,brand^2,description" --space innerproduct --json
       mrs index catalog products.jsonl --index idx --encoder onnx-int8 --threads 2
+      mrs index catalog products.jsonl --index idx --field-types "rating_count=numeric,model=none"
       MRS_OPENSEARCH_URL=https://localhost:9200 mrs index catalog demo/catalog.jsonl --backend opensearch --index products
       MRS_ELASTICSEARCH_URL=https://es:9200 mrs index catalog demo/catalog.jsonl --backend elasticsearch --index products
     """
     fields = parse_fields(fields_spec)
+    field_types = parse_field_types(field_types_spec)
     template = ProductTextTemplate(text_template)
     encoder = load_encoder(model, backend=encoder_backend, space_type=space_type, batch_size=batch_size)
     set_threads(encoder, threads)
@@ -107,7 +115,7 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
                                     fields=fields, similarity=similarity, k1=k1, b=b, analyzer=analyzer,
                                     id_field=id_field, space_type=space_type, m=hnsw_m,
                                     ef_construction=ef_construction, ef_search=ef_search, on_error=on_error,
-                                    as_json=as_json, opts=cluster)
+                                    as_json=as_json, opts=cluster, field_types=field_types)
         if as_json:
             print_json(out)
         else:
@@ -131,7 +139,7 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
         stats = EmbeddedEngine.build(
             index_dir, products, encoder=encoder, template=template, fields=fields, analyzer=analyzer,
             similarity=similarity, k1=k1, b=b, hnsw_threshold=hnsw_threshold, m=hnsw_m,
-            ef_construction=ef_construction, ef_search=ef_search, on_progress=on_progress,
+            ef_construction=ef_construction, ef_search=ef_search, field_types=field_types, on_progress=on_progress,
         )
     rejects_file = str(rejects.write(rejects_beside(index_dir))) if rejects.count else None
     out = {
@@ -152,6 +160,7 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
     err_console.print(
         f"indexed [bold]{stats.documents}[/] products into {index_dir} in {stats.seconds:.1f}s: "
         f"{stats.embedded} embedded, {stats.cached} from cache, vectors {stats.vector_method} ({space_type})"
+        + (f"; attributes {', '.join(f'{n} ({t})' for n, t in stats.attributes.items())}" if stats.attributes else "")
         + (f"; {rejects.count} rows rejected → {rejects_file}" if rejects.count else ""),
         highlight=False,
     )

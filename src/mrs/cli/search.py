@@ -12,7 +12,10 @@ from mrs.blending.calibration import at_or_above, label_search_hits, open_for_se
 from mrs.cli.backends import backend_errors, cluster_backend_options, run_cluster_search
 from mrs.cli.common import console, handle_errors, json_option, print_json
 from mrs.engine.engine import MODES, EmbeddedEngine
+from mrs.engine.facets import DEFAULT_FACET_SIZE
+from mrs.engine.filters import combine, parse_filter, to_dsl
 from mrs.engine.pipeline import load_pipeline
+from mrs.engine.where import parse_where
 from mrs.errors import InputError
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit
 
@@ -51,12 +54,23 @@ def _fmt(value: float | None) -> str:
                    "hybrid mode uses its blend and pagination depth unless --pipeline / --pagination-depth say else.")
 @click.option("--min-level", default=None, metavar="LEVEL",
               help="With --calibration: keep hits at LEVEL or above (radial k-NN min_score = the level's threshold).")
+@click.option("--filter", "filter_json", default=None, metavar="JSON",
+              help="Query DSL filter (term, terms, range, exists, prefix, bool), or @FILE holding it; applies to "
+                   "every sub-query without changing scores.")
+@click.option("--where", "where", multiple=True, metavar="COND",
+              help="Short filter, repeatable, all must hold: brand=Apple, brand=A|B, brand!=A, price<=100, "
+                   "category_path=Electronics*, rating=* (has a value).")
+@click.option("--facet", "facets", multiple=True, metavar="FIELD",
+              help="Count the values of FIELD over the products the query and filters match (repeatable).")
+@click.option("--facet-size", type=click.IntRange(min=1), default=DEFAULT_FACET_SIZE, show_default=True,
+              help="Values shown per facet (the most frequent).")
 @cluster_backend_options
 @json_option
 @handle_errors
 @backend_errors
 def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_file, pagination_depth,
-            calibration_file, min_level, as_json, backend: str = "embedded", **cluster) -> None:
+            calibration_file, min_level, filter_json, where, facets, facet_size, as_json, backend: str = "embedded",
+            **cluster) -> None:
     """Search an index built by `mrs index catalog`: embedded, or on OpenSearch / Elasticsearch (--backend).
 
     Scores are OpenSearch's: lexical = raw BM25 (multi_match best_fields), dense = k-NN score of the
@@ -68,6 +82,8 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
       mrs search "usb c cable" --index demo/index --mode dense --min-score 0.8 --json
       mrs search "garden hose" --index demo/index --pipeline pipeline.json --json
       mrs search "red shirt" --index demo/index --calibration demo/calibration.json --min-level substitute
+      mrs search "headphones" --index demo/index --where 'brand=Sonora' --where 'price<=100' --facet color
+      mrs search "sofa" --index demo/index --filter '{"terms": {"color": ["grey", "blue"]}}' --json
       MRS_OPENSEARCH_URL=https://localhost:9200 mrs search "red shirt" --backend opensearch --index products \\
           --calibration demo/calibration.json --json
     """
@@ -78,16 +94,24 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
     if pagination_depth is not None and mode != "hybrid":
         raise InputError("--pagination-depth applies to --mode hybrid only")
     pipeline = load_pipeline(pipeline_file, n_subqueries=2) if pipeline_file is not None else None
+    search_filter = combine(parse_filter(_filter_text(filter_json)), parse_where(where))
     if backend != "embedded":  # --index names the index/alias on the cluster
-        hits, labels, calibrated, n_docs = run_cluster_search(
+        hits, labels, calibrated, n_docs, facet_counts = run_cluster_search(
             backend, index_dir, cluster, query, mode=mode, k=k, min_score=min_score, pipeline=pipeline,
-            pagination_depth=pagination_depth, calibration_file=calibration_file, min_level=min_level)
+            pagination_depth=pagination_depth, calibration_file=calibration_file, min_level=min_level,
+            filter=search_filter, facets=facets, facet_size=facet_size)
     else:
-        hits, labels, calibrated, n_docs = _search_embedded(query, index_dir, mode, k, min_score, pipeline,
-                                                            pagination_depth, calibration_file, min_level)
+        hits, labels, calibrated, n_docs, facet_counts = _search_embedded(
+            query, index_dir, mode, k, min_score, pipeline, pagination_depth, calibration_file, min_level,
+            search_filter, facets, facet_size)
     if as_json:
-        print_json({"query": query, "mode": mode, "backend": backend, "index": str(index_dir),
-                    "hits": [{**hit_json(h), **lab} for h, lab in zip(hits, labels, strict=True)]})
+        out = {"query": query, "mode": mode, "backend": backend, "index": str(index_dir),
+               "hits": [{**hit_json(h), **lab} for h, lab in zip(hits, labels, strict=True)]}
+        if search_filter is not None:
+            out["filter"] = to_dsl(search_filter)
+        if facets:
+            out["facets"] = facet_counts
+        print_json(out)
         return
     table = Table(title=escape(f"{mode} · {query!r} · {n_docs} products"), title_justify="left")
     for col, justify in (("#", "right"), ("id", "left"), ("score", "right"), ("lexical", "right"),
@@ -102,19 +126,57 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
     console.print(table)
     if not hits:
         console.print("no hits", style="dim")
+    for field, counts in (facet_counts or {}).items():
+        _print_facet(field, counts)
 
 
-def _search_embedded(query, index_dir, mode, k, min_score, pipeline, pagination_depth, calibration_file, min_level):
-    """(hits, calibrated labels, SearchCalibration or None, documents) of a search on an embedded index."""
+def _filter_text(value: str | None) -> str | None:
+    """--filter JSON, or the text of the file @FILE names."""
+    if value is None or not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"--filter: cannot read {e.strerror.lower() if e.strerror else e}", path=path) from None
+
+
+def _print_facet(field: str, counts: dict) -> None:
+    table = Table(title=escape(f"facet {field}"), title_justify="left")
+    table.add_column("value", overflow="fold")
+    table.add_column("products", justify="right")
+    for bucket in counts["buckets"]:
+        table.add_row(escape(str(bucket["key"])), str(bucket["doc_count"]))
+    if counts["sum_other_doc_count"]:
+        table.add_row("[dim](other values)[/]", str(counts["sum_other_doc_count"]))
+    console.print(table)
+
+
+def _search_embedded(query, index_dir, mode, k, min_score, pipeline, pagination_depth, calibration_file, min_level,
+                     search_filter=None, facets=(), facet_size=DEFAULT_FACET_SIZE):
+    """(hits, calibrated labels, SearchCalibration or None, documents, facet counts or None) of a search on an
+    embedded index."""
     engine = EmbeddedEngine.open(index_dir)
+    search_filter = engine.parse_filter(search_filter)  # unknown fields / wrong types: one error before searching
+    unknown = [f for f in facets if f not in engine.attributes.fields]
+    if unknown:
+        raise InputError(f"--facet: unknown field(s) {', '.join(unknown)} (typed attributes: "
+                         f"{', '.join(sorted(engine.attributes.fields)) or 'none'})")
     calibrated = open_for_search(calibration_file, engine, mode, min_level, min_score, index_dir)
     if calibrated is not None:
         min_score = calibrated.min_score
         if mode == "hybrid" and pipeline is None and calibrated.pipeline is not None:
             pipeline, pagination_depth = calibrated.pipeline, pagination_depth or calibrated.pagination_depth
-    hits = engine.search(query, mode=mode, k=k, min_score=min_score, pipeline=pipeline,
-                         pagination_depth=pagination_depth)
+    encoder = engine.open_encoder() if mode != "lexical" else None
+    hits = engine.search(query, mode=mode, k=k, min_score=min_score, pipeline=pipeline, encoder=encoder,
+                         pagination_depth=pagination_depth, filter=search_filter)
     labels = label_search_hits(engine, query, hits, calibrated.calibration) if calibrated else [{}] * len(hits)
     if min_level is not None:  # hybrid: lexical-only hits whose dense score is below the level go too
         hits, labels = at_or_above(hits, labels, min_score)
-    return hits, labels, calibrated, engine.count()
+    counts = None
+    if facets:
+        vector = encoder.encode_query(query) if encoder is not None else None
+        matched = engine.matched_documents(query, mode, vector, k=k, min_score=min_score,
+                                           pagination_depth=pagination_depth, filter=search_filter)
+        counts = engine.facets(matched, facets, facet_size)
+    return hits, labels, calibrated, engine.count(), counts

@@ -32,6 +32,8 @@ from mrs.elasticsearch import bodies
 from mrs.elasticsearch.connection import ClusterError, ElasticsearchSettings, describe_error, status_of
 from mrs.elasticsearch.mapping import MAX_NUM_CANDIDATES, ElasticIndexSpec, index_body
 from mrs.elasticsearch.spaces import engine_score_from_es, knn_similarity_threshold
+from mrs.engine.facets import DEFAULT_FACET_SIZE, facets_from_aggregations, terms_aggregations
+from mrs.engine.filters import cluster_filter
 from mrs.engine.linear_retriever import (
     RetrieverSpec,
     default_linear,
@@ -42,6 +44,7 @@ from mrs.engine.linear_retriever import (
 from mrs.errors import InputError
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Document, Hit
 from mrs.opensearch.backend import document_source
+from mrs.opensearch.bodies import filtered
 from mrs.opensearch.bulk import BulkConfig, backoff_s, is_retryable
 
 
@@ -118,9 +121,13 @@ class ElasticsearchBackend:
         return min(MAX_NUM_CANDIDATES, max(int(k), int(1.5 * k), self.num_candidates))
 
     # ------------------------------------------------------------------ SearchBackend
-    def lexical(self, text: str, k: int) -> list[Hit]:
-        """Top-k by multi_match best_fields; scores in the engine's BM25 space."""
-        query = bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker)
+    def filter_dsl(self, filter: Any) -> dict[str, Any] | None:
+        """A filter (query DSL / --where node) checked against the index's attributes, as the cluster runs it."""
+        return cluster_filter(filter, self.spec.attributes)
+
+    def lexical(self, text: str, k: int, *, filter: Any = None) -> list[Hit]:
+        """Top-k by multi_match best_fields, within the filter (non-scoring); scores in the engine's BM25 space."""
+        query = filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker), self.filter_dsl(filter))
         out = []
         for h in self._search(bodies.search_request(k, query=query)):
             s = self._lexical_score(h["_score"])
@@ -142,10 +149,12 @@ class ElasticsearchBackend:
                                      filter=filter)
         return bodies.search_request(int(k), knn=section)
 
-    def knn(self, vector: np.ndarray, k: int | None = None, min_score: float | None = None) -> list[Hit]:
-        """Top-k approximate kNN, or all with engine k-NN score ≥ min_score (at most max_radial)."""
+    def knn(self, vector: np.ndarray, k: int | None = None, min_score: float | None = None, *,
+            filter: Any = None) -> list[Hit]:
+        """Top-k approximate kNN, or all with engine k-NN score ≥ min_score (at most max_radial), within the
+        filter (the knn search's own ``filter``: applied during the search, k hits whenever k pass)."""
         out = []
-        for h in self._search(self.knn_body(vector, k, min_score)):
+        for h in self._search(self.knn_body(vector, k, min_score, filter=self.filter_dsl(filter))):
             s = self._dense_score(h["_score"])
             if min_score is not None and s < float(min_score) - 1e-6:
                 continue  # float rounding at the boundary: keep the engine's rule score ≥ min_score
@@ -162,28 +171,49 @@ class ElasticsearchBackend:
             return parse_retriever(blend)
         return linear_from_pipeline(blend, self.rank_window_size)
 
-    def hybrid_body(self, text: str, vector: np.ndarray, k: int, retriever: Any = None) -> dict[str, Any]:
-        """The ``_search`` body of a hybrid search: a linear/rrf retriever over [standard multi_match, knn]."""
+    def hybrid_body(self, text: str, vector: np.ndarray, k: int, retriever: Any = None, *,
+                    filter: Any = None) -> dict[str, Any]:
+        """The ``_search`` body of a hybrid search: a linear/rrf retriever over [standard multi_match, knn];
+        a filter applies to both sub-retrievers (before normalization)."""
         spec = self.retriever if retriever is None else self.resolve_retriever(retriever)
         if spec.rank_window_size < int(k):
             spec = replace(spec, rank_window_size=int(k))
         window = spec.rank_window_size
         if window > MAX_NUM_CANDIDATES:
             raise InputError(f"rank_window_size {window} exceeds the knn limit of {MAX_NUM_CANDIDATES} candidates")
-        lexical = bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker)
-        knn = bodies.knn_section(self.spec.vector_field, vector, window, self._candidates(window))
+        dsl = self.filter_dsl(filter)
+        lexical = filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker), dsl)
+        knn = bodies.knn_section(self.spec.vector_field, vector, window, self._candidates(window), filter=dsl)
         return bodies.search_request(k, retriever=bodies.hybrid_retriever(spec, lexical, knn))
 
-    def hybrid(self, text: str, vector: np.ndarray, k: int, pipeline: Any = None) -> list[Hit]:
+    def hybrid(self, text: str, vector: np.ndarray, k: int, pipeline: Any = None, *,
+               filter: Any = None) -> list[Hit]:
         """Top-k of the hybrid retriever (``pipeline``: anything resolve_retriever takes; None = the default).
         With hybrid_raw_scores each hit's ``scores`` holds its exact lexical and dense scores (engine spaces)."""
-        hits = self._search(self.hybrid_body(text, vector, k, pipeline))
+        hits = self._search(self.hybrid_body(text, vector, k, pipeline, filter=filter))
         out = [Hit(id=h["_id"], score=float(h["_score"])) for h in hits]
         if self.hybrid_raw_scores and out:
             raw = self.score_documents(text, vector, [h.id for h in out])
             for h in out:
                 h.scores = raw.get(h.id, {SUBQUERY_LEXICAL: None, SUBQUERY_DENSE: None})
         return out
+
+    def facets(self, text: str, vector: np.ndarray | None, mode: str, fields: Sequence[str], *, k: int,
+               size: int = DEFAULT_FACET_SIZE, min_score: float | None = None, filter: Any = None) -> dict[str, dict]:
+        """Terms aggregations of ``fields`` over what the query matches (lexical matches, the knn search's k
+        hits (radial: ≥ min_score), or in hybrid the union of both — a search with ``query`` and ``knn``
+        aggregates over their union), within the filter; in facet_counts' shape (mrs.engine.facets)."""
+        aggs = terms_aggregations(fields, self.spec.attributes, size)
+        dsl = self.filter_dsl(filter)
+        body: dict[str, Any] = {"size": 0, "aggs": aggs, "_source": False}
+        if mode in ("lexical", "hybrid"):
+            body["query"] = filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker), dsl)
+        if mode in ("dense", "hybrid"):
+            depth = int(k) if mode == "dense" else max(int(k), int(self.retriever.rank_window_size))
+            body["knn"] = self.knn_body(vector, None if min_score is not None else depth, min_score, filter=dsl)["knn"]
+        resp = self.call(self.client.search, index=self.index, body=body)
+        data = resp.body if hasattr(resp, "body") else resp
+        return facets_from_aggregations(data.get("aggregations") or {}, fields, self.spec.attributes)
 
     def score_documents(self, text: str, vector: np.ndarray,
                         ids: Sequence[str]) -> dict[str, dict[str, float | None]]:

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mrs.elasticsearch.spaces import bm25_factor, es_similarity_for_space
+from mrs.engine.attributes import CLUSTER_OBJECT, cluster_properties
 from mrs.errors import InputError
 from mrs.opensearch.mapping import DEFAULT_TEXT_FIELDS, SIMILARITIES, SIMILARITY_NAME, IndexSpec
 
@@ -40,7 +41,8 @@ class ElasticIndexSpec:
     space_type: the engine space the calibration used (cosinesimil | innerproduct | l2). similarity: the
     dense_vector similarity (default from space_type: cosine, max_inner_product, l2_norm). index_type: hnsw |
     int8_hnsw | bbq_hnsw. m / ef_construction: HNSW graph parameters. shards / replicas: index layout (1 shard
-    keeps BM25 statistics identical to the single local index).
+    keeps BM25 statistics identical to the single local index). attributes: typed attribute fields for filters
+    and facets (mrs.engine.attributes), mapped under the ``attr`` object.
     """
 
     dimension: int
@@ -58,6 +60,7 @@ class ElasticIndexSpec:
     shards: int = 1
     replicas: int = 0
     keyword_ignore_above: int = 256
+    attributes: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.bm25_similarity not in SIMILARITIES:
@@ -100,7 +103,8 @@ class ElasticIndexSpec:
                              "bm25_similarity": spec.similarity, "k1": spec.k1, "b": spec.b,
                              "analyzer": spec.analyzer, "vector_field": spec.vector_field,
                              "space_type": spec.space_type, "m": spec.m, "ef_construction": spec.ef_construction,
-                             "shards": spec.shards, "replicas": spec.replicas}
+                             "shards": spec.shards, "replicas": spec.replicas,
+                             "attributes": dict(spec.attributes)}
         d.update({k: v for k, v in overrides.items() if v is not None})
         return cls.from_dict(d)
 
@@ -110,7 +114,7 @@ def spec_from_manifest(manifest: Mapping[str, Any], **overrides: Any) -> Elastic
     from mrs.opensearch.mapping import spec_from_manifest as os_spec
 
     os_overrides = {k: overrides.pop(k) for k in ("text_fields", "k1", "b", "analyzer", "space_type", "m",
-                                                  "ef_construction") if k in overrides}
+                                                  "ef_construction", "attributes") if k in overrides}
     if "bm25_similarity" in overrides and overrides["bm25_similarity"] is not None:
         os_overrides["similarity"] = overrides.pop("bm25_similarity")
     return ElasticIndexSpec.from_opensearch(os_spec(manifest, **os_overrides), **overrides)
@@ -142,6 +146,8 @@ def index_body(spec: ElasticIndexSpec, model: Mapping[str, Any] | None = None) -
     properties.setdefault("id", {"type": "keyword"})
     properties.setdefault("embedding_text", {"type": "text", "index": False})
     properties.setdefault("product", {"type": "object", "enabled": False})
+    if spec.attributes:
+        properties[CLUSTER_OBJECT] = cluster_properties(spec.attributes)
     meta: dict[str, Any] = {"mrs": spec.to_dict()}
     if model:
         meta["mrs_model"] = {k: model.get(k) for k in ("name", "path", "sha256", "dimension") if k in model}

@@ -14,13 +14,15 @@ cannot break the request or inject clauses:
   injection this module prevents. (The issue asked for toJson on the query text; the code says otherwise.)
 Field lists, boosts, weights, normalizers, thresholds and rank_window_size are baked in with json.dumps.
 
-Template parameters:
-- ``mrs-lexical``: query_text, size
-- ``mrs-knn``: query_vector, k, num_candidates, size, has_filter (bool), filter (a query object)
-- ``mrs-knn-min-<level>``: query_vector, k, num_candidates, size, has_filter, filter; ``similarity`` = that
+Template parameters (every template takes the optional has_filter (bool) + filter (a query object on the
+``attr.<field>`` attribute fields, e.g. what mrs.engine.filters.cluster_filter renders)):
+- ``mrs-lexical``: query_text, size; the filter as a non-scoring ``bool.filter`` clause
+- ``mrs-knn``: query_vector, k, num_candidates, size; the filter as the knn search's ``filter``
+- ``mrs-knn-min-<level>``: query_vector, k, num_candidates, size; ``similarity`` = that
   level's calibrated threshold converted to the RAW similarity (mrs.elasticsearch.spaces)
 - ``mrs-hybrid-linear``: query_text, query_vector, size; linear retriever, normalizer and weights from the
-  calibrated blend (minmax ← min_max, l2_norm ← l2), rank_window_size baked in
+  calibrated blend (minmax ← min_max, l2_norm ← l2), rank_window_size baked in; the filter in both
+  sub-retrievers (before normalization)
 - ``mrs-hybrid-rrf``: query_text, query_vector, size; rrf retriever with rank_constant and rank_window_size
   (the calibrated rrf with its per-retriever weights when the calibration chose rrf; Elasticsearch ≥ 9.2)
 
@@ -65,10 +67,11 @@ from mrs.opensearch.bodies import boosted_fields
 from mrs.opensearch.mapping import shard_notes
 from mrs.opensearch.pipelines import Calibration
 from mrs.opensearch.templates import (
-    _find_value,
     check_cluster_rendering,
+    check_rendering,
+    filtered_query,
     level_slug,
-    render_json,
+    sample_filter,
     script_body,
     write_rendered_files,
 )
@@ -107,8 +110,8 @@ def _knn_object(spec: ElasticIndexSpec, similarity: float | None = None, *, k: s
 
 
 def lexical_template(spec: ElasticIndexSpec, tie_breaker: float = 0.0) -> str:
-    """multi_match best_fields with boosts; params query_text, size."""
-    return _head(spec) + '"query": ' + _multi_match(spec, tie_breaker) + '}'
+    """multi_match best_fields with boosts; params query_text, size, has_filter, filter."""
+    return _head(spec) + '"query": ' + filtered_query(_multi_match(spec, tie_breaker)) + '}'
 
 
 def knn_template(spec: ElasticIndexSpec, similarity: float | None = None) -> str:
@@ -124,8 +127,8 @@ def hybrid_template(spec: ElasticIndexSpec, retriever: RetrieverSpec, tie_breake
     candidates = min(MAX_NUM_CANDIDATES, max(window, int(1.5 * window)))
     marks = {"lexical": "@@LEXICAL@@", "dense": "@@DENSE@@"}
     skeleton = _dump(retriever_body(retriever, marks))
-    lexical = '{"standard": {"query": ' + _multi_match(spec, tie_breaker) + '}}'
-    dense = '{"knn": ' + _knn_object(spec, k=_dump(window), num_candidates=_dump(candidates), with_filter=False) + '}'
+    lexical = '{"standard": {"query": ' + filtered_query(_multi_match(spec, tie_breaker)) + '}}'
+    dense = '{"knn": ' + _knn_object(spec, k=_dump(window), num_candidates=_dump(candidates)) + '}'
     body = skeleton.replace(_dump(marks["lexical"]), lexical).replace(_dump(marks["dense"]), dense)
     return _head(spec) + '"retriever": ' + body + '}'
 
@@ -134,7 +137,7 @@ def sample_params(spec: ElasticIndexSpec, query_text: str = 'red "cotton" shirt'
     """Parameters that exercise every template (render checks and ``_render/template``)."""
     return {"query_text": query_text, "query_vector": [0.0] * (int(spec.dimension) - 1) + [1.0], "k": 10,
             "num_candidates": 100, "size": 10, "has_filter": True,
-            "filter": {"bool": {"filter": [{"exists": {"field": next(iter(spec.text_fields))}}]}}}
+            "filter": sample_filter(spec.attributes, query_text)}
 
 
 HOSTILE_TEXT = 'a "quoted" \\ back}}slash {{/x}} {{#toJson}}\n\u00e9\u4e2d </script>'
@@ -247,12 +250,7 @@ def render_set(calibration: Calibration, spec: ElasticIndexSpec, *, rank_window_
     out.retrievers = {name: retriever_body(b) for name, b in blends.items()}
     hostile = sample_params(spec, HOSTILE_TEXT)
     for name, source in out.templates.items():
-        try:
-            rendered = render_json(source, hostile)
-        except InputError as e:
-            raise InputError(f"template {name}: {e.message}") from None
-        if "query_text" in source and _find_value(rendered, HOSTILE_TEXT) is None:
-            raise InputError(f"template {name}: the query text did not survive rendering")
+        check_rendering(name, source, hostile)
     return out
 
 

@@ -347,11 +347,18 @@ class MultiFieldBM25:
         scratch[cand] = np.arange(cand.size, dtype=np.int32)
         return cand, scratch
 
-    def search(self, text: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k matched documents: (doc indices int64, scores float32), by score desc then index asc."""
+    def search(self, text: str, k: int, *, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k matched documents: (doc indices int64, scores float32), by score desc then index asc.
+
+        allowed: a filter bitset (bool per document, mrs.engine.filters): only those documents are returned,
+        their scores unchanged and the statistics (N, df, avgdl) still over the whole index — as Lucene scores
+        a query with a non-scoring ``filter`` clause."""
         if k < 1:
             raise InputError(f"k must be ≥ 1, got {k}")
         cand, scores = self.score_matched(text)
+        if allowed is not None:
+            keep = allowed[cand]
+            cand, scores = cand[keep], scores[keep]
         return top_k(scores, np.ones(cand.size, dtype=bool), k, ids=cand)
 
     # -- persistence -------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from mrs.data.catalog import Product
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
 from mrs.engine import store
 from mrs.engine.analysis import DEFAULT_ANALYZER, Analyzer
+from mrs.engine.attributes import ATTRIBUTES_DIR, AttributeColumns, detect_field_types
 from mrs.engine.bm25 import MultiFieldBM25
 from mrs.engine.manifest import MANIFEST_FILE, build_manifest, write_manifest
 from mrs.engine.vectors import (
@@ -43,7 +44,8 @@ ProgressCallback = Callable[[str, int, int | None], None]
 @dataclass
 class IndexStats:
     """What one build did. documents: indexed; embedded: texts encoded now; cached: documents whose
-    vector came from the embedding cache; seconds: wall time of the whole build."""
+    vector came from the embedding cache; seconds: wall time of the whole build; attributes: the typed
+    attribute fields (name → type, mrs.engine.attributes)."""
 
     documents: int
     embedded: int
@@ -51,6 +53,7 @@ class IndexStats:
     seconds: float
     vector_method: str
     index: str
+    attributes: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,6 +74,7 @@ def build_index(
     m: int = DEFAULT_M,
     ef_construction: int = DEFAULT_EF_CONSTRUCTION,
     ef_search: int = DEFAULT_EF_SEARCH,
+    field_types: dict[str, str | None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> IndexStats:
     """Index ``products`` into ``directory`` (replaced atomically; see mrs.engine.store).
@@ -78,7 +82,8 @@ def build_index(
     encoder: decides the model and the vector space (encoder.space_type). template: the embedding text
     template (default mrs.data.text.DEFAULT_TEMPLATE). fields: BM25 field → boost (default
     title^3, brand^2, color, category, bullet_points, description). analyzer/similarity/k1/b: see
-    mrs.engine.bm25. hnsw_*: see VectorIndex. Embeddings of products whose embedding text is unchanged
+    mrs.engine.bm25. hnsw_*: see VectorIndex. field_types: overrides of the detected attribute types
+    (mrs.engine.attributes.parse_field_types). Embeddings of products whose embedding text is unchanged
     come from the previous index's cache at ``directory``.
     """
     started = time.perf_counter()
@@ -96,6 +101,9 @@ def build_index(
     if not docs:
         raise InputError("the catalog has no products to index")
     report("read", len(docs), len(docs))
+    rows = [d.fields for d in docs]
+    types = detect_field_types(rows, field_types, exclude=("id",))
+    attributes = AttributeColumns.build(rows, types, ids=[d.id for d in docs])
 
     # Embeddings: cached ones reused, the rest encoded once per distinct text.
     identity = encoder.identity
@@ -143,6 +151,7 @@ def build_index(
         store.write_documents(tmp, ((d.id, d.fields) for d in docs))
         bm25.save(tmp / store.BM25_DIR)
         vindex.save(tmp / store.VECTORS_DIR)
+        attributes.save(tmp / ATTRIBUTES_DIR)
         EmbeddingCache.save(tmp / store.CACHE_FILE, keys, vectors)
         manifest = build_manifest(
             model=identity,
@@ -157,6 +166,7 @@ def build_index(
             b=b,
             text_template=template.template,
             counts=counts,
+            attributes=types,
         )
         write_manifest(tmp, manifest)  # last: a directory without it is never taken for an index
     report("write", 1, 1)
@@ -167,6 +177,7 @@ def build_index(
         seconds=round(time.perf_counter() - started, 3),
         vector_method=vindex.method,
         index=str(target),
+        attributes=types,
     )
 
 

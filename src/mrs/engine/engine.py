@@ -11,6 +11,13 @@
 Hybrid = [lexical top ``pagination_depth or k``, knn top ``pagination_depth or k`` (or radial
 ``knn_min_score``)] → mrs.engine.hybrid.combine(size=k). The order of sub-queries is lexical, dense, as in
 the query templates mrs generates, so a pipeline's ``weights`` read [lexical, dense].
+
+Filters (``filter=``: query DSL JSON / dict / list, or a parsed mrs.engine.filters node) are evaluated once
+per query into a bitset over the typed attribute columns (mrs.engine.attributes) and applied as OpenSearch
+applies them: to the lexical query as a non-scoring ``filter`` clause (scores and BM25 statistics unchanged),
+to k-NN as efficient filtering (mrs.engine.vectors.VectorIndex.filtered_search: k results whenever k documents
+pass), and in hybrid to every sub-query before normalization (the hybrid query's top-level ``filter``).
+``facets`` counts attribute values over the documents a query matches, as a ``terms`` aggregation does.
 """
 
 from __future__ import annotations
@@ -24,8 +31,11 @@ import numpy as np
 
 from mrs.data.catalog import Product
 from mrs.engine import store
+from mrs.engine.attributes import ATTRIBUTES_DIR, AttributeColumns
 from mrs.engine.bm25 import MultiFieldBM25
 from mrs.engine.build import IndexStats, build_index
+from mrs.engine.facets import DEFAULT_FACET_SIZE, facet_counts
+from mrs.engine.filters import Node, bind, evaluate, parse_filter
 from mrs.engine.hybrid import SubqueryResult, combine
 from mrs.engine.linear_retriever import RetrieverSpec, is_retriever_body, parse_retriever, retriever_search
 from mrs.engine.manifest import read_manifest
@@ -47,15 +57,18 @@ def _check_query_text(text: str) -> str:
 
 class EmbeddedEngine:
     """An opened index. Attributes: directory, manifest (dict), ids (list[str]), stored (list of stored
-    field dicts), bm25 (MultiFieldBM25), vectors (VectorIndex)."""
+    field dicts), bm25 (MultiFieldBM25), vectors (VectorIndex), attributes (AttributeColumns; empty for an
+    index of format version 1, which has none)."""
 
-    def __init__(self, directory: Path, manifest: dict, ids: list[str], stored: list[dict], bm25, vectors: VectorIndex):
+    def __init__(self, directory: Path, manifest: dict, ids: list[str], stored: list[dict], bm25, vectors: VectorIndex,
+                 attributes: AttributeColumns | None = None):
         self.directory = directory
         self.manifest = manifest
         self.ids = ids
         self.stored = stored
         self.bm25 = bm25
         self.vectors = vectors
+        self.attributes = attributes if attributes is not None else AttributeColumns.empty(len(ids))
         self._row_of = {doc_id: i for i, doc_id in enumerate(ids)}
 
     # ---- building -----------------------------------------------------------------------------------
@@ -88,7 +101,9 @@ class EmbeddedEngine:
         dim = int(manifest["model"].get("dimension", vectors.dimension))
         if dim != vectors.dimension:
             raise InputError(f"corrupt index: manifest dimension {dim} ≠ stored vectors {vectors.dimension}", path=d)
-        return cls(d, manifest, ids, stored, bm25, vectors)
+        attributes = (AttributeColumns.load(d / ATTRIBUTES_DIR, len(ids)) if int(manifest["format_version"]) >= 2
+                      else AttributeColumns.empty(len(ids)))
+        return cls(d, manifest, ids, stored, bm25, vectors, attributes)
 
     @property
     def space_type(self) -> str:
@@ -127,6 +142,29 @@ class EmbeddedEngine:
                 path=self.directory,
             )
 
+    # ---- filters ------------------------------------------------------------------------------------
+
+    def parse_filter(self, filter: Any) -> Node | None:
+        """A filter (query DSL JSON text, dict, list of clauses, or a parsed node) checked against this
+        index's typed attributes. InputError naming the clause or field when it does not fit."""
+        node = parse_filter(filter)
+        if node is not None and not self.attributes.types and int(self.manifest["format_version"]) < 2:
+            raise InputError("this index has no typed attributes (built by an older mrs); rebuild it with "
+                             "`mrs index catalog` to filter", path=self.directory)
+        return bind(node, self.attributes.fields)
+
+    def filter_mask(self, filter: Any) -> np.ndarray | None:
+        """The bitset (bool per document, index order) of a filter, None when there is none."""
+        if isinstance(filter, np.ndarray):
+            return filter
+        return evaluate(self.parse_filter(filter), self.attributes)
+
+    def passing(self, filter: Any, ids: Sequence[str]) -> dict[str, bool]:
+        """{id: whether the filter accepts it} for the given ids (ids not in the index: False)."""
+        mask = self.filter_mask(filter)
+        rows = {i: self._row_of.get(i) for i in ids}
+        return {i: r is not None and (mask is None or bool(mask[r])) for i, r in rows.items()}
+
     # ---- SearchBackend ------------------------------------------------------------------------------
 
     def _hit(self, row: int, score: float, lexical: float | None, dense: float | None, with_source: bool) -> Hit:
@@ -137,18 +175,20 @@ class EmbeddedEngine:
             source=self.stored[row] if with_source else None,
         )
 
-    def lexical(self, text: str, k: int, *, with_source: bool = False) -> list[Hit]:
-        """Top-k by BM25 (raw OpenSearch multi_match best_fields score); only documents a term matched."""
+    def lexical(self, text: str, k: int, *, filter: Any = None, with_source: bool = False) -> list[Hit]:
+        """Top-k by BM25 (raw OpenSearch multi_match best_fields score); only documents a term matched and
+        the filter (non-scoring) accepts."""
         _check_query_text(text)
         if k < 1:
             raise InputError(f"k must be ≥ 1 (got {k})")
-        rows, scores = self.bm25.search(text, k)
+        rows, scores = self.bm25.search(text, k, allowed=self.filter_mask(filter))
         return [self._hit(int(r), s, float(s), None, with_source) for r, s in zip(rows, scores, strict=True)]
 
     def knn(self, vector: np.ndarray, k: int | None = None, min_score: float | None = None, *,
-            with_source: bool = False) -> list[Hit]:
-        """Top-k, or radial (every document with k-NN score ≥ min_score), by the index's space score."""
-        rows, scores = self.vectors.search(vector, k, min_score=min_score)
+            filter: Any = None, with_source: bool = False) -> list[Hit]:
+        """Top-k, or radial (every document with k-NN score ≥ min_score), by the index's space score; with a
+        filter, among the documents it accepts (efficient filtering: k hits whenever k documents pass)."""
+        rows, scores = self.vectors.search(vector, k, min_score=min_score, allowed=self.filter_mask(filter))
         return [self._hit(int(r), s, None, float(s), with_source) for r, s in zip(rows, scores, strict=True)]
 
     def hybrid(
@@ -161,9 +201,11 @@ class EmbeddedEngine:
         pagination_depth: int | None = None,
         knn_min_score: float | None = None,
         min_score: float | None = None,
+        filter: Any = None,
         with_source: bool = False,
     ) -> list[Hit]:
-        """Hybrid query: lexical + dense sub-queries combined by ``pipeline``.
+        """Hybrid query: lexical + dense sub-queries combined by ``pipeline``; ``filter`` applies to both
+        sub-queries before normalization (the hybrid query's top-level filter).
 
         pipeline: an OpenSearch search-pipeline JSON body (dict), a parsed HybridPipeline, an Elasticsearch
         linear/rrf retriever body or RetrieverSpec (mrs.engine.linear_retriever; rank_window_size replaces
@@ -181,16 +223,17 @@ class EmbeddedEngine:
             pipeline = parse_retriever(pipeline)  # an Elasticsearch linear/rrf retriever body
         elif isinstance(pipeline, dict):
             pipeline = parse_pipeline(pipeline, n_subqueries=2)
+        allowed = self.filter_mask(filter)
         if isinstance(pipeline, RetrieverSpec):
             return [Hit(id=c.id, score=c.score, scores=dict(c.raw), normalized=dict(c.normalized),
                         source=self.stored[self._row_of[c.id]] if with_source else None)
-                    for c in retriever_search(self, text, vector, k, pipeline, knn_min_score)]
+                    for c in retriever_search(self, text, vector, k, pipeline, knn_min_score, allowed=allowed)]
         depth = pagination_depth or k
-        lex_rows, lex_scores = self.bm25.search(text, depth)
+        lex_rows, lex_scores = self.bm25.search(text, depth, allowed=allowed)
         if knn_min_score is not None:
-            dense_rows, dense_scores = self.vectors.search(vector, min_score=knn_min_score)
+            dense_rows, dense_scores = self.vectors.search(vector, min_score=knn_min_score, allowed=allowed)
         else:
-            dense_rows, dense_scores = self.vectors.search(vector, depth)
+            dense_rows, dense_scores = self.vectors.search(vector, depth, allowed=allowed)
         subresults = [
             SubqueryResult(SUBQUERY_LEXICAL, [self.ids[int(r)] for r in lex_rows], [float(s) for s in lex_scores],
                            doc_ids=lex_rows),
@@ -240,11 +283,13 @@ class EmbeddedEngine:
         encoder: Encoder | None = None,
         *,
         pagination_depth: int | None = None,
+        filter: Any = None,
         with_source: bool = True,
     ) -> list[Hit]:
         """One query end to end: encode it (dense/hybrid; with ``encoder`` or the index's model) and search.
 
         mode: lexical | dense | hybrid. min_score: radial k-NN on the dense side (dense and hybrid modes).
+        filter: query DSL filter (see the module doc), applied to every sub-query.
         """
         _check_query_text(text)
         if mode not in MODES:
@@ -252,17 +297,45 @@ class EmbeddedEngine:
         if mode == "lexical":
             if min_score is not None:
                 raise InputError("--min-score is a k-NN (dense) threshold; it does not apply to lexical mode")
-            return self.lexical(text, k, with_source=with_source)
+            return self.lexical(text, k, filter=filter, with_source=with_source)
         if encoder is None:
             encoder = self.open_encoder()
         else:
             self.check_encoder(encoder)
         vector = encoder.encode_query(text)
         if mode == "dense":
-            hits = self.knn(vector, None if min_score is not None else k, min_score, with_source=with_source)
+            hits = self.knn(vector, None if min_score is not None else k, min_score, filter=filter,
+                            with_source=with_source)
             return hits[:k]
         return self.hybrid(text, vector, k, pipeline, pagination_depth=pagination_depth, knn_min_score=min_score,
-                           with_source=with_source)
+                           filter=filter, with_source=with_source)
+
+    def matched_documents(self, text: str, mode: str, vector: np.ndarray | None = None, *, k: int = 10,
+                          min_score: float | None = None, pagination_depth: int | None = None,
+                          filter: Any = None) -> np.ndarray:
+        """The documents a query matches (bool per document), the set a cluster aggregates over: lexical —
+        every document a query term matched; dense — the k-NN query's k hits (radial: all ≥ min_score);
+        hybrid — the union of both sub-queries' matches (dense: its ``pagination_depth or k`` candidates);
+        always within the filter."""
+        allowed = self.filter_mask(filter)
+        matched = np.zeros(self.count(), dtype=bool)
+        if mode in ("lexical", "hybrid"):
+            rows, _ = self.bm25.score_matched(_check_query_text(text))
+            matched[rows] = True
+            if allowed is not None:
+                matched &= allowed
+        if mode in ("dense", "hybrid"):
+            if vector is None:
+                raise InputError(f"{mode} facets need the query vector")
+            depth = k if mode == "dense" else (pagination_depth or k)
+            rows, _ = self.vectors.search(vector, None if min_score is not None else depth, min_score=min_score,
+                                          allowed=allowed)
+            matched[rows] = True
+        return matched
+
+    def facets(self, matched: np.ndarray, fields: Sequence[str], size: int = DEFAULT_FACET_SIZE) -> dict[str, dict]:
+        """Terms-aggregation counts of ``fields`` over ``matched`` (see mrs.engine.facets.facet_counts)."""
+        return facet_counts(self.attributes, matched, fields, size)
 
 
 def _opt_float(value: Any) -> float | None:

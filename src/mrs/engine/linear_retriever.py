@@ -374,20 +374,21 @@ def default_linear(rank_window_size: int = 100) -> RetrieverSpec:
 
 
 def retriever_search(engine, text: str, vector, k: int, spec: RetrieverSpec,
-                     knn_min_score: float | None = None) -> list[RetrieverHit]:
+                     knn_min_score: float | None = None, *, allowed=None) -> list[RetrieverHit]:
     """Run a linear/rrf retriever on an embedded engine (mrs.engine.engine.EmbeddedEngine): each sub-query
     returns its top ``rank_window_size`` (the dense one: all with k-NN score ≥ ``knn_min_score`` when given,
-    as a knn retriever with a ``similarity`` threshold), then ``combine_retriever``."""
+    as a knn retriever with a ``similarity`` threshold), then ``combine_retriever``. allowed: a filter bitset
+    applied to every sub-retriever (as the retrievers' ``filter``)."""
     window = int(spec.rank_window_size)
     results: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
     kinds = spec.kinds()
     if "lexical" in kinds:
-        rows, scores = engine.bm25.search(text, window)
+        rows, scores = engine.bm25.search(text, window, allowed=allowed)
         results["lexical"] = ([engine.ids[int(r)] for r in rows], _f32(scores), np.asarray(rows))
     if "dense" in kinds:
         if knn_min_score is not None:
-            rows, scores = engine.vectors.search(vector, min_score=knn_min_score)
+            rows, scores = engine.vectors.search(vector, min_score=knn_min_score, allowed=allowed)
         else:
-            rows, scores = engine.vectors.search(vector, window)
+            rows, scores = engine.vectors.search(vector, window, allowed=allowed)
         results["dense"] = ([engine.ids[int(r)] for r in rows], _f32(scores), np.asarray(rows))
     return combine_retriever(results, spec, k)

@@ -20,7 +20,7 @@ from mrs.models import write_json
 
 MANIFEST_FILE = "manifest.json"
 FORMAT = "mrs-embedded-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: typed attribute columns (``attributes``); version 1 indexes load without them
 
 REQUIRED_KEYS = ("format", "format_version", "model", "encoder", "vectors", "bm25", "text_template", "counts")
 _LIBRARIES = ("mine-refine-search", "numpy", "scipy", "bm25s", "faiss-cpu", "sentence-transformers", "torch")
@@ -51,12 +51,14 @@ def build_manifest(
     b: float,
     text_template: str,
     counts: dict[str, int],
+    attributes: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The manifest dict.
 
     model: mrs.models.model_identity ({"name", "path", "sha256"}); dimension: vector length;
     encoder: encoder backend name ("torch"); normalized: vectors L2-normalized before storing;
-    vectors: VectorIndex.params(); fields: BM25 field → boost; counts: {"documents", "embedded", "cached", ...}.
+    vectors: VectorIndex.params(); fields: BM25 field → boost; counts: {"documents", "embedded", "cached", ...};
+    attributes: typed attribute field → type (mrs.engine.attributes), stored under ``attributes/``.
     """
     return {
         "format": FORMAT,
@@ -68,6 +70,7 @@ def build_manifest(
         "bm25": {"fields": dict(fields), "analyzer": analyzer, "similarity": similarity, "k1": k1, "b": b},
         "text_template": text_template,
         "counts": dict(counts),
+        "attributes": dict(attributes or {}),
         "versions": library_versions(),
     }
 

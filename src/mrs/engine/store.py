@@ -6,6 +6,7 @@ Layout of ``<index>/``::
     documents.jsonl        one line per document, in index order: {"id": ..., "fields": {stored fields}}
     bm25/                  MultiFieldBM25.save
     vectors/               VectorIndex.save (vectors.npy, vectors.json, hnsw.faiss)
+    attributes/            typed attribute columns (mrs.engine.attributes; format version ≥ 2)
     embedding_cache.npz    content-hash embedding cache (mrs.indexer.cache)
 
 Atomic writes: ``atomic_directory(target)`` yields a fresh temporary directory BESIDE the target (same

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -197,6 +198,33 @@ def judged_pair_scores(
     return out, absent
 
 
+def check_query_filters(backend, filters: Mapping[str, tuple[Any, int]], path: str | None = None) -> dict[str, Any]:
+    """{query id: filter} from mrs.data.query_filters.read_query_filters' {query id: (filter, line)}, each
+    checked against the backend's typed attributes. InputError naming the queries file, line and query."""
+    checked: dict[str, Any] = {}
+    for qid, (flt, line) in filters.items():
+        try:
+            if hasattr(backend, "parse_filter"):  # the embedded engine
+                checked[qid] = backend.parse_filter(flt)
+            elif hasattr(backend, "filter_dsl"):  # a cluster backend
+                backend.filter_dsl(flt)
+                checked[qid] = flt
+            else:
+                raise InputError("this backend takes no filters")
+        except InputError as e:
+            raise InputError(f"query {qid!r}: {e.message}", path=path, line=line) from None
+    return checked
+
+
+def filtered_out_pairs(backend, filters: Mapping[str, Any], qrels: Mapping[str, Mapping[str, int]]) -> int | None:
+    """How many judged pairs of the filtered queries lie outside their query's filter; None when the backend
+    cannot say without searching (a cluster)."""
+    if not hasattr(backend, "passing"):
+        return None
+    return sum(sum(1 for ok in backend.passing(flt, list(qrels.get(qid, {}))).values() if not ok)
+               for qid, flt in filters.items())
+
+
 def evaluate_backend(
     backend,
     encoder,
@@ -205,8 +233,13 @@ def evaluate_backend(
     config: EvalConfig,
     track: Tracker = _no_track,
     extra_runs: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
+    filters: Mapping[str, Any] | None = None,
 ) -> tuple[dict, dict[str, RetrievedRun]]:
     """Retrieve every judged query per RunSpec, score all judged pairs, and build the report.
+
+    filters: {query id: filter} — those queries run filtered (checked against the backend's attributes
+    first, mrs.engine.filters); their judged products outside the filter stay in the qrels (they count
+    against recall, as for the users who ran that query) and the report counts them.
 
     backend: a SearchBackend; encoder: has ``encode(texts) -> (n, dim) array`` (None when only lexical
     runs are asked). Returns (report, {run name: RetrievedRun}) — the runs for TREC files.
@@ -239,8 +272,14 @@ def evaluate_backend(
         if len(absent) == n_judged:
             warnings.append("no judged product is in the index: are the judgments for this catalog?")
 
+    filters = {q: f for q, f in (filters or {}).items() if q in queries}
+    outside = filtered_out_pairs(backend, filters, qrels) if filters else None
+    if outside:
+        warnings.append(f"{outside} judged pairs of {len(filters)} filtered queries lie outside their query's "
+                        "filter: they cannot be retrieved and count against recall")
+
     advance = track("searching", len(queries) * len(specs))
-    retrieved = retrieve(backend, queries, vectors, specs, config.k, on_query=advance)
+    retrieved = retrieve(backend, queries, vectors, specs, config.k, on_query=advance, filters=filters)
     runs = {name: rr.run() for name, rr in retrieved.items()}
     for name, run in (extra_runs or {}).items():
         if name in runs:
@@ -249,6 +288,8 @@ def evaluate_backend(
     sep_pairs = {s.name: pair_scores[s.mode] for s in specs if s.mode in ("lexical", "dense")}
     latency = {name: rr.latency_ms for name, rr in retrieved.items()}
     coverage = {"judged_products": n_judged, "judged_products_absent_from_index": len(absent)}
+    if filters:
+        coverage.update({"queries_filtered": len(filters), "judged_pairs_outside_filter": outside})
     report = build_report(judgments, runs, config, sep_pairs, latency, warnings, coverage)
     report["settings"]["modes"] = {s.name: s.mode for s in specs} | {n: "run file" for n in extra_runs or {}}
     report["settings"]["query_encoding_ms_per_query"] = encode_ms

@@ -108,14 +108,16 @@ def hits_to_run(hits_by_query: Mapping[str, Sequence[Hit]]) -> dict[str, dict[st
     return out
 
 
-def search_one(backend: SearchBackend, spec: RunSpec, text: str, vector: np.ndarray | None, k: int) -> list[Hit]:
-    """One query through the backend in the spec's mode."""
+def search_one(backend: SearchBackend, spec: RunSpec, text: str, vector: np.ndarray | None, k: int,
+               filter: Any = None) -> list[Hit]:
+    """One query through the backend in the spec's mode (with its filter, when it has one)."""
+    extra = {"filter": filter} if filter is not None else {}
     if spec.mode == "lexical":
-        return backend.lexical(text, k)
+        return backend.lexical(text, k, **extra)
     if spec.mode == "dense":
-        return backend.knn(vector, k=k)
+        return backend.knn(vector, k=k, **extra)
     if spec.mode == "hybrid":
-        return backend.hybrid(text, vector, k, spec.pipeline)
+        return backend.hybrid(text, vector, k, spec.pipeline, **extra)
     raise InputError(f"unknown mode {spec.mode!r}")
 
 
@@ -126,11 +128,13 @@ def retrieve(
     specs: Sequence[RunSpec],
     k: int,
     on_query: Callable[[], None] | None = None,
+    filters: Mapping[str, Any] | None = None,
 ) -> dict[str, RetrievedRun]:
     """Run every query through the backend for every spec.
 
     queries: {query id: text}; vectors: {query id: query vector} (needed for dense and hybrid);
     k: results per query. on_query: called after each (spec, query) search, for a progress bar.
+    filters: {query id: filter} (mrs.engine.filters) for the queries users run filtered.
     Returns {spec name: RetrievedRun}."""
     if k < 1:
         raise InputError(f"--k must be ≥ 1 (got {k})")
@@ -142,7 +146,7 @@ def retrieve(
         for qid, text in queries.items():
             vec = vectors[qid] if vectors is not None and spec.mode != "lexical" else None
             t0 = time.perf_counter()
-            hits = search_one(backend, spec, text, vec, k)
+            hits = search_one(backend, spec, text, vec, k, (filters or {}).get(qid))
             rr.latency_ms[qid] = (time.perf_counter() - t0) * 1000.0
             rr.hits[qid] = list(hits)[:k]
             if on_query is not None:

@@ -22,6 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from mrs.engine.attributes import CLUSTER_OBJECT, attribute_source
+from mrs.engine.facets import DEFAULT_FACET_SIZE, facets_from_aggregations, terms_aggregations
+from mrs.engine.filters import cluster_filter
 from mrs.errors import InputError
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Document, Hit
 from mrs.opensearch import bodies
@@ -44,12 +47,15 @@ def document_source(doc: Document, spec: IndexSpec, bm25: Mapping[str, str]) -> 
     """The ``_source`` written for one document (see mrs.opensearch.mapping.index_body).
 
     bm25: {field: text} exactly as the embedded engine indexes it; empty texts are left out so field
-    statistics (documents that have the field) match the local index.
+    statistics (documents that have the field) match the local index. ``attr``: the typed attribute values
+    (spec.attributes; mrs.engine.attributes.attribute_source) that filters and facets read.
     """
     source: dict[str, Any] = {name: text for name, text in bm25.items() if text}
     source["id"] = doc.id
     source["embedding_text"] = doc.text
     source["product"] = doc.fields
+    if spec.attributes:
+        source[CLUSTER_OBJECT] = attribute_source(doc.fields, spec.attributes)
     if doc.vector is not None:
         source[spec.vector_field] = bodies.vector_list(doc.vector)
     return source
@@ -116,29 +122,40 @@ class OpenSearchBackend:
         return resp["hits"]["hits"]
 
     # ------------------------------------------------------------------ SearchBackend
-    def lexical(self, text: str, k: int) -> list[Hit]:
-        """Top-k by multi_match best_fields (raw BM25)."""
-        query = bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker)
+    def filter_dsl(self, filter: Any) -> dict[str, Any] | None:
+        """A filter (query DSL / --where node) checked against the index's attributes, as the cluster runs it."""
+        return cluster_filter(filter, self.spec.attributes)
+
+    def lexical(self, text: str, k: int, *, filter: Any = None) -> list[Hit]:
+        """Top-k by multi_match best_fields (raw BM25), within the filter (non-scoring)."""
+        query = bodies.filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker),
+                                self.filter_dsl(filter))
         hits = self._search(bodies.search_request(query, k))
         return [Hit(id=h["_id"], score=float(h["_score"]), scores={SUBQUERY_LEXICAL: float(h["_score"]),
                                                                     SUBQUERY_DENSE: None}) for h in hits]
 
-    def knn(self, vector: np.ndarray, k: int | None = None, min_score: float | None = None) -> list[Hit]:
-        """Top-k approximate k-NN, or radial search (all with score ≥ min_score, at most max_radial)."""
-        query = bodies.knn_query(self.spec.vector_field, vector, k=k, min_score=min_score)
+    def knn(self, vector: np.ndarray, k: int | None = None, min_score: float | None = None, *,
+            filter: Any = None) -> list[Hit]:
+        """Top-k approximate k-NN, or radial search (all with score ≥ min_score, at most max_radial); a filter
+        is the k-NN query's efficient filter."""
+        query = bodies.knn_query(self.spec.vector_field, vector, k=k, min_score=min_score,
+                                 filter=self.filter_dsl(filter))
         size = int(k) if k is not None else self.max_radial
         hits = self._search(bodies.search_request(query, size))
         return [Hit(id=h["_id"], score=float(h["_score"]), scores={SUBQUERY_LEXICAL: None,
                                                                     SUBQUERY_DENSE: float(h["_score"])}) for h in hits]
 
     def hybrid_body(self, text: str, vector: np.ndarray, k: int,
-                    pipeline: str | Mapping[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+                    pipeline: str | Mapping[str, Any] | None = None, *,
+                    filter: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
         """(body, query-string params) of a hybrid search: [lexical, dense k=depth] + pipeline, where
-        depth = pagination_depth or k (sent as the hybrid query's pagination_depth only when configured)."""
+        depth = pagination_depth or k (sent as the hybrid query's pagination_depth only when configured);
+        a filter goes into both sub-queries (before normalization)."""
         depth = self.depth(k)
+        dsl = self.filter_dsl(filter)
         query = bodies.hybrid_query(
-            [bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker),
-             bodies.knn_query(self.spec.vector_field, vector, k=depth)],
+            [bodies.filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker), dsl),
+             bodies.knn_query(self.spec.vector_field, vector, k=depth, filter=dsl)],
             pagination_depth=self.pagination_depth,
         )
         chosen = self.pipeline if pipeline is None else pipeline
@@ -154,23 +171,43 @@ class OpenSearchBackend:
         """Candidates per hybrid sub-query: pagination_depth, else k."""
         return int(self.pagination_depth or k)
 
-    def hybrid(self, text: str, vector: np.ndarray, k: int, pipeline: Any = None) -> list[Hit]:
+    def hybrid(self, text: str, vector: np.ndarray, k: int, pipeline: Any = None, *,
+               filter: Any = None) -> list[Hit]:
         """Top-k of the hybrid query combined by ``pipeline`` (name, body, or the backend's default).
 
         With hybrid_raw_scores, each hit's ``scores`` holds its raw score in each sub-query's candidate list
         (the lexical and k-NN top-depth, fetched alongside), None when it was not among that sub-query's
         candidates — the same meaning as the embedded engine's Hit.scores.
         """
-        body, params = self.hybrid_body(text, vector, k, pipeline)
+        body, params = self.hybrid_body(text, vector, k, pipeline, filter=filter)
         hits = self._search(body, params)
         out = [Hit(id=h["_id"], score=float(h["_score"])) for h in hits]
         if self.hybrid_raw_scores and out:
             depth = self.depth(k)
-            lexical = {h.id: h.score for h in self.lexical(text, depth)}
-            dense = {h.id: h.score for h in self.knn(vector, k=depth)}
+            lexical = {h.id: h.score for h in self.lexical(text, depth, filter=filter)}
+            dense = {h.id: h.score for h in self.knn(vector, k=depth, filter=filter)}
             for h in out:
                 h.scores = {SUBQUERY_LEXICAL: lexical.get(h.id), SUBQUERY_DENSE: dense.get(h.id)}
         return out
+
+    def facets(self, text: str, vector: np.ndarray | None, mode: str, fields: Sequence[str], *, k: int,
+               size: int = DEFAULT_FACET_SIZE, min_score: float | None = None, filter: Any = None) -> dict[str, dict]:
+        """Terms aggregations of ``fields`` over what the query matches (as EmbeddedEngine.matched_documents:
+        lexical matches, the k-NN query's k hits (radial: ≥ min_score), or in hybrid both sub-queries' matches),
+        within the filter; in facet_counts' shape (mrs.engine.facets)."""
+        aggs = terms_aggregations(fields, self.spec.attributes, size)
+        dsl = self.filter_dsl(filter)
+        lexical = bodies.filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker), dsl)
+        if mode == "lexical":
+            query = lexical
+        else:
+            depth = k if mode == "dense" else self.depth(k)
+            knn = bodies.knn_query(self.spec.vector_field, vector, k=None if min_score is not None else depth,
+                                   min_score=min_score, filter=dsl)
+            query = knn if mode == "dense" else {"bool": {"should": [lexical, knn]}}
+        body = {**bodies.search_request(query, 0), "aggs": aggs}
+        resp = self.call(self.client.search, index=self.index, body=body)
+        return facets_from_aggregations(resp.get("aggregations") or {}, fields, self.spec.attributes)
 
     def score_documents(self, text: str, vector: np.ndarray,
                         ids: Sequence[str]) -> dict[str, dict[str, float | None]]:

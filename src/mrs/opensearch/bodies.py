@@ -12,6 +12,9 @@ Documentation relied on (OpenSearch docs, docs.opensearch.org):
 - hybrid query (query-dsl/compound/hybrid): ``{"hybrid": {"queries": [...≤5], "pagination_depth": N}}``,
   used with ``?search_pipeline=NAME`` or a temporary ``"search_pipeline": {...}`` in the request body.
 - ids query (query-dsl/term/ids): ``{"ids": {"values": [...]}}`` — in a bool filter it does not change scores.
+- filters (query-dsl/compound/bool, filter context): a lexical query is filtered as ``bool {must, filter}``; a
+  k-NN query takes the filter inside (efficient filtering); a hybrid query gets the filter in every sub-query,
+  which is what the hybrid query's own top-level ``filter`` (OpenSearch ≥ 3.0) rewrites to.
 - aliases API (api-reference/index-apis/alias): ``POST _aliases {"actions": [{"remove": ...}, {"add": ...}]}``
   applied atomically.
 """
@@ -111,6 +114,14 @@ def hybrid_query(subqueries: Sequence[Mapping[str, Any]], pagination_depth: int 
             raise InputError(f"pagination_depth must be ≥ 1 (got {pagination_depth})")
         body["pagination_depth"] = int(pagination_depth)
     return {"hybrid": body}
+
+
+def filtered(query: Mapping[str, Any], filter: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``query`` with a non-scoring ``filter`` clause (bool query filter context: scores are the query's own,
+    statistics still over the whole index); ``query`` itself when filter is None."""
+    if not filter:
+        return dict(query)
+    return {"bool": {"must": [dict(query)], "filter": [dict(filter)]}}
 
 
 def ids_filtered(query: Mapping[str, Any], ids: Sequence[str]) -> dict[str, Any]:

@@ -12,6 +12,8 @@
   shard scores as the single embedded index does (``shard_notes``). ``search_type=dfs_query_then_fetch``
   would make the statistics global, but neural-search rejects it for hybrid queries
   (HybridQueryUtil: "hybrid query does not support search_type [dfs_query_then_fetch]").
+- Typed attributes (filters, facets) live under the ``attr`` object: keyword / double / boolean fields
+  (mrs.engine.attributes.cluster_properties), so ``brand`` the BM25 text and ``attr.brand`` the keyword coexist.
 
 Documentation relied on: OpenSearch "Similarity" (im-plugin/similarity; LegacyBM25 type for 3.x),
 "k-NN vector" field type (field-types/supported-field-types/knn-vector), "Methods and engines"
@@ -25,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mrs.engine.attributes import CLUSTER_OBJECT, cluster_properties
 from mrs.errors import InputError
 
 SIMILARITY_NAME = "mrs_bm25"
@@ -45,7 +48,8 @@ class IndexSpec:
     vector_field: name of the knn_vector field. dimension: vector length (from the model).
     space_type: cosinesimil | innerproduct | l2. engine: faiss | lucene. m / ef_construction: HNSW graph
     parameters. ef_search: query-time candidate list size (faiss). shards / replicas: index layout
-    (1 shard keeps BM25 statistics identical to the single local index).
+    (1 shard keeps BM25 statistics identical to the single local index). attributes: typed attribute
+    fields for filters and facets (mrs.engine.attributes), mapped under the ``attr`` object.
     """
 
     dimension: int
@@ -63,6 +67,7 @@ class IndexSpec:
     shards: int = 1
     replicas: int = 0
     keyword_ignore_above: int = 256
+    attributes: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.similarity not in SIMILARITIES:
@@ -181,6 +186,8 @@ def index_body(spec: IndexSpec, cluster_major: int | None = None,
     properties.setdefault("id", {"type": "keyword"})
     properties.setdefault("embedding_text", {"type": "text", "index": False})
     properties.setdefault("product", {"type": "object", "enabled": False})
+    if spec.attributes:
+        properties[CLUSTER_OBJECT] = cluster_properties(spec.attributes)
     return {
         "settings": {"index": settings},
         "mappings": {"dynamic": False, "_meta": {"mrs": spec.to_dict(), **dict(meta or {})}, "properties": properties},
@@ -208,6 +215,7 @@ def spec_from_manifest(manifest: Mapping[str, Any], **overrides: Any) -> IndexSp
         "m": vectors.get("m"),
         "ef_construction": vectors.get("ef_construction"),
         "ef_search": vectors.get("ef_search"),
+        "attributes": manifest.get("attributes"),
     }
     d.update({k: v for k, v in overrides.items() if v is not None})
     return IndexSpec.from_dict(d)

@@ -12,13 +12,15 @@ How caller values enter the JSON (OpenSearch's mustache, CustomMustacheFactory, 
   text (``oh.stringify``), which is exactly the injection this module prevents.
 Field lists, boosts, thresholds and pagination depth are baked in at render time with json.dumps.
 
-Template parameters:
-- lexical ``mrs-lexical``: query_text, size
-- dense ``mrs-dense``: query_vector, k, size, has_filter (bool), filter (a query object)
-- dense radial ``mrs-dense-min-<level>``: query_vector, size, has_filter, filter; min_score = that level's
-  calibrated threshold (k-NN score space)
-- hybrid ``mrs-hybrid``: query_text, query_vector, k, size; pagination_depth baked in; call with
-  ``?search_pipeline=mrs-hybrid`` (or the RRF one, ``mrs-hybrid-rrf``)
+Template parameters (every template takes the optional has_filter (bool) + filter (a query object on the
+``attr.<field>`` attribute fields, e.g. what mrs.engine.filters.cluster_filter renders)):
+- lexical ``mrs-lexical``: query_text, size; the filter as a non-scoring ``bool.filter`` clause
+- dense ``mrs-dense``: query_vector, k, size; the filter as the k-NN efficient filter
+- dense radial ``mrs-dense-min-<level>``: query_vector, size; min_score = that level's calibrated threshold
+  (k-NN score space)
+- hybrid ``mrs-hybrid``: query_text, query_vector, k, size; pagination_depth baked in; the filter in both
+  sub-queries (what the hybrid query's top-level ``filter`` rewrites to, on every OpenSearch version); call
+  with ``?search_pipeline=mrs-hybrid`` (or the RRF one, ``mrs-hybrid-rrf``)
 
 Documentation relied on: OpenSearch "Search templates" (search-plugins/search-template: ``PUT _scripts/ID
 {"script": {"lang": "mustache", "source": "..."}}``, ``POST _render/template``, conditions with
@@ -37,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mrs.engine.attributes import cluster_field
 from mrs.errors import InputError
 from mrs.opensearch.bodies import boosted_fields
 from mrs.opensearch.mapping import IndexSpec, index_body, shard_notes
@@ -170,13 +173,23 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def filtered_query(query: str) -> str:
+    """A query template that, when has_filter is set, becomes ``{"bool": {"must": [query], "filter": [filter]}}``
+    (the filter through toJson: never re-parsed, so hostile values stay data)."""
+    return ('{{#has_filter}}{"bool": {"must": [' + query + '], "filter": [{{#toJson}}filter{{/toJson}}]}}'
+            '{{/has_filter}}{{^has_filter}}' + query + '{{/has_filter}}')
+
+
+def _multi_match(spec: IndexSpec, tie_breaker: float) -> str:
+    return ('{"multi_match": {"query": "{{query_text}}", "type": "best_fields", "fields": '
+            + _dump(boosted_fields(spec.text_fields)) + ', "tie_breaker": ' + _dump(float(tie_breaker)) + '}}')
+
+
 def lexical_template(spec: IndexSpec, tie_breaker: float = 0.0) -> str:
-    """multi_match best_fields over the BM25 fields with their boosts; params query_text, size."""
+    """multi_match best_fields over the BM25 fields with their boosts; params query_text, size, has_filter, filter."""
     return (
         '{"size": "{{size}}", "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
-        '"query": {"multi_match": {"query": "{{query_text}}", "type": "best_fields", '
-        '"fields": ' + _dump(boosted_fields(spec.text_fields)) + ', "tie_breaker": ' + _dump(float(tie_breaker))
-        + '}}}'
+        '"query": ' + filtered_query(_multi_match(spec, tie_breaker)) + '}'
     )
 
 
@@ -204,11 +217,10 @@ def radial_template(spec: IndexSpec, min_score: float) -> str:
 
 
 def hybrid_template(spec: IndexSpec, pagination_depth: int = 100, tie_breaker: float = 0.0) -> str:
-    """Hybrid: [lexical multi_match, dense knn k] (the pipeline's weight order) with pagination_depth."""
-    lexical = ('{"multi_match": {"query": "{{query_text}}", "type": "best_fields", "fields": '
-               + _dump(boosted_fields(spec.text_fields)) + ', "tie_breaker": ' + _dump(float(tie_breaker)) + '}}')
-    dense = ('{"knn": {' + _dump(spec.vector_field) + ': {"vector": {{#toJson}}query_vector{{/toJson}}, '
-             '"k": "{{k}}"}}}')
+    """Hybrid: [lexical multi_match, dense knn k] (the pipeline's weight order) with pagination_depth; the
+    optional filter in both sub-queries."""
+    lexical = filtered_query(_multi_match(spec, tie_breaker))
+    dense = _knn_clause(spec, '"k": "{{k}}"')
     return (
         '{"size": "{{size}}", "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
         '"query": {"hybrid": {"queries": [' + lexical + ', ' + dense + '], "pagination_depth": '
@@ -229,6 +241,17 @@ def level_slug(level: str) -> str:
     return slug
 
 
+def sample_filter(attributes: Mapping[str, str], value: str) -> dict[str, Any]:
+    """A filter for render checks: a term on the first keyword attribute (``attr.<name>``; the id without
+    attributes) holding ``value`` (hostile text: it must come back as data), and a range."""
+    keyword = next((n for n, t in attributes.items() if t in ("keyword", "path")), None)
+    numeric = next((n for n, t in attributes.items() if t == "numeric"), None)
+    clauses: list[dict[str, Any]] = [{"term": {cluster_field(keyword) if keyword else "id": value}}]
+    if numeric:
+        clauses.append({"range": {cluster_field(numeric): {"lte": 100.0}}})
+    return {"bool": {"filter": clauses}}
+
+
 def sample_params(spec: IndexSpec, query_text: str = "red \"cotton\" shirt") -> dict[str, Any]:
     """Parameters that exercise every template (used by render checks and _render/template)."""
     return {
@@ -237,8 +260,24 @@ def sample_params(spec: IndexSpec, query_text: str = "red \"cotton\" shirt") -> 
         "k": 10,
         "size": 10,
         "has_filter": True,
-        "filter": {"bool": {"filter": [{"exists": {"field": next(iter(spec.text_fields))}}]}},
+        "filter": sample_filter(spec.attributes, query_text),
     }
+
+
+def check_rendering(name: str, source: str, params: Mapping[str, Any]) -> None:
+    """Render one template with (hostile) ``params`` offline, with and without the filter: InputError when the
+    result is not JSON or the query text or filter did not come back intact."""
+    try:
+        rendered = render_json(source, params)
+        unfiltered = render_json(source, {**params, "has_filter": False})
+    except InputError as e:
+        raise InputError(f"template {name}: {e.message}") from None
+    if "query_text" in source and _find_value(rendered, params["query_text"]) is None:
+        raise InputError(f"template {name}: the query text did not survive rendering")
+    if _find_value(rendered, params["filter"]) is None:
+        raise InputError(f"template {name}: the filter did not survive rendering")
+    if _find_value(unfiltered, params["filter"]) is not None:
+        raise InputError(f"template {name}: renders the filter without has_filter")
 
 
 @dataclass
@@ -300,10 +339,7 @@ def render_set(calibration: Calibration, spec: IndexSpec, *, pagination_depth: i
     rendered.templates[HYBRID_TEMPLATE] = hybrid_template(spec, pagination_depth, tie_breaker)
     hostile = sample_params(spec, 'a "quoted" \\ back}}slash {{/x}}\n\u00e9\u4e2d')
     for name, source in rendered.templates.items():
-        try:
-            render_json(source, hostile)
-        except InputError as e:
-            raise InputError(f"template {name}: {e.message}") from None
+        check_rendering(name, source, hostile)
     return rendered
 
 
