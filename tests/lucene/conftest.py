@@ -6,7 +6,6 @@ import os
 import shutil
 
 import pytest
-
 from tests.lucene.oracle import LuceneOracle, find_jar
 
 
