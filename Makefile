@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup test lint bench clean
+.PHONY: setup test test-lucene lint bench clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ setup:
 test:
 	@# pytest exit 5 (no tests collected) must fail, never pass silently
 	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo 'no tests ran' >&2; exit 1; fi; exit $$rc
+
+# The Lucene conformance suite alone (needs MRS_LUCENE_JAR or ~/.cache/mrs/lucene; .ci/run fetches the jar)
+test-lucene:
+	$(BIN)/python -m pytest -q -m lucene tests/lucene
 
 lint:
 	$(BIN)/ruff check src tests benchmarks

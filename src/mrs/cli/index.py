@@ -56,7 +56,7 @@ def command() -> None:
 @click.option("--k1", type=float, default=1.2, show_default=True, help="BM25 term-frequency saturation.")
 @click.option("--b", "b", type=float, default=0.75, show_default=True, help="BM25 length normalization.")
 @click.option("--analyzer", type=click.Choice(["standard", "english"]), default="english", show_default=True,
-              help="Text analysis of BM25 fields and queries (see docs/engine.md for differences from OpenSearch).")
+              help="Text analysis of BM25 fields and queries: OpenSearch's english or standard analyzer, as Lucene runs it.")
 @click.option("--space", "space_type", type=click.Choice(list(SPACE_TYPES)), default="cosinesimil", show_default=True,
               help="k-NN space type (OpenSearch's scores: cosinesimil (1+cos)/2, innerproduct, l2 1/(1+d²)).")
 @click.option("--hnsw-threshold", type=click.IntRange(min=0), default=DEFAULT_HNSW_THRESHOLD, show_default=True,
