@@ -129,3 +129,35 @@ def test_three_clause_blend_with_a_title_field_clause(index_dir, sample, tmp_pat
     bad = run("calibrate", "--index", index_dir, "--judgments", sample.judgments, "--out", out, "--bootstrap", 0,
               "--field-clause", "nosuchfield")
     assert bad.exit_code == 2 and "BM25 fields" in bad.output
+
+
+def test_calibrate_warnings_are_in_json_file_and_table(calibrated):
+    """Issue 16 items 8 and 11: the sample's 9 dev queries are too few to check the thresholds; the
+    warnings are in --json and calibration.json alike; at 80 columns no level name is cut."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from mrs.blending.calibration import read_calibration
+    from mrs.cli import calibrate as calibrate_cmd
+
+    out, summary = calibrated
+    dev = summary["queries"]["dev"]
+    assert any(w.startswith(f"the {dev} dev queries are too few to check the thresholds") for w in summary["warnings"])
+    assert json.loads(out.read_text())["warnings"] == summary["warnings"]
+    cal = read_calibration(out)
+    console = Console(width=80, record=True)
+    grid = SimpleNamespace(metric="ndcg@10", scores=[], top=lambda n: [],
+                           default=SimpleNamespace(train=0.5, dev=0.5), rrf=SimpleNamespace(train=0.5, dev=0.5))
+    run_ = SimpleNamespace(train_ids=[0] * summary["queries"]["train"], dev_ids=[0] * dev, grid=grid)
+    original = calibrate_cmd.console
+    calibrate_cmd.console = console
+    try:
+        calibrate_cmd._print_summary(cal, run_, {}, [])
+    finally:
+        calibrate_cmd.console = original
+    text = console.export_text()
+    for name in ("exact", "substitute", "complement"):
+        assert f" {name} " in text, text
+    assert "…" not in text.split("blend search")[0], text
+    assert f"{len(cal.warnings)} warnings below" in text

@@ -27,7 +27,7 @@ from mrs.blending.candidates import JudgedPairs, QueryCandidates, SubquerySource
 from mrs.blending.grid import GridResult, blend_query, search_blends, verify_with_engine
 from mrs.blending.objective import parse_metric
 from mrs.blending.probability import calibration_errors, fit_probability_maps
-from mrs.blending.thresholds import DEFAULT_MIN_SUPPORT, fit_thresholds
+from mrs.blending.thresholds import DEFAULT_MIN_SUPPORT, fit_thresholds, threshold_warnings
 from mrs.data.judgments import JudgmentSet
 from mrs.data.splits import split_queries
 from mrs.errors import InputError
@@ -233,5 +233,6 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
             "lexical_unmatched_pairs": int(np.isnan(pairs.lexical).sum()),
             "hybrid_unretrieved_pairs": int(np.isnan(hybrid_scores).sum()),
         },
+        warnings=threshold_warnings(thresholds, len(dev_ids)),
     )
     return CalibrationRun(calibration, grid, pairs, train_ids, dev_ids, candidates)
