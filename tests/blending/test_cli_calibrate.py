@@ -161,3 +161,12 @@ def test_calibrate_warnings_are_in_json_file_and_table(calibrated):
         assert f" {name} " in text, text
     assert "…" not in text.split("blend search")[0], text
     assert f"{len(cal.warnings)} warnings below" in text
+
+
+def test_calibration_records_its_best_rrf_configuration(calibrated):
+    out, _ = calibrated
+    blend = json.loads(out.read_text())["blend"]
+    rrf = blend["rrf_best"]
+    assert rrf["name"].startswith("rrf k=") and rrf["train"] >= blend["rrf"]["train"]
+    proc = rrf["pipeline"]["phase_results_processors"][0]["score-ranker-processor"]
+    assert proc["combination"]["technique"] == "rrf"

@@ -113,6 +113,16 @@ def _hybrid_pair_scores(candidates: list[QueryCandidates], pairs: JudgedPairs, c
                                                                           strict=True)])
 
 
+def _rrf_best(grid: GridResult) -> dict:
+    """The best RRF configuration of the search (by train score; the k=60 equal-weight baseline when the
+    grid held no other) with its score-ranker pipeline body: what `mrs templates render` deploys as the RRF
+    alternative."""
+    best = next((cs for cs in grid.scores if cs.config.is_rrf), grid.rrf)
+    dev = f", dev {best.dev:.4f}" if best.dev is not None else ""
+    return {**best.to_dict(), "pipeline": best.config.pipeline_body(
+        description=f"mrs calibrate: {best.config.name} (best RRF, {grid.metric} train {best.train:.4f}{dev})")}
+
+
 def collect_for_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, k: int,
                             sources: Mapping[str, SubquerySource] | None = None,
                             report: ProgressFn | None = None) -> tuple[list[QueryCandidates], JudgedPairs]:
@@ -195,6 +205,7 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
         "default_score": grid.default.dev if grid.default.dev is not None else grid.default.train,
         "default": grid.default.to_dict(),
         "rrf": grid.rrf.to_dict(),
+        "rrf_best": _rrf_best(grid),
         "pagination_depth": options.k,
         "configurations": len(grid.scores),
         "verified_with_engine": grid.verified,
