@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
               "and a report."),
     "calibrate": (("mrs.cli.calibrate",),
                   "Calibrate per-level dense thresholds, probabilities and the hybrid blend from judgments."),
+    "compare": (("mrs.cli.compare",),
+                "Compare two indexes (or models) side by side on the same judgments, with significance tests."),
     "data": (("mrs.cli.data",),
              "Datasets: write the sample data, inspect catalogs, judgments and engagement events."),
     "eval": (("mrs.cli.eval",),
