@@ -73,11 +73,11 @@ def test_select_queries_takes_the_calibrations_held_out_side(tmp_path):
     sel = select_queries(ids, specs, None, None, None)
     assert sel.side == "dev" and sel.query_ids == dev_side(ids, 0.5, 0)
     assert 0 < len(sel.query_ids) < 20
-    assert sel.scored_on == {"dense": "dev split", "tuned": "dev split: held out from tuning"}
+    assert sel.scored_on == {"dense": "dev", "tuned": "dev, held out"}
     assert sel.warnings == []
     every = select_queries(ids, specs, "all", None, None)  # asked for: said in the row and warned
     n_train = 20 - len(sel.query_ids)
-    assert every.scored_on["tuned"] == f"all judged queries: {n_train} of its 20 queries were tuned on"
+    assert every.scored_on["tuned"] == f"all, {n_train} of 20 tuned on"
     assert any("tuned on" in w for w in every.warnings)
     with pytest.raises(InputError, match="contradicts"):
         select_queries(ids, specs, None, 0.2, None)
@@ -106,8 +106,7 @@ def test_eval_scores_every_run_on_the_calibrations_dev_queries(tiny, tmp_path):
     dev = dev_side(all_ids, 0.5, 0)
     assert out["settings"]["n_queries"] == len(dev) < len(all_ids)
     assert out["settings"]["split"]["side"] == "dev"
-    assert out["settings"]["split"]["scored_on"] == {"lexical": "dev split", "hybrid": "dev split",
-                                                     "tuned": "dev split: held out from tuning"}
+    assert out["settings"]["split"]["scored_on"] == {"lexical": "dev", "hybrid": "dev", "tuned": "dev, held out"}
     per_query = json.loads((tmp_path / "eval" / "report.json").read_text())["per_query"]
     for name in ("lexical", "hybrid", "tuned"):  # every row on the same queries
         assert sorted(per_query[name]["ndcg@10"]) == sorted(dev), name
@@ -118,7 +117,7 @@ def test_eval_scores_every_run_on_the_calibrations_dev_queries(tiny, tmp_path):
         {"technique": "arithmetic_mean", "parameters": {"weights": [0.7, 0.3]}}
     assert pipes["hybrid"]["pagination_depth"] == 100 == out["settings"]["hybrid_pagination_depth"]
     md = (tmp_path / "eval" / "report.md").read_text()
-    assert "held out from tuning" in md and '"z_score"' in md
+    assert "held out from tuning" in md and "dev, held out" in md and '"z_score"' in md
     table = run("eval", "--index", index, "--judgments", paths.judgments, "--modes", "lexical",
                 "--pipeline", f"tuned={pipe}", "--metrics", "ndcg@10")
     assert "dev split (dev fraction 0.5, seed 0) of" in table.stdout and "scored on" in table.stdout

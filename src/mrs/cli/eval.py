@@ -152,7 +152,7 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
     )
     external, outside = _read_run_files(run_files, outside_split)
     for name in external:
-        selection.scored_on[name] = "all judged queries" if selection.side == "all" else f"{selection.side} split"
+        selection.scored_on[name] = selection.side
     pipelines_used = {s.name: _pipeline_record(s, depth) for s in specs if s.mode == "hybrid"}
 
     with progress(quiet=as_json) as bar:

@@ -115,7 +115,8 @@ class QuerySelection:
 
     side: all | train | dev; dev_fraction / seed: the split (mrs.data.splits); decided_by: "--split" or
     the calibration whose held-out queries were taken; query_ids: the chosen queries; scored_on:
-    {run name: what its rows are scored on, in words}; warnings: plain sentences for the report."""
+    {run name: the side its rows are scored on — "dev", "dev, held out" (a tuned run none of whose tuning
+    queries are among them), "all, 21 of 30 tuned on"}; warnings: plain sentences for the report."""
 
     side: str
     dev_fraction: float
@@ -186,13 +187,13 @@ def select_queries(query_ids: Iterable[str], specs: Iterable[Any], split: str | 
     scored_on = {}
     for s in specs:
         t = tuned.get(s.name)
-        label = "all judged queries" if side == "all" else f"{side} split"
+        label = side
         if t is not None:
             n_tuning = len(set(t.sides(chosen)["train"]))
             if n_tuning == 0:
-                label += ": held out from tuning"
+                label += ", held out"
             else:
-                label += f": {n_tuning} of its {len(chosen)} queries were tuned on"
+                label += f", {n_tuning} of {len(chosen)} tuned on"
                 warnings.append(f"run {s.name!r} is scored on {n_tuning} of the {len(chosen)} queries its blend was "
                                 f"tuned on ({t.calibration}); score it on held-out queries: --split dev")
         elif isinstance(s.pipeline, Mapping) and looks_calibrated(s.pipeline):
