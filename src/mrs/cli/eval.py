@@ -164,7 +164,9 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
             if backend != "elasticsearch":  # ES runs take retriever bodies, the ES backend checks them
                 specs = [_checked(s, backend) for s in specs]
             # embedded: --index is a directory; opensearch/elasticsearch: the index/alias on the cluster
-            engine, encoder = open_backend(backend, index_dir, cluster, model, max_k=k, candidates=depth,
+            # a cluster is told the depth only when it differs from k (OpenSearch < 2.19 lacks pagination_depth)
+            engine, encoder = open_backend(backend, index_dir, cluster, model, max_k=k,
+                                           candidates=depth if depth != k else None,
                                            needs_encoder=any(s.mode != "lexical" for s in specs))
             report, retrieved = evaluate_backend(engine, encoder, judgments, specs, config, track=track,
                                                  extra_runs=external)

@@ -89,7 +89,8 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
     if backend != "embedded":  # --index names the index/alias on the cluster
         hits, labels, calibrated, n_docs = run_cluster_search(
             backend, index_dir, cluster, query, mode=mode, k=k, min_score=min_score, pipeline=pipeline,
-            pagination_depth=depth, calibration_file=calibration_file, min_level=min_level)
+            pagination_depth=depth if depth != k else None,  # OpenSearch < 2.19 lacks pagination_depth
+            calibration_file=calibration_file, min_level=min_level)
     else:
         hits, labels, calibrated, n_docs = _search_embedded(query, index_dir, mode, k, min_score, pipeline,
                                                             depth, calibration_file, min_level)
