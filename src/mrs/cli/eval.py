@@ -176,13 +176,7 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
             runs = external
             report = build_report(judgments, runs, config)
     report["settings"]["judgments"] = str(judgments_file)
-    report["settings"]["split"] = selection.to_dict()
-    report["settings"]["queries"] = selection.describe()
-    report["settings"]["pipelines"] = pipelines_used
-    report["settings"]["hybrid_pagination_depth"] = depth if pipelines_used else None
-    report["warnings"][:0] = selection.warnings + [
-        f"run {name!r}: {n} queries are outside the {selection.side} split and are left out"
-        for name, n in outside.items()]
+    _record_selection(report, selection, outside, pipelines_used, depth)
     if rejects is not None and rejects.count:
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)  # rejects go inside the report folder
@@ -190,14 +184,7 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
         report["warnings"].append(f"{rejects.count} bad judgment rows skipped, written to {where}")
         report["coverage"]["judgment_rows_rejected"] = rejects.count
 
-    from mrs.eval.report import (
-        by_run_columns,
-        json_view,
-        separation_rows,
-        significance_rows,
-        summary_rows,
-        write_report,
-    )
+    from mrs.eval.report import json_view, write_report
 
     written = {}
     if out_dir is not None:
@@ -210,6 +197,16 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
             view["written"] = written
         print_json(view)
         return
+    _print_tables(report)
+    if written:
+        console.print(f"report written to {out_dir}", style="dim")
+
+
+def _print_tables(report: dict) -> None:
+    """The terminal view: metrics by run (with the queries and pipelines in the title), the significant
+    differences, the separation AUCs."""
+    from mrs.eval.report import by_run_columns, separation_rows, significance_rows, summary_rows
+
     s = report["settings"]
     console.print(_table(f"{s['queries']} · k {s['k']} · gains {s['gains']} · relevant {s['relevant']} · "
                          f"unjudged = irrelevant{_pipelines_line(s)}", *by_run_columns(*summary_rows(report))))
@@ -220,8 +217,17 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
                              f"{len(significant)} of {len(rows)}", headers, significant or rows))
     console.print(_table("score separation on judged pairs: AUC pooled / per query (1 = levels apart, 0.5 = mixed)",
                          *by_run_columns(*separation_rows(report))))
-    if written:
-        console.print(f"report written to {out_dir}", style="dim")
+
+
+def _record_selection(report: dict, selection, outside: dict[str, int], pipelines_used: dict, depth: int) -> None:
+    """Which queries every run is scored on, the hybrid pipelines and depth, and the split's warnings."""
+    report["settings"]["split"] = selection.to_dict()
+    report["settings"]["queries"] = selection.describe()
+    report["settings"]["pipelines"] = pipelines_used
+    report["settings"]["hybrid_pagination_depth"] = depth if pipelines_used else None
+    report["warnings"][:0] = selection.warnings + [
+        f"run {name!r}: {n} queries are outside the {selection.side} split and are left out"
+        for name, n in outside.items()]
 
 
 def _read_run_files(values, outside_split: set[str]) -> tuple[dict, dict[str, int]]:
