@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mrs.errors import InputError
@@ -51,10 +55,44 @@ def _looks_like_hub_id(text: str) -> bool:
     return len(parts) == 2 and all(parts) and not text.startswith(("/", "."))
 
 
+MODEL_LIBRARIES = r"(torch|transformers|sentence_transformers|huggingface_hub|accelerate|datasets|onnx|onnxruntime|optimum)(\.|$)"
+"""Modules whose FutureWarnings quiet_model_loading hides (a warning attributed to mrs's own code still shows)."""
+
+
+def quiet_model_loading() -> None:
+    """Silence what the model libraries print when a model loads: transformers' "Loading weights" bar and
+    its load report (a logger warning listing missing / unexpected keys, e.g. the fresh classification head
+    of a new judge), sentence-transformers' info notices ("Converting SentenceTransformer model ... to
+    CrossEncoder"), and FutureWarnings raised inside MODEL_LIBRARIES. mrs draws its own progress and reports
+    what matters (e.g. a judge's head is new by construction). Errors still show."""
+    warnings.filterwarnings("ignore", category=FutureWarning, module=MODEL_LIBRARIES)
+    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - transformers is a dependency of sentence-transformers
+        return
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+@contextmanager
+def quiet_tracing() -> Iterator[None]:
+    """Around torch.jit.trace / torch.onnx.export: hide torch's TracerWarnings (a traced graph fixes
+    Python-side control flow; the exporters check the exported model's embeddings against torch's instead)
+    and the libraries' FutureWarnings. Other warnings pass."""
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning, module=MODEL_LIBRARIES)
+        yield
+
+
 def load_sentence_transformer(ref: str | os.PathLike | None = None, device: str | None = None, **kwargs):
-    """Load a SentenceTransformer from a resolved reference (see resolve_model)."""
+    """Load a SentenceTransformer from a resolved reference (see resolve_model), quietly (quiet_model_loading)."""
     from sentence_transformers import SentenceTransformer
 
+    quiet_model_loading()
     path = resolve_model(ref)
     try:
         return SentenceTransformer(path, device=device, **kwargs)

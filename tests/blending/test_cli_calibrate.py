@@ -158,3 +158,44 @@ def test_calibrate_for_elasticsearch_and_render_for_it(calibrated, index_dir, sa
     assert choice["substituted"] == (summary["blend"]["name"].split("+")[0].startswith(("z_score", "min_max["))
                                      or "geometric" in summary["blend"]["name"]
                                      or "harmonic" in summary["blend"]["name"])
+
+
+def test_calibrate_warnings_are_in_json_file_and_table(calibrated):
+    """Issue 16 items 8 and 11: the sample's 9 dev queries are too few to check the thresholds; the
+    warnings are in --json and calibration.json alike; at 80 columns no level name is cut."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from mrs.blending.calibration import read_calibration
+    from mrs.cli import calibrate as calibrate_cmd
+
+    out, summary = calibrated
+    dev = summary["queries"]["dev"]
+    assert any(w.startswith(f"the {dev} dev queries are too few to check the thresholds") for w in summary["warnings"])
+    assert json.loads(out.read_text())["warnings"] == summary["warnings"]
+    cal = read_calibration(out)
+    console = Console(width=80, record=True)
+    grid = SimpleNamespace(metric="ndcg@10", target="opensearch", scores=[], top=lambda n: [],
+                           default=SimpleNamespace(train=0.5, dev=0.5), rrf=SimpleNamespace(train=0.5, dev=0.5))
+    run_ = SimpleNamespace(train_ids=[0] * summary["queries"]["train"], dev_ids=[0] * dev, grid=grid)
+    original = calibrate_cmd.console
+    calibrate_cmd.console = console
+    try:
+        calibrate_cmd._print_summary(cal, run_, {}, [])
+    finally:
+        calibrate_cmd.console = original
+    text = console.export_text()
+    for name in ("exact", "substitute", "complement"):
+        assert f" {name} " in text, text
+    assert "…" not in text.split("blend search")[0], text
+    assert f"{len(cal.warnings)} warnings below" in text
+
+
+def test_calibration_records_its_best_rrf_configuration(calibrated):
+    out, _ = calibrated
+    blend = json.loads(out.read_text())["blend"]
+    rrf = blend["rrf_best"]
+    assert rrf["name"].startswith("rrf k=") and rrf["train"] >= blend["rrf"]["train"]
+    proc = rrf["pipeline"]["phase_results_processors"][0]["score-ranker-processor"]
+    assert proc["combination"]["technique"] == "rrf"

@@ -114,11 +114,33 @@ def calibration():
     }, source="calibration.json")
 
 
+def test_rendered_pipelines_answer_explain_and_rrf_has_its_own_weights():
+    """Issue 16 item 9: both deployed pipelines carry the hybrid_score_explanation response processor (an
+    explain=true search needs it, docs/opensearch.md), also when the calibrated blend body lacks it; RRF
+    deploys calibrate's best RRF configuration, not the z_score/min_max winner's weights."""
+    blend = {"description": "mrs calibrate: z_score", "phase_results_processors": [{"normalization-processor": {
+        "normalization": {"technique": "z_score"},
+        "combination": {"technique": "arithmetic_mean", "parameters": {"weights": [0.4, 0.6]}}}}]}
+    rrf_best = {"description": "mrs calibrate: rrf k=20", "phase_results_processors": [{"score-ranker-processor": {
+        "combination": {"technique": "rrf", "rank_constant": 20, "parameters": {"weights": [0.3, 0.7]}}}}]}
+    cal = calibration_from_dict({"model": {"dimension": 4},
+                                 "blend": {"pipeline": blend, "rrf_best": {"pipeline": rrf_best}}})
+    rendered = render_set(cal, SPEC)
+    for name in ("mrs-hybrid", "mrs-hybrid-rrf"):
+        assert rendered.pipelines[name]["response_processors"] == [{"hybrid_score_explanation": {}}], name
+    assert rendered.pipelines["mrs-hybrid"]["phase_results_processors"] == blend["phase_results_processors"]
+    assert rendered.pipelines["mrs-hybrid-rrf"]["phase_results_processors"] == rrf_best["phase_results_processors"]
+    again = render_set(cal, SPEC, rank_constant=90)  # an explicit --rank-constant keeps the calibrated weights
+    comb = again.pipelines["mrs-hybrid-rrf"]["phase_results_processors"][0]["score-ranker-processor"]["combination"]
+    assert comb == {"technique": "rrf", "rank_constant": 90, "parameters": {"weights": [0.3, 0.7]}}
+
+
 def test_render_set_from_calibration(tmp_path):
     rendered = render_set(calibration(), SPEC, pagination_depth=80, rank_constant=40)
     assert rendered.pipelines["mrs-hybrid"] == calibration().pipeline
     rrf = rendered.pipelines["mrs-hybrid-rrf"]["phase_results_processors"][0]["score-ranker-processor"]
-    assert rrf == {"combination": {"technique": "rrf", "rank_constant": 40, "parameters": {"weights": [0.6, 0.4]}}}
+    # no calibrated RRF in this calibration: equal weights (OpenSearch's default), never the blend's 0.6/0.4
+    assert rrf == {"combination": {"technique": "rrf", "rank_constant": 40}}
     assert sorted(rendered.templates) == ["mrs-dense", "mrs-dense-min-exact", "mrs-dense-min-sub-stitute",
                                           "mrs-hybrid", "mrs-lexical"]
     radial = render_json(rendered.templates["mrs-dense-min-exact"], params("", has_filter=False))
@@ -132,8 +154,8 @@ def test_render_set_from_calibration(tmp_path):
     # the releases each pipeline needs, from the technique registry; the shard note beside the mapping
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["requires"] == {"mrs-hybrid": ["needs OpenSearch ≥ 2.10 (normalization-processor)"],
-                                    "mrs-hybrid-rrf": ["weighted rrf needs OpenSearch ≥ 3.1 "
-                                                       "(score-ranker-processor [weights])"]}
+                                    # equal weights (no calibrated RRF): plain RRF, no [weights]
+                                    "mrs-hybrid-rrf": ["rrf needs OpenSearch ≥ 2.19 (score-ranker-processor)"]}
     assert manifest["scoring"][0].startswith("BM25 idf and avgdl are per shard")
 
 

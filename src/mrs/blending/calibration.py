@@ -36,7 +36,9 @@ FORMAT = "mrs-calibration/1"
 class Calibration:
     """A calibration (see module doc). thresholds / probability: on the dense score space of the index
     (cosinesimil: (1 + cos) / 2), keyed by level name, top level first. blend: {"subqueries", "metric",
-    "name", "train_score", "dev_score", "default_score", "rrf_score", "pipeline", "top", ...}."""
+    "name", "train_score", "dev_score", "default_score", "rrf_score", "pipeline", "top", ...}. warnings: plain
+    sentences about what the judgments cannot support (mrs.blending.thresholds.threshold_warnings, skipped
+    rows, pairs missing from the index)."""
 
     scheme: LevelScheme
     thresholds: dict[str, LevelThreshold] = field(default_factory=dict)
@@ -47,6 +49,7 @@ class Calibration:
     index: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     scores: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     source: str | None = None
 
@@ -68,6 +71,7 @@ class Calibration:
                             "ece": dict(self.ece)},
             "blend": self.blend,
             "scores": self.scores,
+            "warnings": list(self.warnings),
         }
 
     @classmethod
@@ -99,6 +103,7 @@ class Calibration:
             index=dict(data.get("index") or {}),
             data=dict(data.get("data") or {}),
             scores=dict(data.get("scores") or {}),
+            warnings=[str(w) for w in data.get("warnings") or []],
             created=str(data.get("created", "")),
             source=source,
         )

@@ -31,7 +31,7 @@ from mrs.blending.candidates import JudgedPairs, QueryCandidates, SubquerySource
 from mrs.blending.grid import GridResult, blend_query, search_blends, verify_with_engine
 from mrs.blending.objective import parse_metric
 from mrs.blending.probability import calibration_errors, fit_probability_maps
-from mrs.blending.thresholds import DEFAULT_MIN_SUPPORT, fit_thresholds
+from mrs.blending.thresholds import DEFAULT_MIN_SUPPORT, fit_thresholds, threshold_warnings
 from mrs.data.judgments import JudgmentSet
 from mrs.data.splits import split_queries
 from mrs.engine.techniques import DEFAULT_TARGET, ELASTICSEARCH, check_target
@@ -118,6 +118,16 @@ def _hybrid_pair_scores(candidates: list[QueryCandidates], pairs: JudgedPairs, c
         per_query[qc.query_id] = {h.id: h.score for h in blend_query(qc, config)} if qc.ids else {}
     return np.array([per_query.get(q, {}).get(p, np.nan) for q, p in zip(pairs.query_ids, pairs.product_ids,
                                                                           strict=True)])
+
+
+def _rrf_best(grid: GridResult) -> dict:
+    """The best RRF configuration of the search (by train score; the k=60 equal-weight baseline when the
+    grid held no other) with its score-ranker pipeline body: what `mrs templates render` deploys as the RRF
+    alternative."""
+    best = next((cs for cs in grid.scores if cs.config.is_rrf), grid.rrf)
+    dev = f", dev {best.dev:.4f}" if best.dev is not None else ""
+    return {**best.to_dict(), "pipeline": best.config.pipeline_body(
+        description=f"mrs calibrate: {best.config.name} (best RRF, {grid.metric} train {best.train:.4f}{dev})")}
 
 
 def collect_for_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, k: int,
@@ -210,6 +220,7 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
         "default_score": grid.default.dev if grid.default.dev is not None else grid.default.train,
         "default": grid.default.to_dict(),
         "rrf": grid.rrf.to_dict(),
+        "rrf_best": _rrf_best(grid),
         "pagination_depth": options.k,
         "configurations": len(grid.scores),
         "verified_with_engine": grid.verified,
@@ -255,5 +266,6 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
             "lexical_unmatched_pairs": int(np.isnan(pairs.lexical).sum()),
             "hybrid_unretrieved_pairs": int(np.isnan(hybrid_scores).sum()),
         },
+        warnings=threshold_warnings(thresholds, len(dev_ids)),
     )
     return CalibrationRun(calibration, grid, pairs, train_ids, dev_ids, candidates)

@@ -288,3 +288,76 @@ def fit_thresholds(scores: np.ndarray, grades: np.ndarray, query_ids: Sequence[s
             lt.dev_precision, lt.dev_recall, lt.dev_support = p, r, n
         out[level] = lt
     return out
+
+
+# ---------------------------------------------------------------- warnings about what the judgments can show
+
+DEV_MARGIN = 0.05
+"""Half-width (95%) to which a held-out precision should be known before it confirms or refutes a target."""
+
+_Z95 = 1.959963984540054
+
+
+def pairs_needed(target: float, margin: float = DEV_MARGIN) -> int:
+    """Dev pairs above a threshold needed to know its precision to ±margin (95%) near ``target``:
+    the binomial normal approximation n = z² p (1 − p) / margin², and at least the rule of three's 3 / margin
+    (zero errors in n pairs bound the error rate below 3 / n at 95%), which governs targets near 1."""
+    normal = _Z95 ** 2 * target * (1.0 - target) / margin ** 2
+    return int(np.ceil(max(normal, 3.0 / margin)))
+
+
+def wilson_interval(successes: float, n: float) -> tuple[float, float]:
+    """Wilson score 95% interval of a binomial proportion (Wilson 1927); (0, 1) when n is 0."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    z2 = _Z95 ** 2
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = _Z95 * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def threshold_warnings(thresholds: Mapping[str, LevelThreshold], n_dev_queries: int,
+                       margin: float = DEV_MARGIN) -> list[str]:
+    """Plain sentences about what the thresholds can and cannot be trusted for, top level first:
+
+    - a level's own warning (unreachable target, or a sliver of recall: LevelThreshold.warning);
+    - held-out checks: no dev queries at all; no dev pair above a threshold (its dev precision unknown);
+      a dev precision below the target (with its Wilson 95% interval, which says whether the miss may be
+      noise); too few dev pairs above the thresholds to know their precision to ±``margin`` (pairs_needed);
+    - two levels whose bootstrap CIs overlap: their thresholds cannot be told apart on these judgments.
+    """
+    out = [w for w in (t.warning() for t in thresholds.values()) if w]
+    reachable = [t for t in thresholds.values() if t.reachable and t.threshold is not None]
+    if n_dev_queries == 0:
+        if reachable:
+            out.append("no dev queries (--dev-fraction 0): no threshold is checked on held-out queries")
+    else:
+        thin = []
+        for t in reachable:
+            if t.dev_precision is None:
+                out.append(f"{t.level}: no pair of the {n_dev_queries} dev queries scores ≥ its threshold "
+                           f"{t.threshold:.4f}, so its precision on held-out queries is unknown; judge more queries "
+                           "or raise --dev-fraction")
+                continue
+            n = int(t.dev_support or 0)
+            if t.dev_precision < t.target_precision:
+                lo, hi = wilson_interval(t.dev_precision * n, n)
+                noise = ("; the interval holds the target, so the miss may be noise" if hi >= t.target_precision
+                         else "; the interval excludes the target")
+                out.append(f"{t.level}: dev precision {t.dev_precision:.3f} misses the target {t.target_precision:.2f} "
+                           f"({n} dev pairs ≥ threshold {t.threshold:.4f}, Wilson 95% CI {lo:.3f}–{hi:.3f}{noise})")
+            need = pairs_needed(t.target_precision, margin)
+            if n < need:
+                thin.append(f"{t.level} {n} of ~{need}")
+        if thin:
+            out.append(f"the {n_dev_queries} dev queries are too few to check the thresholds: knowing a precision "
+                       f"to ±{margin:g} (95%) needs about z²·p(1−p)/{margin:g}² dev pairs above the threshold, and "
+                       f"the dev split has {', '.join(thin)}; judge more queries or raise --dev-fraction")
+    with_ci = [t for t in reachable if t.ci is not None]
+    for upper, lower in zip(with_ci, with_ci[1:], strict=False):
+        if upper.ci[0] <= lower.ci[1]:
+            out.append(f"{upper.level} and {lower.level} thresholds are indistinguishable: their bootstrap 95% CIs "
+                       f"overlap ({upper.ci[0]:.4f}–{upper.ci[1]:.4f} vs {lower.ci[0]:.4f}–{lower.ci[1]:.4f}), so a "
+                       f"score between them is not reliably {upper.level} rather than {lower.level}")
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -139,10 +140,6 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
                                  sources=sources, on_progress=on_progress, filters=filters)
     cal = result.calibration
     paths = output_paths(out)
-    cal_io.write_calibration(cal, paths["calibration"])
-    cal_io.write_pipeline(cal.pipeline, paths["pipeline"])
-    plot_dense_levels(result.pairs.dense, result.pairs.grades, cal.scheme, cal.thresholds, paths["dense_levels_png"])
-    plot_blend_curves(result.grid, paths["blend_weights_png"])
     warnings = []
     if rejects is not None and rejects.count:
         where = rejects.write(rejects_path_for(out))
@@ -150,10 +147,15 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
     if cal.data.get("pairs_missing_from_index"):
         warnings.append(f"{cal.data['pairs_missing_from_index']} judged pairs name products absent from the index "
                         "(left out of thresholds and probabilities)")
-    warnings += [w for w in (t.warning() for t in cal.thresholds.values()) if w]
+    warnings += cal.warnings  # thresholds: missed on dev, too few dev queries, indistinguishable levels
     if result.grid.verified is False:
         warnings.append("the chosen blend ranked differently in the engine's hybrid.combine than in the fast "
                         "grid path (float ties); its scores are approximate")
+    cal.warnings = warnings
+    cal_io.write_calibration(cal, paths["calibration"])
+    cal_io.write_pipeline(cal.pipeline, paths["pipeline"])
+    plot_dense_levels(result.pairs.dense, result.pairs.grades, cal.scheme, cal.thresholds, paths["dense_levels_png"])
+    plot_blend_curves(result.grid, paths["blend_weights_png"])
     summary = {
         "out": {name: str(p) for name, p in paths.items()},
         "scheme": cal.scheme.name,
@@ -174,19 +176,26 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
 
 
 def _print_summary(cal, result, paths, warnings) -> None:
+    # compact: no vertical rules, level names never cut (80 columns hold the ESCI levels and every number)
     t = Table(title=f"dense thresholds · {cal.scheme.name} · train {len(result.train_ids)} / dev "
-                    f"{len(result.dev_ids)} queries", title_justify="left")
-    for col in ("level ≥", "target", "threshold", "95% CI", "precision", "recall", "dev precision", "ECE (dev)"):
-        t.add_column(col, justify="left" if col == "level ≥" else "right")
+                    f"{len(result.dev_ids)} queries", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+              caption=_warnings_caption(cal.warnings, cal.thresholds.values()), caption_justify="left")
+    t.add_column("level ≥", justify="left", no_wrap=True, min_width=max(len(lv) for lv in cal.thresholds) if
+                 cal.thresholds else 7)
+    for col in ("target", "threshold", "95% CI", "train P", "train R", "dev P", "dev ECE"):
+        t.add_column(col, justify="right", no_wrap=True)
     for lv, th in cal.thresholds.items():
-        ci = f"{th.ci[0]:.4f}–{th.ci[1]:.4f}" if th.ci else "—"
+        ci = f"{th.ci[0]:.3f}–{th.ci[1]:.3f}" if th.ci else "—"
         ece = cal.ece.get(lv)
         if th.reachable:
-            t.add_row(lv, f"{th.target_precision:.2f}", f"{th.threshold:.4f}", ci, f"{th.precision:.3f}",
-                      f"{th.recall:.3f}", _fmt(th.dev_precision), _fmt(ece))
+            dev = _fmt(th.dev_precision, 3)
+            if th.dev_precision is not None and th.dev_precision < th.target_precision:
+                dev = f"[yellow]{dev}![/]"
+            t.add_row(escape(lv), f"{th.target_precision:.2f}", f"{th.threshold:.4f}", ci, f"{th.precision:.3f}",
+                      f"{th.recall:.3f}", dev, _fmt(ece, 3))
         else:
-            t.add_row(lv, f"{th.target_precision:.2f}", "[red]unreachable[/]", ci, f"best {th.best_precision:.3f}",
-                      "—", "—", _fmt(ece))
+            t.add_row(escape(lv), f"{th.target_precision:.2f}", "[red]unreachable[/]", ci,
+                      f"best {th.best_precision:.3f}", "—", "—", _fmt(ece, 3))
     console.print(t)
     g = result.grid
     b = Table(title=f"blend search · {g.target} · {g.metric} · {len(g.scores)} configurations", title_justify="left")
@@ -204,5 +213,17 @@ def _print_summary(cal, result, paths, warnings) -> None:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
 
 
-def _fmt(value) -> str:
-    return "—" if value is None else f"{value:.4f}"
+def _fmt(value, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _warnings_caption(warnings, thresholds) -> str:
+    """The table's caption: how many warnings the calibration holds (they follow on stderr, and are in
+    --json and calibration.json ``warnings``) and what a '!' marks."""
+    text = "P precision, R recall of the pairs scoring ≥ threshold"
+    if not warnings:
+        return text
+    text += f"; [yellow]{len(warnings)} warning{'s' if len(warnings) > 1 else ''} below[/]"
+    if any(t.dev_precision is not None and t.dev_precision < t.target_precision for t in thresholds):
+        text += "; ! = dev precision under its target"
+    return text

@@ -19,17 +19,8 @@ from mrs.cli.common import (
 )
 from mrs.data.query_filters import read_query_filters
 from mrs.errors import InputError
-from mrs.eval.harness import EvalConfig, build_report, check_query_filters, evaluate_backend
-from mrs.eval.metrics import GAINS, STAT_TESTS, parse_metrics
-from mrs.eval.report import (
-    by_run_columns,
-    json_view,
-    separation_rows,
-    significance_rows,
-    summary_rows,
-    write_report,
-)
-from mrs.eval.runs import parse_modes, parse_pipeline_option, read_trec_run
+from mrs.eval.metrics import GAINS, STAT_TESTS
+from mrs.indexer.backend import DEFAULT_HYBRID_DEPTH
 
 
 def _level_grade(scheme, level: str | None) -> int:
@@ -91,11 +82,15 @@ def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
 @click.option("--relevant-level", default=None,
               help="Lowest level that counts as relevant for recall/map/mrr/precision [default: every level above "
                    "the lowest, ESCI: complement and up].")
-@click.option("--split", type=click.Choice(["train", "dev"]), default=None,
-              help="Evaluate one query split only (the split mrs uses for training: by query, seeded).")
-@click.option("--dev-fraction", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=0.2,
-              show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Split seed.")
+@click.option("--split", type=click.Choice(["all", "train", "dev"]), default=None,
+              help="Score every run on one query split (by query, seeded, as mrs trains and calibrates) "
+                   "[default: dev when a --pipeline came from `mrs calibrate` (its held-out queries), else all].")
+@click.option("--dev-fraction", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=None,
+              help="Dev share of the split [default: the calibration's, else 0.2].")
+@click.option("--seed", type=int, default=None, help="Split seed [default: the calibration's, else 0].")
+@click.option("--pagination-depth", type=click.IntRange(min=1), default=None,
+              help=f"Candidates per hybrid sub-query [default: max(k, {DEFAULT_HYBRID_DEPTH}), as mrs search and "
+                   "mrs calibrate]. OpenSearch receives it as the hybrid query's pagination_depth.")
 @click.option("--stat-test", type=click.Choice(list(STAT_TESTS)), default="student", show_default=True,
               help="Significance test between runs: paired t-test, Fisher randomization, Tukey HSD.")
 @click.option("--max-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.01, show_default=True,
@@ -111,14 +106,16 @@ def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
 @handle_errors
 @backend_errors
 def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelines, run_files, k, metrics, gains,
-            relevant_level, split, dev_fraction, seed, stat_test, max_p, judged_k, model, out_dir, no_plots,
-            on_error, as_json, backend="embedded", **cluster) -> None:
+            relevant_level, split, dev_fraction, seed, pagination_depth, stat_test, max_p, judged_k, model, out_dir,
+            no_plots, on_error, as_json, backend="embedded", **cluster) -> None:
     """Evaluate retrieval against graded judgments with ranx: metrics per run, significance between runs,
     judged@k, recall per level, score separation (AUC) per level, latency.
 
     Every judged query goes through the index (lexical, dense, hybrid ...); unjudged products count as
     irrelevant (judged@k says how many there were). Relevant for recall/map/mrr/precision means grade ≥
-    --relevant-level.
+    --relevant-level. A blend tuned by `mrs calibrate` (--pipeline NAME=calibration.json, or the
+    calibration.pipeline.json beside it) is scored, with every other run, on the calibration's held-out
+    dev queries; the table says which queries each run is scored on.
 
     \b
     Example:
@@ -132,45 +129,46 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
                --judgments demo/judgments.tsv --pipeline linear=es/retrievers/linear.json
     """
     from mrs.data.readers import Rejects, read_judgments, rejects_path_for
+    from mrs.eval.harness import EvalConfig, build_report, check_query_filters, evaluate_backend
+    from mrs.eval.metrics import parse_metrics
+    from mrs.eval.runs import parse_modes, parse_pipeline_option
+    from mrs.eval.tuned import select_queries
+    from mrs.indexer.backend import hybrid_depth
 
     if index_dir is None and not run_files:
         raise InputError("give --index DIR (runs the judged queries) and/or --run FILE (TREC run files)")
+    if (pipelines or pagination_depth) and index_dir is None:
+        raise InputError("--pipeline and --pagination-depth need --index (they run hybrid searches)")
+    specs = (parse_modes(modes) + [parse_pipeline_option(p) for p in pipelines]) if index_dir is not None else []
     rejects = Rejects() if on_error == "skip" else None
     judgments = read_judgments(judgments_file, fmt=fmt, scheme=scheme, queries=queries_file, on_error=on_error,
                                rejects=rejects)
-    if split is not None:
-        from mrs.data.splits import split_queries
-
-        sides = split_queries(judgments.queries(), {"train": 1.0 - dev_fraction, "dev": dev_fraction}, seed)
-        judgments = judgments.subset(sides[split])
-        if len(judgments) == 0:
-            raise InputError(f"the {split} split (dev fraction {dev_fraction}, seed {seed}) holds no query")
+    selection = select_queries(judgments.queries(), specs, split, dev_fraction, seed)
+    outside_split = set(judgments.queries()) - set(selection.query_ids)
+    judgments = judgments.subset(selection.query_ids)
+    depth = hybrid_depth(k, pagination_depth)
     config = EvalConfig(
         metrics=parse_metrics(metrics), gains=gains, relevant_grade=_level_grade(judgments.scheme, relevant_level),
         k=k, judged_k=judged_k, stat_test=stat_test, max_p=max_p,
+        pagination_depth=depth if backend == "embedded" else None,  # clusters are opened with it (candidates)
     )
-    external = {}
-    for value in run_files:
-        name, path = _run_file_arg(value)
-        _, run = read_trec_run(path)
-        if name in external:
-            name = f"{path.parent.name}/{path.stem}"
-        if name in external:
-            raise InputError(f"two --run files are both named {name!r}; name them with --run NAME=FILE")
-        external[name] = run
+    external, outside = _read_run_files(run_files, outside_split)
+    for name in external:
+        selection.scored_on[name] = selection.side
+    pipelines_used = {s.name: _pipeline_record(s, depth) for s in specs if s.mode == "hybrid"}
 
-    quiet = as_json
-    with progress(quiet=quiet) as bar:
+    with progress(quiet=as_json) as bar:
         def track(description: str, total: int):
             task = bar.add_task(description, total=total)
             return lambda: bar.advance(task)
 
         if index_dir is not None:
-            specs = parse_modes(modes) + [parse_pipeline_option(p) for p in pipelines]
             if backend != "elasticsearch":  # ES runs take retriever bodies, the ES backend checks them
                 specs = [_checked(s, backend) for s in specs]
             # embedded: --index is a directory; opensearch/elasticsearch: the index/alias on the cluster
+            # a cluster is told the depth only when it differs from k (OpenSearch < 2.19 lacks pagination_depth)
             engine, encoder = open_backend(backend, index_dir, cluster, model, max_k=k,
+                                           candidates=depth if depth != k else None,
                                            needs_encoder=any(s.mode != "lexical" for s in specs))
             filters = check_query_filters(engine, read_query_filters(queries_file), str(queries_file)) \
                 if queries_file is not None else None
@@ -182,14 +180,15 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
             runs = external
             report = build_report(judgments, runs, config)
     report["settings"]["judgments"] = str(judgments_file)
-    if split is not None:
-        report["settings"]["split"] = {"side": split, "dev_fraction": dev_fraction, "seed": seed}
+    _record_selection(report, selection, outside, pipelines_used, depth)
     if rejects is not None and rejects.count:
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)  # rejects go inside the report folder
         where = rejects.write(rejects_path_for(out_dir if out_dir is not None else judgments_file))
         report["warnings"].append(f"{rejects.count} bad judgment rows skipped, written to {where}")
         report["coverage"]["judgment_rows_rejected"] = rejects.count
+
+    from mrs.eval.report import json_view, write_report
 
     written = {}
     if out_dir is not None:
@@ -202,9 +201,19 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
             view["written"] = written
         print_json(view)
         return
+    _print_tables(report)
+    if written:
+        console.print(f"report written to {out_dir}", style="dim")
+
+
+def _print_tables(report: dict) -> None:
+    """The terminal view: metrics by run (with the queries and pipelines in the title), the significant
+    differences, the separation AUCs."""
+    from mrs.eval.report import by_run_columns, separation_rows, significance_rows, summary_rows
+
     s = report["settings"]
-    console.print(_table(f"{s['n_queries']} queries · k {s['k']} · gains {s['gains']} · relevant {s['relevant']} · "
-                         "unjudged = irrelevant", *by_run_columns(*summary_rows(report))))
+    console.print(_table(f"{s['queries']} · k {s['k']} · gains {s['gains']} · relevant {s['relevant']} · "
+                         f"unjudged = irrelevant{_pipelines_line(s)}", *by_run_columns(*summary_rows(report))))
     headers, rows = significance_rows(report)
     if rows:
         significant = [r for r in rows if r[4] == "yes"]
@@ -212,8 +221,59 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
                              f"{len(significant)} of {len(rows)}", headers, significant or rows))
     console.print(_table("score separation on judged pairs: AUC pooled / per query (1 = levels apart, 0.5 = mixed)",
                          *by_run_columns(*separation_rows(report))))
-    if written:
-        console.print(f"report written to {out_dir}", style="dim")
+
+
+def _record_selection(report: dict, selection, outside: dict[str, int], pipelines_used: dict, depth: int) -> None:
+    """Which queries every run is scored on, the hybrid pipelines and depth, and the split's warnings."""
+    report["settings"]["split"] = selection.to_dict()
+    report["settings"]["queries"] = selection.describe()
+    report["settings"]["pipelines"] = pipelines_used
+    report["settings"]["hybrid_pagination_depth"] = depth if pipelines_used else None
+    report["warnings"][:0] = selection.warnings + [
+        f"run {name!r}: {n} queries are outside the {selection.side} split and are left out"
+        for name, n in outside.items()]
+
+
+def _read_run_files(values, outside_split: set[str]) -> tuple[dict, dict[str, int]]:
+    """--run values → ({run name: run without the ``outside_split`` queries (judged, other side of the
+    split)}, {run name: how many it lost}). Queries nobody judged stay (the report counts them)."""
+    from mrs.eval.runs import read_trec_run
+
+    external, outside = {}, {}
+    for value in values:
+        name, path = _run_file_arg(value)
+        _, run = read_trec_run(path)
+        if name in external:
+            name = f"{path.parent.name}/{path.stem}"
+        if name in external:
+            raise InputError(f"two --run files are both named {name!r}; name them with --run NAME=FILE")
+        left_out = [q for q in run if q in outside_split]
+        external[name] = {q: docs for q, docs in run.items() if q not in outside_split}
+        if left_out:
+            outside[name] = len(left_out)
+    return external, outside
+
+
+def _pipeline_record(spec, depth: int) -> dict:
+    """What report.json records about a hybrid run: the pipeline body it ran, where it came from, the depth."""
+    from mrs.engine.pipeline import default_pipeline, pipeline_body
+
+    body = spec.pipeline if spec.pipeline is not None else pipeline_body(default_pipeline())
+    source = spec.source or ("mrs default (min_max + arithmetic_mean 0.7/0.3)" if spec.pipeline is None
+                             else f"mode {spec.name}")
+    record = {"source": source, "pagination_depth": depth, "body": body}
+    if spec.tuned_on is not None:
+        record["tuned_on"] = spec.tuned_on.to_dict()
+    return record
+
+
+def _pipelines_line(settings) -> str:
+    """' · hybrid depth 100: hybrid = mrs default …, tuned = demo/calibration.pipeline.json' for the title."""
+    used = settings.get("pipelines") or {}
+    if not used:
+        return ""
+    names = ", ".join(f"{name} = {rec['source']}" for name, rec in used.items())
+    return f"\nhybrid runs (candidates per sub-query {settings['hybrid_pagination_depth']}): {names}"
 
 
 def _checked(spec, backend: str = "embedded"):

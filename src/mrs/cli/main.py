@@ -1,7 +1,14 @@
-"""The `mrs` command group. Each subcommand lives in its own module under mrs.cli."""
+"""The `mrs` command group. Each subcommand lives in its own module under mrs.cli, imported only when it runs.
+
+`mrs --help` and `mrs data inspect` must not pay for torch, ranx, scipy.stats or sentence-transformers:
+the group lists its commands from ``COMMANDS`` (module + one-line summary) and imports a command's module
+in ``get_command`` (click's lazy-loading pattern, https://click.palletsprojects.com/en/stable/complex/).
+tests/cli/test_main.py checks each summary against the command's own docstring.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import click
@@ -11,8 +18,81 @@ from mrs import __version__
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
+    # name: (modules to import — the first defines `command` —, the summary `mrs --help` shows)
+    "audit": (("mrs.cli.audit",),
+              "Flag labels that contradict engagement; keep, re-judge or drop them; write the audited judgments "
+              "and a report."),
+    "calibrate": (("mrs.cli.calibrate",),
+                  "Calibrate per-level dense thresholds, probabilities and the hybrid blend from judgments."),
+    "compare": (("mrs.cli.compare",),
+                "Compare two indexes (or models) side by side on the same judgments, with significance tests."),
+    "data": (("mrs.cli.data",),
+             "Datasets: write the sample data, inspect catalogs, judgments and engagement events."),
+    "eval": (("mrs.cli.eval",),
+             "Evaluate retrieval against graded judgments with ranx: metrics per run, significance between runs, "
+             "judged@k, recall per level, score separation (AUC) per level, latency."),
+    "export": (("mrs.cli.export",), "Export models for deployment."),
+    "index": (("mrs.cli.index",), "Build search indexes."),
+    "judge": (("mrs.cli.judge",),
+              "Relevance judge: a cross-encoder classifier over the level scheme (or an OpenAI-compatible LLM)."),
+    "mine": (("mrs.cli.mine",),
+             "Embed the catalog with the Stage-1 model, search it with faiss for every training query, keep the "
+             "unjudged products near a level boundary, and label them with the judge."),
+    "search": (("mrs.cli.search",),
+               "Search an index built by `mrs index catalog`: embedded, or on OpenSearch / Elasticsearch "
+               "(--backend)."),
+    "templates": (("mrs.cli.templates",),
+                  "Render and install OpenSearch search templates, pipelines and the index mapping."),
+    # `train stage2` attaches itself to the train group when mrs.cli.train_stage2 is imported
+    "train": (("mrs.cli.train", "mrs.cli.train_stage2"),
+              "Train embedding models with the Mine & Refine recipe (stage1: graded SupCon; stage2: mine & "
+              "refine)."),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use; listing them (help) imports nothing."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name not in COMMANDS:
+            return None
+        modules, _ = COMMANDS[cmd_name]
+        loaded = [importlib.import_module(m) for m in modules]
+        command = loaded[0].command
+        self.add_command(command, cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands section of `mrs --help` from COMMANDS' summaries (no subcommand module imported)."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            if name in COMMANDS:
+                rows.append((name, _truncate(COMMANDS[name][1], limit)))
+            else:
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _truncate(text: str, limit: int) -> str:
+    """click's short-help truncation: whole words up to ``limit`` characters, then '...'."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 3, 0)].rsplit(" ", 1)[0]
+    return cut.rstrip(" .,:;") + "..."
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="mrs")
 def cli() -> None:
     """mrs — Mine & Refine Search: train graded-relevance embeddings, index a catalog with BM25 + vectors,
@@ -24,34 +104,6 @@ def cli() -> None:
       mrs index catalog demo/catalog.jsonl --index demo/index
       mrs search "red cotton shirt" --index demo/index --mode hybrid
     """
-
-
-def _register() -> None:
-    # One line per command module; each module defines `command` (a click command or group).
-    from mrs.cli import calibrate as calibrate_cmd
-    from mrs.cli import data as data_cmd
-    from mrs.cli import export as export_cmd
-    from mrs.cli import index as index_cmd
-    from mrs.cli import search as search_cmd
-    from mrs.cli import templates as templates_cmd
-    from mrs.cli import train as train_cmd
-
-    for mod in (data_cmd, index_cmd, search_cmd, calibrate_cmd, train_cmd, templates_cmd, export_cmd):
-        cli.add_command(mod.command)
-    # Stage 2 (issue 6): judge, audit and mine commands; `train stage2` attaches itself to the train group.
-    from mrs.cli import audit as audit_cmd
-    from mrs.cli import judge as judge_cmd
-    from mrs.cli import mine as mine_cmd
-    from mrs.cli import train_stage2  # noqa: F401
-
-    for mod in (judge_cmd, audit_cmd, mine_cmd):
-        cli.add_command(mod.command)
-    from mrs.cli import eval as eval_cmd
-
-    cli.add_command(eval_cmd.command)
-
-
-_register()
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from mrs.engine.filters import combine, parse_filter, to_dsl
 from mrs.engine.pipeline import load_pipeline
 from mrs.engine.where import parse_where
 from mrs.errors import InputError
-from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit
+from mrs.indexer.backend import DEFAULT_HYBRID_DEPTH, SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit, hybrid_depth
 
 
 def hit_json(hit: Hit) -> dict:
@@ -48,7 +48,8 @@ def _fmt(value: float | None) -> str:
               help="OpenSearch search-pipeline JSON body (normalization-processor or score-ranker-processor) "
                    "[default: min_max + arithmetic_mean, weights 0.7 lexical / 0.3 dense].")
 @click.option("--pagination-depth", type=click.IntRange(min=1), default=None,
-              help="Candidates per sub-query in hybrid mode (as the hybrid query's pagination_depth) [default: k].")
+              help="Candidates per sub-query in hybrid mode (the hybrid query's pagination_depth) [default: the "
+                   f"calibration's, else max(k, {DEFAULT_HYBRID_DEPTH}), as mrs eval and mrs calibrate].")
 @click.option("--calibration", "calibration_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="calibration.json from `mrs calibrate`: label each hit with its predicted level and probability; "
                    "hybrid mode uses its blend and pagination depth unless --pipeline / --pagination-depth say else.")
@@ -95,17 +96,30 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
         raise InputError("--pagination-depth applies to --mode hybrid only")
     pipeline = load_pipeline(pipeline_file, n_subqueries=2) if pipeline_file is not None else None
     search_filter = combine(parse_filter(_filter_text(filter_json)), parse_where(where))
+    pipeline_name = str(pipeline_file) if pipeline_file is not None else None
+    if mode == "hybrid" and pagination_depth is None and pipeline is None and calibration_file is not None:
+        from mrs.blending.calibration import read_calibration
+
+        calibrated_depth = read_calibration(calibration_file).blend.get("pagination_depth")
+        pagination_depth = int(calibrated_depth) if calibrated_depth else None
+    depth = hybrid_depth(k, pagination_depth) if mode == "hybrid" else None
     if backend != "embedded":  # --index names the index/alias on the cluster
         hits, labels, calibrated, n_docs, facet_counts = run_cluster_search(
             backend, index_dir, cluster, query, mode=mode, k=k, min_score=min_score, pipeline=pipeline,
-            pagination_depth=pagination_depth, calibration_file=calibration_file, min_level=min_level,
+            pagination_depth=depth if depth != k else None,  # OpenSearch < 2.19 lacks pagination_depth
+            calibration_file=calibration_file, min_level=min_level,
             filter=search_filter, facets=facets, facet_size=facet_size)
     else:
         hits, labels, calibrated, n_docs, facet_counts = _search_embedded(
-            query, index_dir, mode, k, min_score, pipeline, pagination_depth, calibration_file, min_level,
+            query, index_dir, mode, k, min_score, pipeline, depth, calibration_file, min_level,
             search_filter, facets, facet_size)
+    if mode == "hybrid" and pipeline is None:
+        pipeline_name = (f"{calibration_file} ({calibrated.calibration.blend.get('name', 'calibrated blend')})"
+                         if calibrated is not None and calibrated.pipeline is not None
+                         else "default min_max + arithmetic_mean 0.7/0.3")
     if as_json:
         out = {"query": query, "mode": mode, "backend": backend, "index": str(index_dir),
+               **({"pipeline": pipeline_name, "pagination_depth": depth} if mode == "hybrid" else {}),
                "hits": [{**hit_json(h), **lab} for h, lab in zip(hits, labels, strict=True)]}
         if search_filter is not None:
             out["filter"] = to_dsl(search_filter)
@@ -113,7 +127,8 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
             out["facets"] = facet_counts
         print_json(out)
         return
-    table = Table(title=escape(f"{mode} · {query!r} · {n_docs} products"), title_justify="left")
+    how = f" · pipeline {pipeline_name} · {depth} candidates per sub-query" if mode == "hybrid" else ""
+    table = Table(title=escape(f"{mode} · {query!r} · {n_docs} products{how}"), title_justify="left")
     for col, justify in (("#", "right"), ("id", "left"), ("score", "right"), ("lexical", "right"),
                          ("dense", "right"), ("title", "left")) + ((("level", "left"), ("P", "right")) if calibrated else ()):
         table.add_column(col, justify=justify, overflow="fold" if col == "title" else "ellipsis")
@@ -166,7 +181,7 @@ def _search_embedded(query, index_dir, mode, k, min_score, pipeline, pagination_
     if calibrated is not None:
         min_score = calibrated.min_score
         if mode == "hybrid" and pipeline is None and calibrated.pipeline is not None:
-            pipeline, pagination_depth = calibrated.pipeline, pagination_depth or calibrated.pagination_depth
+            pipeline = calibrated.pipeline
     encoder = engine.open_encoder() if mode != "lexical" else None
     hits = engine.search(query, mode=mode, k=k, min_score=min_score, pipeline=pipeline, encoder=encoder,
                          pagination_depth=pagination_depth, filter=search_filter)

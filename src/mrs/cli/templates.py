@@ -47,8 +47,9 @@ def command() -> None:
 @click.option("--ef-search", type=click.IntRange(min=1), default=None)
 @click.option("--pagination-depth", type=click.IntRange(min=1), default=100, show_default=True,
               help="Candidates per sub-query of the hybrid template (normalization statistics run over them).")
-@click.option("--rank-constant", type=click.IntRange(1, 10000), default=60, show_default=True,
-              help="RRF rank constant of the score-ranker alternative pipeline.")
+@click.option("--rank-constant", type=click.IntRange(1, 10000), default=None,
+              help="RRF rank constant of the score-ranker alternative pipeline [default: the calibration's best "
+                   "RRF configuration, else 60].")
 @click.option("--tie-breaker", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="multi_match tie_breaker (0: best field only, as the embedded engine).")
 @click.option("--cluster-version", type=click.IntRange(min=1), default=3, show_default=True,
@@ -104,7 +105,8 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
     if target == "elasticsearch":  # --pagination-depth is the retrievers' rank_window_size there
         from mrs.cli.es import render_templates
 
-        out = render_templates(cal, spec, out_dir, rank_window_size=pagination_depth, rank_constant=rank_constant,
+        out = render_templates(cal, spec, out_dir, rank_window_size=pagination_depth,
+                               rank_constant=60 if rank_constant is None else rank_constant,
                                tie_breaker=tie_breaker, vector_similarity=vector_similarity, index_type=index_type)
         out["calibration"] = str(calibration) if calibration else None
         blend = out["blend"]

@@ -43,10 +43,11 @@ def command() -> None:
 @click.option("--synthetic-per-product", type=int, default=2, show_default=True,
               help="Synthetic queries per catalog product (0 = off; 2 beat 1 on ESCI: docs/training.md).")
 @click.option("--llm-url", default=None, help="Generate synthetic queries with this OpenAI-compatible endpoint "
-              "instead of field templates (API key from $OPENAI_API_KEY or --llm-key-env).")
+              "instead of field templates (API key from $MRS_LLM_API_KEY, as the LLM judge, or --llm-key-env).")
 @click.option("--llm-model", default=None, help="Model name for --llm-url.")
-@click.option("--llm-key-env", default="OPENAI_API_KEY", show_default=True,
-              help="Environment variable holding the endpoint's API key.")
+@click.option("--llm-key-env", default="MRS_LLM_API_KEY", show_default=True,
+              help="Environment variable holding the endpoint's API key ($OPENAI_API_KEY is still read, with a "
+                   "notice, when $MRS_LLM_API_KEY is unset).")
 @click.option("--dev-fraction", type=float, default=0.2, show_default=True,
               help="Share of queries held out for the dev evaluation (never trained on).")
 @click.option("--dev-corpus-size", type=int, default=0, show_default=True,

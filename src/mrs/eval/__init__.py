@@ -2,38 +2,32 @@
 graded gains, significance tests, judged@k, per-level recall and score separation, latency, reports, plots.
 
 ``from mrs.eval import EvalConfig, evaluate_backend, build_report, write_report``
+
+The names are imported on first use (PEP 562 module ``__getattr__``), so ``import mrs.eval.runs`` and
+`mrs eval --help` do not load ranx and scipy.stats.
 """
 
 from __future__ import annotations
 
-from mrs.eval.harness import EvalConfig, build_report, encode_queries, evaluate_backend
-from mrs.eval.judged import judged_at_k
-from mrs.eval.latency import latency_summary
-from mrs.eval.metrics import DEFAULT_METRICS, GAINS, STAT_TESTS, compare_runs, evaluate_run, parse_metrics
-from mrs.eval.report import json_view, write_report
-from mrs.eval.runs import RunSpec, parse_modes, parse_pipeline_option, read_trec_run, write_trec_run
-from mrs.eval.separation import auc, separation
+import importlib
+from typing import Any
 
-__all__ = [
-    "DEFAULT_METRICS",
-    "GAINS",
-    "STAT_TESTS",
-    "EvalConfig",
-    "RunSpec",
-    "auc",
-    "build_report",
-    "compare_runs",
-    "encode_queries",
-    "evaluate_backend",
-    "evaluate_run",
-    "judged_at_k",
-    "json_view",
-    "latency_summary",
-    "parse_metrics",
-    "parse_modes",
-    "parse_pipeline_option",
-    "read_trec_run",
-    "separation",
-    "write_report",
-    "write_trec_run",
-]
+_WHERE = {
+    "EvalConfig": "harness", "build_report": "harness", "encode_queries": "harness", "evaluate_backend": "harness",
+    "judged_at_k": "judged",
+    "latency_summary": "latency",
+    "DEFAULT_METRICS": "metrics", "GAINS": "metrics", "STAT_TESTS": "metrics", "compare_runs": "metrics",
+    "evaluate_run": "metrics", "parse_metrics": "metrics",
+    "json_view": "report", "write_report": "report",
+    "RunSpec": "runs", "parse_modes": "runs", "parse_pipeline_option": "runs", "read_trec_run": "runs",
+    "write_trec_run": "runs",
+    "auc": "separation",  # separation() itself: mrs.eval.separation.separation (the name is its module's)
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'mrs.eval' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"mrs.eval.{_WHERE[name]}"), name)

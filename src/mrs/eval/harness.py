@@ -50,7 +50,8 @@ class EvalConfig:
     """Evaluation settings. metrics: parsed names (default DEFAULT_METRICS); gains: grades | esci;
     relevant_grade: lowest grade a binary metric counts as relevant (default 1: all but the lowest
     level); k: results per query; judged_k: cutoff of judged@k; stat_test: student | fisher | tukey;
-    max_p: significance level (ranx's default 0.01: six metrics × several pairs are many tests)."""
+    max_p: significance level (ranx's default 0.01: six metrics × several pairs are many tests);
+    pagination_depth: candidates per hybrid sub-query for backends that take it per call (mrs.eval.runs)."""
 
     metrics: list[MetricName] = field(default_factory=lambda: parse_metrics(DEFAULT_METRICS))
     gains: str = "grades"
@@ -59,6 +60,7 @@ class EvalConfig:
     judged_k: int = 10
     stat_test: str = "student"
     max_p: float = 0.01
+    pagination_depth: int | None = None
 
 
 def level_label(scheme, grade: int) -> str:
@@ -279,7 +281,8 @@ def evaluate_backend(
                         "filter: they cannot be retrieved and count against recall")
 
     advance = track("searching", len(queries) * len(specs))
-    retrieved = retrieve(backend, queries, vectors, specs, config.k, on_query=advance, filters=filters)
+    retrieved = retrieve(backend, queries, vectors, specs, config.k, on_query=advance, filters=filters,
+                         pagination_depth=config.pagination_depth)
     runs = {name: rr.run() for name, rr in retrieved.items()}
     for name, run in (extra_runs or {}).items():
         if name in runs:

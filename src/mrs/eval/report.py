@@ -6,6 +6,7 @@ prints: the report without per-query scores and ranx's text table.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -28,7 +29,8 @@ def judged_key(report: Mapping) -> str:
 
 def summary_rows(report: Mapping) -> tuple[list[str], list[list[str]]]:
     """(headers, rows) of the main table: one row per run — metrics, judged@k, per-level recall,
-    p50/p95 latency. Numbers as 4-decimal strings (latency: ms with 1 decimal); "-" when absent."""
+    p50/p95 latency, and which queries the run is scored on (settings.split.scored_on). Numbers as 4-decimal
+    strings (latency: ms with 1 decimal); "-" when absent."""
     metrics = list(report["settings"]["metrics"])
     jk = judged_key(report)
     level_keys: list[str] = []
@@ -38,7 +40,8 @@ def summary_rows(report: Mapping) -> tuple[list[str], list[list[str]]]:
                 key = f"{metric} {lvl}"
                 if key not in level_keys:
                     level_keys.append(key)
-    headers = ["run", *metrics, jk, *level_keys, "p50 ms", "p95 ms"]
+    scored_on = (report["settings"].get("split") or {}).get("scored_on") or {}
+    headers = ["run", *metrics, jk, *level_keys, "p50 ms", "p95 ms"] + (["scored on"] if scored_on else [])
     rows = []
     for name, scores in report["runs"].items():
         row = [name, *(f"{scores[m]:.4f}" for m in metrics), f"{report[jk][name]:.4f}"]
@@ -49,6 +52,8 @@ def summary_rows(report: Mapping) -> tuple[list[str], list[list[str]]]:
             row.append("-" if v is None else f"{v:.4f}")
         lat = report.get("latency_ms", {}).get(name)
         row += [f"{lat['p50']:.1f}", f"{lat['p95']:.1f}"] if lat else ["-", "-"]
+        if scored_on:
+            row.append(scored_on.get(name, "-"))
         rows.append(row)
     return headers, rows
 
@@ -103,11 +108,16 @@ def report_markdown(report: Mapping, plots: Mapping[str, str] | None = None) -> 
     jk = judged_key(report)
     out = ["# mrs eval report", ""]
     out.append(
-        f"{s['n_queries']} queries, k = {s['k']}, gains `{s['gains']}` {s['gain_values']}, relevant = "
+        f"{s.get('queries', str(s['n_queries']) + ' queries')}, k = {s['k']}, gains `{s['gains']}` {s['gain_values']}, relevant = "
         f"{s['relevant']}. Unjudged products count as irrelevant; {jk} says how much of each run's top "
         f"{jk.split('@')[1]} was judged."
     )
     out += ["", "## Metrics", "", _md_table(*summary_rows(report)), ""]
+    if s.get("pipelines"):
+        out += ["## Hybrid pipelines", ""]
+        for name, rec in s["pipelines"].items():
+            out += [f"`{name}`: {rec['source']}, candidates per sub-query {rec['pagination_depth']}", "",
+                    "```json", json.dumps(rec["body"], indent=2, sort_keys=True), "```", ""]
     sig = report.get("significance", {})
     if sig.get("pairs"):
         out += [f"## Significance ({sig['stat_test']}, p < {sig['max_p']})", "",

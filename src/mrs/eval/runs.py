@@ -24,6 +24,7 @@ from urllib.parse import quote, unquote
 import numpy as np
 
 from mrs.errors import InputError
+from mrs.eval.tuned import TunedOn, pipeline_origin
 from mrs.indexer.backend import Hit, SearchBackend
 
 MODES: tuple[str, ...] = ("lexical", "dense", "hybrid", "rrf")
@@ -41,11 +42,14 @@ RRF_PIPELINE: dict[str, Any] = {
 @dataclass(frozen=True)
 class RunSpec:
     """One run to produce. name: its label in every output; mode: lexical | dense | hybrid;
-    pipeline: search-pipeline body for hybrid (None = the backend's default pipeline)."""
+    pipeline: search-pipeline body for hybrid (None = the backend's default pipeline); source: the file the
+    pipeline came from; tuned_on: the query split of the calibration that tuned it (mrs.eval.tuned)."""
 
     name: str
     mode: str
     pipeline: Any = None
+    source: str | None = None
+    tuned_on: TunedOn | None = None
 
 
 @dataclass
@@ -78,7 +82,8 @@ def parse_modes(modes: str | Sequence[str] | None) -> list[RunSpec]:
 
 
 def parse_pipeline_option(value: str) -> RunSpec:
-    """``name=FILE`` (a search-pipeline JSON body) → a hybrid RunSpec named ``name``."""
+    """``name=FILE`` (a search-pipeline JSON body, or a calibration.json: its blend) → a hybrid RunSpec
+    named ``name``; a pipeline from `mrs calibrate` carries the split it was tuned on (mrs.eval.tuned)."""
     name, sep, path = value.partition("=")
     name, path = name.strip(), path.strip()
     if not sep or not name or not path:
@@ -94,7 +99,8 @@ def parse_pipeline_option(value: str) -> RunSpec:
         raise InputError(f"malformed JSON ({e.msg})", path=path, line=e.lineno) from None
     if not isinstance(body, dict):
         raise InputError("a search pipeline must be a JSON object", path=path)
-    return RunSpec(name, "hybrid", body)
+    body, tuned = pipeline_origin(p, body)
+    return RunSpec(name, "hybrid", dict(body), source=path, tuned_on=tuned)
 
 
 def hits_to_run(hits_by_query: Mapping[str, Sequence[Hit]]) -> dict[str, dict[str, float]]:
@@ -109,14 +115,19 @@ def hits_to_run(hits_by_query: Mapping[str, Sequence[Hit]]) -> dict[str, dict[st
 
 
 def search_one(backend: SearchBackend, spec: RunSpec, text: str, vector: np.ndarray | None, k: int,
-               filter: Any = None) -> list[Hit]:
-    """One query through the backend in the spec's mode (with its filter, when it has one)."""
+               filter: Any = None, pagination_depth: int | None = None) -> list[Hit]:
+    """One query through the backend in the spec's mode (with its filter, when it has one).
+    pagination_depth: candidates per hybrid sub-query, passed to backends whose hybrid() takes it per call
+    (the embedded engine); None → the backend's own setting (cluster backends are opened with it,
+    mrs.cli.backends.open_backend ``candidates``)."""
     extra = {"filter": filter} if filter is not None else {}
     if spec.mode == "lexical":
         return backend.lexical(text, k, **extra)
     if spec.mode == "dense":
         return backend.knn(vector, k=k, **extra)
     if spec.mode == "hybrid":
+        if pagination_depth is not None:
+            extra["pagination_depth"] = pagination_depth
         return backend.hybrid(text, vector, k, spec.pipeline, **extra)
     raise InputError(f"unknown mode {spec.mode!r}")
 
@@ -129,12 +140,14 @@ def retrieve(
     k: int,
     on_query: Callable[[], None] | None = None,
     filters: Mapping[str, Any] | None = None,
+    pagination_depth: int | None = None,
 ) -> dict[str, RetrievedRun]:
     """Run every query through the backend for every spec.
 
     queries: {query id: text}; vectors: {query id: query vector} (needed for dense and hybrid);
     k: results per query. on_query: called after each (spec, query) search, for a progress bar.
     filters: {query id: filter} (mrs.engine.filters) for the queries users run filtered.
+    pagination_depth: candidates per hybrid sub-query (see search_one).
     Returns {spec name: RetrievedRun}."""
     if k < 1:
         raise InputError(f"--k must be ≥ 1 (got {k})")
@@ -146,7 +159,7 @@ def retrieve(
         for qid, text in queries.items():
             vec = vectors[qid] if vectors is not None and spec.mode != "lexical" else None
             t0 = time.perf_counter()
-            hits = search_one(backend, spec, text, vec, k, (filters or {}).get(qid))
+            hits = search_one(backend, spec, text, vec, k, (filters or {}).get(qid), pagination_depth)
             rr.latency_ms[qid] = (time.perf_counter() - t0) * 1000.0
             rr.hits[qid] = list(hits)[:k]
             if on_query is not None:

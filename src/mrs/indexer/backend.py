@@ -18,6 +18,20 @@ import numpy as np
 SUBQUERY_LEXICAL = "lexical"
 SUBQUERY_DENSE = "dense"
 
+DEFAULT_HYBRID_DEPTH = 100
+"""Candidates each hybrid sub-query returns (OpenSearch's pagination_depth, Elasticsearch's rank_window_size)
+when the user gives none: `mrs search`, `mrs eval` and `mrs calibrate` all rank hybrid over this depth, so
+one query ranks the same in all three. Normalization statistics (min_max, z_score) are taken over these
+candidates, so the depth changes the hybrid ranking, not only its length."""
+
+
+def hybrid_depth(k: int, pagination_depth: int | None = None) -> int:
+    """Candidates per hybrid sub-query: ``pagination_depth`` when given, else max(k, DEFAULT_HYBRID_DEPTH)
+    (a sub-query needs at least k candidates to fill k results)."""
+    if pagination_depth is not None:
+        return int(pagination_depth)
+    return max(int(k), DEFAULT_HYBRID_DEPTH)
+
 
 @dataclass
 class Hit:

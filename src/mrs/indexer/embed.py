@@ -42,16 +42,6 @@ def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.where(norms == 0, 1.0, norms)).astype(np.float32)
 
 
-def _quiet_weight_loading() -> None:
-    """transformers draws a "Loading weights" bar on every model load; mrs draws its own progress."""
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-    except ImportError:  # pragma: no cover - transformers is a dependency of sentence-transformers
-        pass
-
-
 class Encoder:
     """Encodes product and query texts into float32 vectors.
 
@@ -98,8 +88,7 @@ class Encoder:
         """Load the model ``ref`` (local dir → packaged default → hub id, see mrs.models.resolve_model)."""
         if backend not in ENCODER_BACKENDS:
             raise InputError(f"unknown encoder backend {backend!r} (expected one of {', '.join(ENCODER_BACKENDS)})")
-        _quiet_weight_loading()
-        model = load_sentence_transformer(ref, device=device)
+        model = load_sentence_transformer(ref, device=device)  # quietly: mrs.models.quiet_model_loading
         return cls(model, model_identity(ref), space_type=space_type, batch_size=batch_size)
 
     @property

@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 
 from mrs.errors import InputError
-from mrs.indexer.embed import Encoder, _quiet_weight_loading
-from mrs.models import load_sentence_transformer, model_identity, write_json
+from mrs.indexer.embed import Encoder
+from mrs.models import load_sentence_transformer, model_identity, quiet_tracing, write_json
 
 ONNX_BACKENDS = ("onnx", "onnx-int8")
 EXPORT_FORMAT_VERSION = 1
@@ -163,7 +163,6 @@ def export_onnx(
         with _staging(target) as work:
             _quantize_int8(fp32, work)
         return target
-    _quiet_weight_loading()
     if st_model is None:
         st_model = load_sentence_transformer(ref, device="cpu")
     with _staging(target) as work:
@@ -218,7 +217,7 @@ def _export_fp32(st_model: Any, identity: dict, work: Path) -> None:
         plain = work / "plain.onnx"
         axes = {n: {0: "batch", 1: "sequence"} for n in names}
         axes["sentence_embedding"] = {0: "batch"}
-        with torch.no_grad():
+        with torch.no_grad(), quiet_tracing():
             torch.onnx.export(_graph(st_model, names), args, str(plain), input_names=names,
                               output_names=["sentence_embedding"], dynamic_axes=axes, opset_version=OPSET,
                               dynamo=False)

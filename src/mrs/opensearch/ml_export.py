@@ -243,7 +243,7 @@ def export_model(model_dir: str | os.PathLike | None, out_zip: str | os.PathLike
 
     import torch
 
-    from mrs.models import load_sentence_transformer, model_identity, write_json
+    from mrs.models import load_sentence_transformer, model_identity, quiet_tracing, write_json
 
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -267,7 +267,7 @@ def export_model(model_dir: str | os.PathLike | None, out_zip: str | os.PathLike
         stage("trace")
         if fmt == "torchscript":
             model_file = work / f"{stem}.pt"
-            with torch.no_grad():
+            with torch.no_grad(), quiet_tracing():
                 traced = torch.jit.trace(_TorchScriptIO.wrap(graph), ({"input_ids": t_ids, "attention_mask": t_mask},),
                                          strict=False, check_trace=False)
             traced.save(str(model_file))
@@ -278,7 +278,7 @@ def export_model(model_dir: str | os.PathLike | None, out_zip: str | os.PathLike
             names = ["input_ids", "attention_mask"] + (["token_type_ids"] if with_types else [])
             axes = {n: {0: "batch", 1: "sequence"} for n in names}
             axes.update({"sentence_embedding_per_token": {0: "batch", 1: "sequence"}, "sentence_embedding": {0: "batch"}})
-            with torch.no_grad():
+            with torch.no_grad(), quiet_tracing():
                 torch.onnx.export(_OnnxIO.wrap(graph, with_types), args, str(model_file), input_names=names,
                                   output_names=["sentence_embedding_per_token", "sentence_embedding"],
                                   dynamic_axes=axes, opset_version=17, dynamo=False)

@@ -12,11 +12,14 @@ Documentation relied on (docs.opensearch.org, search-plugins/search-pipelines/):
   z_score only with arithmetic_mean.
 - score-ranker-processor: ``{"combination": {"technique": "rrf", "rank_constant": 60, "parameters":
   {"weights": [...]}}}`` (rank_constant ≥ 1).
-- hybrid_score_explanation: a response processor ``{"hybrid_score_explanation": {}}``; with ``explain=true``
-  it returns the normalization/combination details per hit.
+- hybrid_score_explanation (2.19+): a response processor ``{"hybrid_score_explanation": {}}``. A search with
+  ``explain=true`` needs it in its pipeline to return the normalization/combination details per hit; without
+  ``explain=true`` it does nothing. Every pipeline mrs renders for deployment carries it (with_explanation);
+  the blend bodies calibrate writes (calibration.pipeline.json) hold only the phase results processor.
 
 Calibration schema (docs/calibration-format.md, ``mrs-calibration/1``); every key is optional:
-``blend.pipeline`` (a pipeline body), ``blend.subqueries`` (["lexical", "dense"]),
+``blend.pipeline`` (a pipeline body), ``blend.rrf_best.pipeline`` (the best RRF configuration's body),
+``blend.subqueries`` (["lexical", "dense"]),
 ``thresholds.dense.<level>.threshold`` (k-NN score space), ``index.{space_type, similarity, documents}``,
 ``model.{name, dimension}``, ``scheme.levels`` (ordered low → high). Missing → defaults: min_max +
 arithmetic_mean with weights lexical 0.7 / dense 0.3, no thresholds.
@@ -181,6 +184,7 @@ class Calibration:
     """What templates and pipelines need from calibration.json (all optional, defaults documented above).
 
     pipeline: the chosen blend as a pipeline body. subqueries: sub-query names in the pipeline's order.
+    rrf_pipeline: the best RRF configuration calibrate found (score-ranker body), None when not recorded.
     thresholds: {level: dense k-NN score threshold}. levels: level names low → high (when known).
     space_type / similarity / dimension: of the index the calibration ran on. source: the file (or None).
     target: the deployment target the blend was fitted for (None: not recorded, i.e. opensearch).
@@ -190,6 +194,7 @@ class Calibration:
 
     pipeline: dict[str, Any]
     subqueries: list[str] = field(default_factory=lambda: list(DEFAULT_SUBQUERIES))
+    rrf_pipeline: dict[str, Any] | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
     levels: list[str] = field(default_factory=list)
     space_type: str | None = None
@@ -213,6 +218,17 @@ def default_pipeline() -> dict[str, Any]:
     return normalization_pipeline("min_max", "arithmetic_mean", DEFAULT_WEIGHTS)
 
 
+def with_explanation(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a pipeline body with the hybrid_score_explanation response processor (once), so a deployed
+    pipeline answers ``explain=true`` (see module doc)."""
+    out = json.loads(json.dumps(body))
+    processors = list(out.get("response_processors") or [])
+    if not any(isinstance(p, Mapping) and "hybrid_score_explanation" in p for p in processors):
+        processors.append({"hybrid_score_explanation": {}})
+    out["response_processors"] = processors
+    return out
+
+
 def calibration_from_dict(data: Mapping[str, Any], source: str | None = None) -> Calibration:
     """Read the tolerant calibration schema (see module doc) from a parsed JSON object."""
     if not isinstance(data, Mapping):
@@ -229,6 +245,12 @@ def calibration_from_dict(data: Mapping[str, Any], source: str | None = None) ->
             pipeline = check_pipeline(pipeline, len(subqueries))
         except InputError as e:
             raise InputError(f"blend.pipeline: {e.message}", path=source) from None
+    rrf = (blend.get("rrf_best") or {}).get("pipeline")
+    if rrf is not None:
+        try:
+            rrf = check_pipeline(rrf, len(subqueries))
+        except InputError as e:
+            raise InputError(f"blend.rrf_best.pipeline: {e.message}", path=source) from None
     thresholds: dict[str, float] = {}
     dense = ((data.get("thresholds") or {}).get("dense")) or {}
     for level, entry in dense.items():
@@ -242,6 +264,7 @@ def calibration_from_dict(data: Mapping[str, Any], source: str | None = None) ->
     return Calibration(
         pipeline=pipeline,
         subqueries=subqueries,
+        rrf_pipeline=rrf,
         thresholds=thresholds,
         levels=[str(x) for x in scheme.get("levels") or []],
         space_type=index.get("space_type"),

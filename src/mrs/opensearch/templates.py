@@ -43,7 +43,7 @@ from mrs.engine.attributes import cluster_field
 from mrs.errors import InputError
 from mrs.opensearch.bodies import boosted_fields
 from mrs.opensearch.mapping import IndexSpec, index_body, shard_notes
-from mrs.opensearch.pipelines import Calibration, pipeline_weights, rrf_pipeline
+from mrs.opensearch.pipelines import Calibration, pipeline_weights, rrf_pipeline, with_explanation
 
 HYBRID_PIPELINE = "mrs-hybrid"
 RRF_PIPELINE = "mrs-hybrid-rrf"
@@ -314,8 +314,20 @@ def _pipeline_requires(body: Mapping[str, Any]) -> list[str]:
     return version_notes(OPENSEARCH, fusion=fusion, weighted=bool(weights) and len(set(weights)) > 1)
 
 
+def rrf_for(calibration: Calibration, rank_constant: int | None = None) -> dict:
+    """The RRF alternative: the calibration's best RRF configuration (its own weights and rank constant;
+    ``rank_constant`` replaces its constant), else equal weights with ``rank_constant`` (default 60). Never the
+    score blend's weights: they were tuned for normalized scores, not for rank fusion."""
+    if calibration.rrf_pipeline is not None:
+        if rank_constant is None:
+            return calibration.rrf_pipeline
+        return rrf_pipeline(pipeline_weights(calibration.rrf_pipeline), rank_constant,
+                            description=f"mrs: calibrated RRF weights, rank_constant {rank_constant}", explain=False)
+    return rrf_pipeline(None, 60 if rank_constant is None else rank_constant, explain=False)
+
+
 def render_set(calibration: Calibration, spec: IndexSpec, *, pagination_depth: int = 100,
-               rank_constant: int = 60, tie_breaker: float = 0.0,
+               rank_constant: int | None = None, tie_breaker: float = 0.0,
                cluster_major: int | None = None) -> RenderedSet:
     """Build the full deployable set from a calibration (or its defaults) and the index spec.
 
@@ -328,8 +340,8 @@ def render_set(calibration: Calibration, spec: IndexSpec, *, pagination_depth: i
         raise InputError(f"calibration was made with {calibration.dimension}-d vectors, index has {spec.dimension}",
                          path=calibration.source)
     rendered = RenderedSet(index=index_body(spec, cluster_major))
-    rendered.pipelines[HYBRID_PIPELINE] = calibration.pipeline
-    rendered.pipelines[RRF_PIPELINE] = rrf_pipeline(pipeline_weights(calibration.pipeline), rank_constant)
+    rendered.pipelines[HYBRID_PIPELINE] = with_explanation(calibration.pipeline)
+    rendered.pipelines[RRF_PIPELINE] = with_explanation(rrf_for(calibration, rank_constant))
     rendered.requires = {name: _pipeline_requires(body) for name, body in rendered.pipelines.items()}
     rendered.templates[LEXICAL_TEMPLATE] = lexical_template(spec, tie_breaker)
     rendered.templates[DENSE_TEMPLATE] = dense_template(spec)

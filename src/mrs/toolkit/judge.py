@@ -32,7 +32,7 @@ from mrs.data.levels import LevelScheme, get_scheme
 from mrs.data.splits import split_queries
 from mrs.data.text import DEFAULT_TEMPLATE
 from mrs.errors import InputError
-from mrs.models import model_identity, resolve_model, write_json
+from mrs.models import model_identity, quiet_model_loading, resolve_model, write_json
 
 JUDGE_FILE = "judge.json"
 
@@ -113,6 +113,8 @@ class CrossEncoderJudge:
         """A fresh judge from a base model (path, packaged default, or hub id; see mrs.models.resolve_model)."""
         from sentence_transformers import CrossEncoder
 
+        quiet_model_loading()  # no "Loading weights" bar, no load report about the new classification head
+
         path = resolve_model(base)
         model = CrossEncoder(path, num_labels=len(scheme.levels), max_length=max_length, device=device or "cpu")
         return cls(model, scheme, template, {"base_model": model_identity(base)})
@@ -121,6 +123,8 @@ class CrossEncoderJudge:
     def load(cls, judge_dir: str | os.PathLike, device: str | None = None) -> CrossEncoderJudge:
         """Load a judge directory written by ``save``; InputError when it is not one."""
         from sentence_transformers import CrossEncoder
+
+        quiet_model_loading()  # no "Loading weights" bar, no load report about the new classification head
 
         d = Path(judge_dir)
         meta_path = d / JUDGE_FILE

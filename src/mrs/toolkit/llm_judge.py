@@ -12,7 +12,6 @@ The HTTP transport is pluggable so request/response handling is tested without a
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -21,8 +20,7 @@ from dataclasses import dataclass
 
 from mrs.data.levels import ESCI, THREE_LEVEL, WANDS, LevelScheme
 from mrs.toolkit.judge import JudgeLabel
-
-API_KEY_ENV = "MRS_LLM_API_KEY"
+from mrs.toolkit.llm_keys import API_KEY_ENV, llm_api_key  # noqa: F401  (API_KEY_ENV: public name)
 
 # transport(url, headers, body, timeout_s) -> (HTTP status, parsed JSON body or None)
 Transport = Callable[[str, dict, dict, float], tuple[int, dict | None]]
@@ -133,7 +131,7 @@ class LLMJudge:
 
     def __post_init__(self) -> None:
         if self.api_key is None:
-            self.api_key = os.environ.get(API_KEY_ENV, "")
+            self.api_key = llm_api_key()
         self.endpoint = self.url.rstrip("/")
         if not self.endpoint.endswith("/chat/completions"):
             self.endpoint += "/chat/completions"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import re
 import urllib.error
@@ -23,6 +22,7 @@ from mrs.data.catalog import Product
 from mrs.data.judgments import Judgment
 from mrs.data.text import as_list, field_text
 from mrs.errors import InputError
+from mrs.toolkit.llm_keys import llm_api_key
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*")
 STOPWORDS = frozenset(
@@ -181,8 +181,9 @@ class OpenAICompatibleQueryGenerator:
     """Queries from any OpenAI-compatible ``/v1/chat/completions`` endpoint (OpenAI, vLLM, llama.cpp, Ollama).
 
     url: the server base URL ("http://localhost:8000" or ".../v1"); model: the model name the server
-    expects; api_key_env: the environment variable holding the API key (never passed on the command line;
-    no key → no Authorization header, fine for local servers); render: product → text for the prompt
+    expects; api_key_env: the environment variable holding the API key (None: MRS_LLM_API_KEY, see
+    mrs.toolkit.llm_keys; never passed on the command line; no key → no Authorization header, fine for local
+    servers); render: product → text for the prompt
     (default: title, brand, color, category); prompt: format string with {n} and {text};
     transport: injectable HTTP function (tests use a fake). Each answer line becomes one query.
     """
@@ -192,7 +193,7 @@ class OpenAICompatibleQueryGenerator:
         url: str,
         model: str,
         *,
-        api_key_env: str = "OPENAI_API_KEY",
+        api_key_env: str | None = None,
         render: Callable[[Product], str] | None = None,
         prompt: str = DEFAULT_PROMPT,
         temperature: float = 0.7,
@@ -219,7 +220,7 @@ class OpenAICompatibleQueryGenerator:
 
     def generate(self, product: Product, n: int, rng: random.Random) -> list[str]:
         headers = {"Content-Type": "application/json"}
-        key = os.environ.get(self.api_key_env)
+        key = llm_api_key(self.api_key_env)
         if key:
             headers["Authorization"] = f"Bearer {key}"
         body = json.dumps(self.request_body(product, n)).encode("utf-8")
