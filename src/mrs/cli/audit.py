@@ -16,7 +16,7 @@ from mrs.cli.common import (
     print_rejects_note,
     record_rejects,
 )
-from mrs.data.levels import SCHEMES, get_scheme
+from mrs.cli.judgment_options import queries_option, read_judgment_input, scheme_option
 from mrs.errors import InputError
 
 
@@ -25,8 +25,9 @@ from mrs.errors import InputError
               help="Judgments to audit (ESCI qrels TSV, SRW JSON, TREC qrels, mrs TSV).")
 @click.option("--events", "events_path", required=True, type=click.Path(dir_okay=False),
               help="OpenSearch UBI events JSONL (impression, click, add_to_cart, purchase).")
-@click.option("--queries", "queries_path", default=None, type=click.Path(dir_okay=False),
-              help="UBI queries JSONL, to resolve query ids of events without user_query.")
+@queries_option
+@click.option("--ubi-queries", "ubi_queries_path", default=None, type=click.Path(dir_okay=False),
+              help="UBI queries JSONL (ubi_queries.jsonl), to resolve query ids of events without user_query.")
 @click.option("--application", default=None, help="Only events of this UBI application (e.g. esci_ubi_sample).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Audited judgments (mrs TSV). The report goes beside it: OUT.report.json and OUT.report.md.")
@@ -50,13 +51,13 @@ from mrs.errors import InputError
               help="irrelevant_converted: smoothed conversion rate at least this × the global rate.")
 @click.option("--prior-strength", type=float, default=10.0, show_default=True,
               help="Beta prior strength (pseudo-examinations at the global rate).")
-@click.option("--scheme", type=click.Choice(sorted(SCHEMES)), default=None, help="Level scheme of the judgments.")
+@scheme_option
 @click.option("--examples", type=int, default=5, show_default=True, help="Examples per rule in the report.")
 @id_field_option
 @on_error_option
 @json_option
 @handle_errors
-def command(judgments_path, events_path, queries_path, application, out_path, actions, judge_dir, catalog_path,
+def command(judgments_path, events_path, queries_path, ubi_queries_path, application, out_path, actions, judge_dir, catalog_path,
             min_impressions, low_ctr_ratio, min_clicks, high_ctr_ratio, min_conversions, conversion_ratio,
             prior_strength, scheme, examples, id_field, on_error, as_json):
     """Flag labels that contradict engagement; keep, re-judge or drop them; write the audited judgments and
@@ -69,14 +70,14 @@ def command(judgments_path, events_path, queries_path, application, out_path, ac
       mrs audit --judgments demo/judgments.tsv --events demo/events.jsonl --out demo/audited.tsv \\
           --action irrelevant_converted=drop --action top_ignored=keep
     """
-    from mrs.data.readers import Rejects, read_judgments, read_ubi_events, write_judgments
+    from mrs.data.readers import Rejects, read_ubi_events, write_judgments
     from mrs.models import write_json
     from mrs.toolkit.audit import AuditConfig, audit_judgments, parse_actions, stats_from_engagement
 
     rejects = Rejects()
-    jset = read_judgments(judgments_path, scheme=get_scheme(scheme) if scheme else None, on_error=on_error,
-                          rejects=rejects)
-    counts = read_ubi_events(events_path, queries=queries_path, application=application,
+    jset = read_judgment_input(judgments_path, queries_path=queries_path, scheme=scheme, on_error=on_error,
+                               rejects=rejects)
+    counts = read_ubi_events(events_path, queries=ubi_queries_path, application=application,
                              on_error="skip" if on_error == "skip" else "fail", rejects=rejects)
     default_actions = AuditConfig().actions
     config = AuditConfig(min_conversions=min_conversions, conversion_ratio=conversion_ratio, min_clicks=min_clicks,

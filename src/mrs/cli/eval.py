@@ -17,6 +17,7 @@ from mrs.cli.common import (
     print_json,
     progress,
 )
+from mrs.cli.judgment_options import queries_option, read_judgment_input, scheme_option
 from mrs.errors import InputError
 from mrs.eval.harness import EvalConfig, build_report, evaluate_backend
 from mrs.eval.metrics import GAINS, STAT_TESTS, parse_metrics
@@ -28,7 +29,7 @@ from mrs.eval.report import (
     summary_rows,
     write_report,
 )
-from mrs.eval.runs import parse_modes, parse_pipeline_option, read_trec_run
+from mrs.eval.runs import check_run_queries, parse_modes, parse_pipeline_option, read_trec_run
 
 
 def _level_grade(scheme, level: str | None) -> int:
@@ -70,9 +71,8 @@ def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
 @click.option("--judgments", "judgments_file", required=True, type=click.Path(path_type=Path),
               help="Graded judgments (ESCI qrels TSV, SRW JSON, TREC qrels, WANDS labels, mrs TSV).")
 @click.option("--format", "fmt", default=None, help="Judgments format [default: detect].")
-@click.option("--scheme", default=None, help="Level scheme: esci, wands, three-level [default: the format's].")
-@click.option("--queries", "queries_file", type=click.Path(path_type=Path), default=None,
-              help="Query id → text file (WANDS query.csv; TREC qrels whose ids are not the texts).")
+@scheme_option
+@queries_option(dest="queries_file")
 @click.option("--modes", default="lexical,dense,hybrid", show_default=True,
               help="Comma-separated runs against --index: lexical, dense, hybrid (default pipeline), "
                    "rrf (score-ranker-processor, rank_constant 60).")
@@ -129,13 +129,13 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
       MRS_ELASTICSEARCH_URL=http://localhost:9200 mrs eval --backend elasticsearch --index products \\
                --judgments demo/judgments.tsv --pipeline linear=es/retrievers/linear.json
     """
-    from mrs.data.readers import Rejects, read_judgments, rejects_path_for
+    from mrs.data.readers import Rejects, rejects_path_for
 
     if index_dir is None and not run_files:
         raise InputError("give --index DIR (runs the judged queries) and/or --run FILE (TREC run files)")
     rejects = Rejects() if on_error == "skip" else None
-    judgments = read_judgments(judgments_file, fmt=fmt, scheme=scheme, queries=queries_file, on_error=on_error,
-                               rejects=rejects)
+    judgments = read_judgment_input(judgments_file, fmt=fmt, scheme=scheme, queries_path=queries_file,
+                                    on_error=on_error, rejects=rejects, needs_query_text=index_dir is not None)
     if split is not None:
         from mrs.data.splits import split_queries
 
@@ -151,6 +151,7 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
     for value in run_files:
         name, path = _run_file_arg(value)
         _, run = read_trec_run(path)
+        check_run_queries(run, judgments.queries(), path)
         if name in external:
             name = f"{path.parent.name}/{path.stem}"
         if name in external:
