@@ -53,13 +53,17 @@ from mrs.errors import InputError
               help="Beta prior strength (pseudo-examinations at the global rate).")
 @scheme_option
 @click.option("--examples", type=int, default=5, show_default=True, help="Examples per rule in the report.")
+@click.option("--dev-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.2, show_default=True,
+              help="Dev share of the training split (train stage1's --dev-fraction): the labels of dev queries "
+                   "are never changed (0 = audit every query).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Split seed (train stage1's --seed).")
 @id_field_option
 @on_error_option
 @json_option
 @handle_errors
 def command(judgments_path, events_path, queries_path, ubi_queries_path, application, out_path, actions, judge_dir, catalog_path,
             min_impressions, low_ctr_ratio, min_clicks, high_ctr_ratio, min_conversions, conversion_ratio,
-            prior_strength, scheme, examples, id_field, on_error, as_json):
+            prior_strength, scheme, examples, dev_fraction, seed, id_field, on_error, as_json):
     """Flag labels that contradict engagement; keep, re-judge or drop them; write the audited judgments and
     a report. Rates are Beta-smoothed towards the global rate and position-aware (an impression at rank r
     counts 1/log2(1 + r) examinations). Every dropped pair is listed in the report.
@@ -73,6 +77,7 @@ def command(judgments_path, events_path, queries_path, ubi_queries_path, applica
     from mrs.data.readers import Rejects, read_ubi_events, write_judgments
     from mrs.models import write_json
     from mrs.toolkit.audit import AuditConfig, audit_judgments, parse_actions, stats_from_engagement
+    from mrs.toolkit.mining import training_queries
 
     rejects = Rejects()
     jset = read_judgment_input(judgments_path, queries_path=queries_path, scheme=scheme, on_error=on_error,
@@ -89,9 +94,12 @@ def command(judgments_path, events_path, queries_path, ubi_queries_path, applica
         if not catalog_path:
             raise InputError("--judge needs --catalog to render the product texts it reads")
         rejudge = _rejudger(judge_dir, catalog_path, id_field, on_error, rejects, jset.scheme.name)
-    audited, report = audit_judgments(jset, stats_from_engagement(counts), config, rejudge=rejudge)
+    dev_ids = training_queries(jset, dev_fraction, seed)[1]
+    audited, report = audit_judgments(jset, stats_from_engagement(counts), config, rejudge=rejudge,
+                                      held_out=dev_ids)
     written = write_judgments(audited, out_path)
     summary = report.to_dict(examples)
+    summary["split"] = {"dev_fraction": dev_fraction, "seed": seed, "dev_queries": len(dev_ids)}
     summary["events"] = {"read": counts.events, "attributed": counts.attributed(), "skipped": dict(counts.skipped),
                          "actions": dict(counts.action_totals)}
     json_path = Path(f"{out_path}.report.json")
@@ -105,6 +113,8 @@ def command(judgments_path, events_path, queries_path, ubi_queries_path, applica
         return
     console.print(f"audited {report.judgments_in} judgments ({report.matched_pairs} with engagement): "
                   f"{len(report.flags)} flagged, {len(report.dropped())} dropped → [bold]{written}[/]")
+    console.print(f"  {report.held_out_judgments} judgments of {len(dev_ids)} dev queries (dev fraction "
+                  f"{dev_fraction}, seed {seed}) left untouched")
     for rule, c in report.counts().items():
         console.print(f"  {rule}: " + (", ".join(f"{a} {n}" for a, n in c.items()) or "none"))
     console.print(f"report: {json_path}, {md_path}")

@@ -208,6 +208,12 @@ def train_stage2(
     train_set, dev_set = judged.subset(train_ids), judged.subset(dev_ids)
     if not train_set.judgments:
         raise InputError("no training queries left after the dev split; lower --dev-fraction")
+    relabelled = [j for j in dev_set if j.source == "audited"]
+    if relabelled:
+        raise InputError(f"{len(relabelled)} judgments of dev queries were re-judged by an audit (source audited, "
+                         f"e.g. {relabelled[0].query_id!r} / {relabelled[0].product_id!r}): the dev table would "
+                         "compare models on changed labels; audit with the training split's --dev-fraction and "
+                         "--seed so dev queries keep their labels")
     merge_counts = {"added": 0, "replaced": 0, "low_confidence": 0, "duplicates": 0}
     mined_missing = 0
     if mined is not None and mined.judgments:
