@@ -100,6 +100,7 @@ def stage1_cmd(catalog_path, judgments_path, out_dir, base, dim, level_weights, 
                           dev_fraction=dev_fraction, dev_corpus_size=dev_corpus_size, seed=seed, epochs=epochs,
                           max_steps=max_steps,
                           batch_size=batch_size, per_query=per_query, lr=lr, template=template, device=device)
+    config.extra["command"] = command_line(click.get_current_context())
     generator = None
     if llm_url:
         generator = OpenAICompatibleQueryGenerator(llm_url, llm_model, api_key_env=llm_key_env)
@@ -123,6 +124,7 @@ def stage1_cmd(catalog_path, judgments_path, out_dir, base, dim, level_weights, 
     if data["judgments_missing_product"]:
         err_console.print(f"[yellow]warning:[/] {data['judgments_missing_product']} judgments name products "
                           "missing from the catalog; they were skipped", highlight=False)
+    print_training_notice(report)
     if as_json:
         print_json(report | {"training": {k: v for k, v in report["training"].items() if k != "loss_per_step"}})
         return
@@ -137,6 +139,35 @@ def _print_summary(report: dict) -> None:
         f"misspelled copies, {d['synthetic_queries']} synthetic queries",
         ("base", "stage1"),
     )
+
+
+def print_training_notice(report: dict) -> None:
+    """The report's training notice (e.g. --max-steps not reached) as one stderr line, with or without --json."""
+    notice = report["training"].get("notice")
+    if notice:
+        err_console.print(f"[yellow]note:[/] {notice}", highlight=False, soft_wrap=True)
+
+
+def command_line(ctx: click.Context) -> str:
+    """The command as the user could retype it: ``mrs <subcommands>`` and every option given on the command
+    line (defaults left out), shell-quoted; recorded in the model card."""
+    import shlex
+
+    from click.core import ParameterSource
+
+    words = ["mrs", *ctx.command_path.split()[1:]]
+    for param in ctx.command.params:
+        if ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
+            continue
+        name = max(param.opts, key=len) if isinstance(param, click.Option) else None
+        values = ctx.params[param.name]
+        values = values if isinstance(values, (list, tuple)) else [values]
+        if isinstance(param, click.Option) and param.is_flag:
+            words.append(name)
+            continue
+        for v in values:
+            words += [name, str(v)] if name else [str(v)]
+    return shlex.join(words)
 
 
 def print_training_summary(report: dict, data_line: str, stages: tuple[str, ...]) -> None:

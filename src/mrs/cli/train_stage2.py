@@ -14,7 +14,7 @@ from mrs.cli.common import (
 from mrs.cli.judgment_options import queries_option, read_judgment_input, scheme_option
 from mrs.cli.text_options import text_template_option
 from mrs.cli.train import command as train_group
-from mrs.cli.train import print_training_summary
+from mrs.cli.train import command_line, print_training_notice, print_training_summary
 
 
 @train_group.command("stage2")
@@ -96,6 +96,7 @@ def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, cir
         seed=seed if seed is not None else s1.get("seed", 0),
         epochs=epochs, max_steps=max_steps, batch_size=batch_size, per_query=per_query, lr=lr, template=template,
         device=device)
+    config.extra["command"] = command_line(click.get_current_context())
     with progress(quiet=as_json) as bar:
         tasks: dict[str, int] = {}
         labels = {"prepare": "preparing data", "train": "training", "evaluate": "dev evaluation"}
@@ -109,6 +110,7 @@ def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, cir
     if rejects.count:
         rpath = rejects.write(rejects_path_for(out_dir))
         report["rejects"] = {"count": rejects.count, "path": str(rpath), "reasons": rejects.reasons()}
+    print_training_notice(report)
     if as_json:
         hidden = ("loss_per_step", "supcon_per_step", "circle_per_step")
         print_json(report | {"training": {k: v for k, v in report["training"].items() if k not in hidden}})
