@@ -77,7 +77,9 @@ def test_wands_labels_need_and_use_query_csv(tmp_path):
 
 def test_trec_qrels_with_and_without_queries(tmp_path):
     qrels = _write(tmp_path, "x.qrels", "q1 0 D1 3\nq1 0 D2 0\nq2 Q0 D3 2\n")
-    js = read_judgments(qrels)
+    with pytest.raises(InputError, match=r"x\.qrels: the query ids \(q1, q2, \.\.\.\) are ids.*pass --queries FILE"):
+        read_judgments(qrels)  # searching the text "q1" would measure nothing
+    js = read_judgments(qrels, needs_query_text=False)  # scoring run files needs only the ids
     assert [(j.query_id, j.query, j.product_id, j.grade) for j in js] == [
         ("q1", "q1", "D1", 3), ("q1", "q1", "D2", 0), ("q2", "q2", "D3", 2)]
     topics = _write(tmp_path, "topics.tsv", "q1\tred sofa\nq2\tdesk lamp\n")

@@ -144,7 +144,8 @@ def test_audit_cli_finds_the_planted_contradictions_and_lists_drops(sample, tmp_
     out = tmp_path / "audited.tsv"
     result = CliRunner().invoke(cli, [
         "audit", "--judgments", str(sample.judgments), "--events", str(sample.events), "--out", str(out),
-        "--action", "irrelevant_converted=drop", "--action", "top_ignored=keep", "--examples", "100", "--json"])
+        "--action", "irrelevant_converted=drop", "--action", "top_ignored=keep", "--examples", "100", "--json",
+        "--dev-fraction", "0"])  # audit every query: no training split protects dev queries here
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     planted = json.loads(sample.manifest.read_text())["contradictions"]
@@ -175,3 +176,44 @@ def test_audit_cli_bad_action_and_missing_judge_exit_2(sample, tmp_path):
     no_judge = CliRunner().invoke(cli, base)
     assert no_judge.exit_code == 2 and "--judge DIR" in no_judge.output
     assert "Traceback" not in no_judge.output
+
+
+def test_held_out_queries_are_never_flagged_or_changed():
+    audited, report = audit_judgments(_judgments(), _engagement(), CONFIG, rejudge=lambda rows: [(1, 0.9)] * len(rows),
+                                      held_out={"q1"})
+    assert {f.query_id for f in report.flags} <= {"q2"}
+    assert [j for j in audited if j.query_id == "q1"] == [j for j in _judgments() if j.query_id == "q1"]
+    assert report.held_out_judgments == 3
+
+
+def test_audit_cli_leaves_every_dev_row_byte_identical(sample, tmp_path):
+    """Dev queries (train stage1's split: dev fraction 0.2, seed 0) keep their labels through the audit, even
+    where a planted contradiction sits in a dev query and the rules say drop."""
+    import json
+
+    from click.testing import CliRunner
+
+    from mrs.cli.main import cli
+    from mrs.data.readers import read_judgments, write_judgments
+    from mrs.toolkit.mining import training_queries
+
+    original = read_judgments(sample.judgments)
+    _, dev = training_queries(original, 0.2, seed=0)
+    planted = json.loads(sample.manifest.read_text())["contradictions"]
+    assert {c["query"] for c in planted} & set(dev), "the sample must plant a contradiction in a dev query"
+    out = tmp_path / "audited.tsv"
+    result = CliRunner().invoke(cli, [
+        "audit", "--judgments", str(sample.judgments), "--events", str(sample.events), "--out", str(out),
+        "--action", "irrelevant_converted=drop", "--action", "top_ignored=drop", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["split"] == {"dev_fraction": 0.2, "seed": 0, "dev_queries": len(dev)}
+    write_judgments(original, tmp_path / "original.tsv")
+
+    def dev_rows(path):
+        return [line for line in path.read_bytes().splitlines(keepends=True)[1:]
+                if line.split(b"\t")[0].decode() in set(dev)]
+
+    assert dev_rows(out) == dev_rows(tmp_path / "original.tsv")
+    assert summary["held_out_judgments"] == len(dev_rows(out))
+    assert summary["dropped"] and not {d["query_id"] for d in summary["dropped"]} & set(dev)

@@ -87,6 +87,37 @@ def test_training_writes_a_loadable_model_and_report(trained, minilm):
                                                  "exact": 1.0}
 
 
+def test_trained_model_has_its_own_card(trained):
+    from mrs.models import packaged_model_dir
+
+    out, report, _ = trained
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert card != (packaged_model_dir() / "README.md").read_text(encoding="utf-8")
+    assert "# mrs Stage-1 model" in card and "base_model: all-MiniLM-L6-v2" in card
+    assert f"| train queries | {report['data']['train_queries']} |" in card
+    assert "graded SupCon: temperature 0.05" in card and "| ndcg@10 |" in card
+    assert "mrs train stage1 --catalog" in card and "--max-steps 3" in card
+
+
+def test_max_steps_the_epoch_ends_before_is_said(sample, tmp_path):
+    """Two queries, 8 rows a batch: one epoch is a few steps, far fewer than --max-steps 200."""
+    rows = sample.judgments.read_text(encoding="utf-8").splitlines()
+    queries = list(dict.fromkeys(r.split("\t")[0] for r in rows[1:]))[:2]
+    small = tmp_path / "j.tsv"
+    small.write_text("\n".join([rows[0], *[r for r in rows[1:] if r.split("\t")[0] in queries]]) + "\n")
+    result = CliRunner().invoke(cli, [str(a) for a in (
+        "train", "stage1", "--catalog", sample.catalog, "--judgments", small, "--out", tmp_path / "m",
+        "--max-steps", 200, "--batch-size", 8, "--per-query", 4, "--spelling-rate", 0, "--synthetic-per-product", 0,
+        "--dev-fraction", 0, "--json")])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    steps = report["training"]["steps"]
+    assert 0 < steps < 200 and report["training"]["stopped_by"] == "epochs"
+    assert f"--max-steps 200 was not reached: 1 epoch(s) ended after {steps} steps" in result.stderr
+    on_disk = json.loads((tmp_path / "m" / "training.json").read_text())
+    assert on_disk["training"]["notice"] == report["training"]["notice"]
+
+
 def test_training_lowers_the_loss_on_training_queries(sample, minilm, tmp_path):
     from sentence_transformers import SentenceTransformer
 

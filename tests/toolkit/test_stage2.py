@@ -95,6 +95,18 @@ def test_mined_dev_queries_are_refused(sample, tmp_path):
         train_stage2(Stage2Config(max_steps=1), products, judgments, leak, tmp_path / "m")
 
 
+def test_dev_labels_changed_by_an_audit_are_refused(sample, tmp_path):
+    """Stage 2's dev table must compare models on the original labels: an audit that re-judged a dev query's
+    pair (audited with another split) is refused before training."""
+    products = list(read_catalog(sample.catalog))
+    judgments = read_judgments(sample.judgments)
+    _, dev = training_queries(judgments, 0.2, seed=0)
+    rows = [Judgment(j.query_id, j.query, j.product_id, j.grade, source="audited") if j.query_id == dev[0] else j
+            for j in judgments]
+    with pytest.raises(InputError, match=r"judgments of dev queries were re-judged by an audit"):
+        train_stage2(Stage2Config(max_steps=1), products, JudgmentSet(judgments.scheme, rows), None, tmp_path / "m")
+
+
 def test_stage1_split_must_match(tmp_path, sample):
     import shutil
 

@@ -16,7 +16,7 @@ from mrs.cli.common import (
     print_rejects_note,
     record_rejects,
 )
-from mrs.data.levels import SCHEMES, get_scheme
+from mrs.cli.judgment_options import queries_option, read_judgment_input, scheme_option
 from mrs.errors import InputError
 
 
@@ -25,8 +25,9 @@ from mrs.errors import InputError
               help="Judgments to audit (ESCI qrels TSV, SRW JSON, TREC qrels, mrs TSV).")
 @click.option("--events", "events_path", required=True, type=click.Path(dir_okay=False),
               help="OpenSearch UBI events JSONL (impression, click, add_to_cart, purchase).")
-@click.option("--queries", "queries_path", default=None, type=click.Path(dir_okay=False),
-              help="UBI queries JSONL, to resolve query ids of events without user_query.")
+@queries_option
+@click.option("--ubi-queries", "ubi_queries_path", default=None, type=click.Path(dir_okay=False),
+              help="UBI queries JSONL (ubi_queries.jsonl), to resolve query ids of events without user_query.")
 @click.option("--application", default=None, help="Only events of this UBI application (e.g. esci_ubi_sample).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="Audited judgments (mrs TSV). The report goes beside it: OUT.report.json and OUT.report.md.")
@@ -50,15 +51,19 @@ from mrs.errors import InputError
               help="irrelevant_converted: smoothed conversion rate at least this × the global rate.")
 @click.option("--prior-strength", type=float, default=10.0, show_default=True,
               help="Beta prior strength (pseudo-examinations at the global rate).")
-@click.option("--scheme", type=click.Choice(sorted(SCHEMES)), default=None, help="Level scheme of the judgments.")
+@scheme_option
 @click.option("--examples", type=int, default=5, show_default=True, help="Examples per rule in the report.")
+@click.option("--dev-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.2, show_default=True,
+              help="Dev share of the training split (train stage1's --dev-fraction): the labels of dev queries "
+                   "are never changed (0 = audit every query).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Split seed (train stage1's --seed).")
 @id_field_option
 @on_error_option
 @json_option
 @handle_errors
-def command(judgments_path, events_path, queries_path, application, out_path, actions, judge_dir, catalog_path,
+def command(judgments_path, events_path, queries_path, ubi_queries_path, application, out_path, actions, judge_dir, catalog_path,
             min_impressions, low_ctr_ratio, min_clicks, high_ctr_ratio, min_conversions, conversion_ratio,
-            prior_strength, scheme, examples, id_field, on_error, as_json):
+            prior_strength, scheme, examples, dev_fraction, seed, id_field, on_error, as_json):
     """Flag labels that contradict engagement; keep, re-judge or drop them; write the audited judgments and
     a report. Rates are Beta-smoothed towards the global rate and position-aware (an impression at rank r
     counts 1/log2(1 + r) examinations). Every dropped pair is listed in the report.
@@ -69,14 +74,15 @@ def command(judgments_path, events_path, queries_path, application, out_path, ac
       mrs audit --judgments demo/judgments.tsv --events demo/events.jsonl --out demo/audited.tsv \\
           --action irrelevant_converted=drop --action top_ignored=keep
     """
-    from mrs.data.readers import Rejects, read_judgments, read_ubi_events, write_judgments
+    from mrs.data.readers import Rejects, read_ubi_events, write_judgments
     from mrs.models import write_json
     from mrs.toolkit.audit import AuditConfig, audit_judgments, parse_actions, stats_from_engagement
+    from mrs.toolkit.mining import training_queries
 
     rejects = Rejects()
-    jset = read_judgments(judgments_path, scheme=get_scheme(scheme) if scheme else None, on_error=on_error,
-                          rejects=rejects)
-    counts = read_ubi_events(events_path, queries=queries_path, application=application,
+    jset = read_judgment_input(judgments_path, queries_path=queries_path, scheme=scheme, on_error=on_error,
+                               rejects=rejects)
+    counts = read_ubi_events(events_path, queries=ubi_queries_path, application=application,
                              on_error="skip" if on_error == "skip" else "fail", rejects=rejects)
     default_actions = AuditConfig().actions
     config = AuditConfig(min_conversions=min_conversions, conversion_ratio=conversion_ratio, min_clicks=min_clicks,
@@ -88,9 +94,12 @@ def command(judgments_path, events_path, queries_path, application, out_path, ac
         if not catalog_path:
             raise InputError("--judge needs --catalog to render the product texts it reads")
         rejudge = _rejudger(judge_dir, catalog_path, id_field, on_error, rejects, jset.scheme.name)
-    audited, report = audit_judgments(jset, stats_from_engagement(counts), config, rejudge=rejudge)
+    dev_ids = training_queries(jset, dev_fraction, seed)[1]
+    audited, report = audit_judgments(jset, stats_from_engagement(counts), config, rejudge=rejudge,
+                                      held_out=dev_ids)
     written = write_judgments(audited, out_path)
     summary = report.to_dict(examples)
+    summary["split"] = {"dev_fraction": dev_fraction, "seed": seed, "dev_queries": len(dev_ids)}
     summary["events"] = {"read": counts.events, "attributed": counts.attributed(), "skipped": dict(counts.skipped),
                          "actions": dict(counts.action_totals)}
     json_path = Path(f"{out_path}.report.json")
@@ -104,6 +113,8 @@ def command(judgments_path, events_path, queries_path, application, out_path, ac
         return
     console.print(f"audited {report.judgments_in} judgments ({report.matched_pairs} with engagement): "
                   f"{len(report.flags)} flagged, {len(report.dropped())} dropped → [bold]{written}[/]")
+    console.print(f"  {report.held_out_judgments} judgments of {len(dev_ids)} dev queries (dev fraction "
+                  f"{dev_fraction}, seed {seed}) left untouched")
     for rule, c in report.counts().items():
         console.print(f"  {rule}: " + (", ".join(f"{a} {n}" for a, n in c.items()) or "none"))
     console.print(f"report: {json_path}, {md_path}")

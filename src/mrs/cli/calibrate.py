@@ -19,6 +19,7 @@ from mrs.cli.common import (
     print_json,
     progress,
 )
+from mrs.cli.judgment_options import queries_option, read_judgment_input, scheme_option
 
 
 def output_paths(out: Path) -> dict[str, Path]:
@@ -54,10 +55,8 @@ def output_paths(out: Path) -> dict[str, Path]:
 @click.option("--min-pairs", type=click.IntRange(min=1), default=10, show_default=True,
               help="Fewest judged pairs each level needs.")
 @click.option("--format", "fmt", default=None, help="Judgment format (esci, srw, wands, trec, mrs) [default: detect].")
-@click.option("--scheme", default=None, help="Level scheme (esci, wands, three-level) [default: from the format].")
-@click.option("--queries", "queries_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Query id → text file (TREC/WANDS judgments); a 'filter' field/column (query DSL JSON) "
-                   "retrieves that query's blend candidates filtered.")
+@scheme_option
+@queries_option(dest="queries_file")
 @click.option("--field-clause", "field_clauses", multiple=True, metavar="FIELD",
               help="Add a BM25 clause on one field (e.g. title) to the blend search, between the multi-field "
                    "lexical clause and the dense one (repeatable, up to 3; embedded backend).")
@@ -98,11 +97,11 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
     from mrs.blending.plots import plot_blend_curves, plot_dense_levels
     from mrs.blending.run import CalibrateOptions, run_calibration
     from mrs.blending.thresholds import parse_targets
-    from mrs.data.readers import Rejects, read_judgments, rejects_path_for
+    from mrs.data.readers import Rejects, rejects_path_for
 
     rejects = Rejects() if on_error == "skip" else None
-    judgments = read_judgments(judgments_file, fmt=fmt, scheme=scheme, queries=queries_file, on_error=on_error,
-                               rejects=rejects)
+    judgments = read_judgment_input(judgments_file, fmt=fmt, scheme=scheme, queries_path=queries_file,
+                                    on_error=on_error, rejects=rejects)
     deploy_target = deploy_target or ("elasticsearch" if backend == "elasticsearch" else "opensearch")
     options = CalibrateOptions(targets=parse_targets(targets, judgments.scheme), dev_fraction=dev_fraction,
                                seed=seed, metric=metric, k=k, bootstrap=bootstrap, min_pairs=min_pairs,

@@ -129,7 +129,8 @@ def _inspect_catalog(path: Path, id_field: str | None, delimiter: str | None, on
 def _inspect_judgments(path: Path, fmt: str | None, scheme: str | None, queries: str | None, on_error: str,
                        rejects: Rejects) -> dict:
     fmt = fmt or detect_judgment_format(path)
-    jset = read_judgments(path, fmt=fmt, scheme=scheme, queries=queries, on_error=on_error, rejects=rejects)
+    jset = read_judgments(path, fmt=fmt, scheme=scheme, queries=queries, on_error=on_error, rejects=rejects,
+                          needs_query_text=False)
     per_query = [len(v) for v in jset.by_query().values()]
     return {"kind": "judgments", "format": fmt, "scheme": jset.scheme.name, "rows": len(jset),
             "judgments": len(jset), "queries": len(per_query), "products": len(jset.product_ids()),

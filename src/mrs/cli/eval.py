@@ -17,6 +17,7 @@ from mrs.cli.common import (
     print_json,
     progress,
 )
+from mrs.cli.judgment_options import queries_option, read_judgment_input, scheme_option
 from mrs.data.query_filters import read_query_filters
 from mrs.errors import InputError
 from mrs.eval.metrics import GAINS, STAT_TESTS
@@ -62,10 +63,8 @@ def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
 @click.option("--judgments", "judgments_file", required=True, type=click.Path(path_type=Path),
               help="Graded judgments (ESCI qrels TSV, SRW JSON, TREC qrels, WANDS labels, mrs TSV).")
 @click.option("--format", "fmt", default=None, help="Judgments format [default: detect].")
-@click.option("--scheme", default=None, help="Level scheme: esci, wands, three-level [default: the format's].")
-@click.option("--queries", "queries_file", type=click.Path(path_type=Path), default=None,
-              help="Query id → text file (WANDS query.csv; TREC qrels whose ids are not the texts); a 'filter' "
-                   "field/column (query DSL JSON) runs that query filtered.")
+@scheme_option
+@queries_option(dest="queries_file")
 @click.option("--modes", default="lexical,dense,hybrid", show_default=True,
               help="Comma-separated runs against --index: lexical, dense, hybrid (default pipeline), "
                    "rrf (score-ranker-processor, rank_constant 60).")
@@ -128,7 +127,7 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
       MRS_ELASTICSEARCH_URL=http://localhost:9200 mrs eval --backend elasticsearch --index products \\
                --judgments demo/judgments.tsv --pipeline linear=es/retrievers/linear.json
     """
-    from mrs.data.readers import Rejects, read_judgments, rejects_path_for
+    from mrs.data.readers import Rejects, rejects_path_for
     from mrs.eval.harness import EvalConfig, build_report, check_query_filters, evaluate_backend
     from mrs.eval.metrics import parse_metrics
     from mrs.eval.runs import parse_modes, parse_pipeline_option
@@ -141,10 +140,11 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
         raise InputError("--pipeline and --pagination-depth need --index (they run hybrid searches)")
     specs = (parse_modes(modes) + [parse_pipeline_option(p) for p in pipelines]) if index_dir is not None else []
     rejects = Rejects() if on_error == "skip" else None
-    judgments = read_judgments(judgments_file, fmt=fmt, scheme=scheme, queries=queries_file, on_error=on_error,
-                               rejects=rejects)
-    selection = select_queries(judgments.queries(), specs, split, dev_fraction, seed)
-    outside_split = set(judgments.queries()) - set(selection.query_ids)
+    judgments = read_judgment_input(judgments_file, fmt=fmt, scheme=scheme, queries_path=queries_file,
+                                    on_error=on_error, rejects=rejects, needs_query_text=index_dir is not None)
+    judged_queries = judgments.queries()
+    selection = select_queries(judged_queries, specs, split, dev_fraction, seed)
+    outside_split = set(judged_queries) - set(selection.query_ids)
     judgments = judgments.subset(selection.query_ids)
     depth = hybrid_depth(k, pagination_depth)
     config = EvalConfig(
@@ -152,7 +152,7 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
         k=k, judged_k=judged_k, stat_test=stat_test, max_p=max_p,
         pagination_depth=depth if backend == "embedded" else None,  # clusters are opened with it (candidates)
     )
-    external, outside = _read_run_files(run_files, outside_split)
+    external, outside = _read_run_files(run_files, judged_queries, outside_split)
     for name in external:
         selection.scored_on[name] = selection.side
     pipelines_used = {s.name: _pipeline_record(s, depth) for s in specs if s.mode == "hybrid"}
@@ -234,15 +234,17 @@ def _record_selection(report: dict, selection, outside: dict[str, int], pipeline
         for name, n in outside.items()]
 
 
-def _read_run_files(values, outside_split: set[str]) -> tuple[dict, dict[str, int]]:
+def _read_run_files(values, judged: dict[str, str], outside_split: set[str]) -> tuple[dict, dict[str, int]]:
     """--run values → ({run name: run without the ``outside_split`` queries (judged, other side of the
-    split)}, {run name: how many it lost}). Queries nobody judged stay (the report counts them)."""
-    from mrs.eval.runs import read_trec_run
+    split)}, {run name: how many it lost}). Queries nobody judged stay (the report counts them); a run that
+    names none of the ``judged`` query ids is an InputError (check_run_queries)."""
+    from mrs.eval.runs import check_run_queries, read_trec_run
 
     external, outside = {}, {}
     for value in values:
         name, path = _run_file_arg(value)
         _, run = read_trec_run(path)
+        check_run_queries(run, judged, path)
         if name in external:
             name = f"{path.parent.name}/{path.stem}"
         if name in external:

@@ -8,12 +8,13 @@ import click
 
 from mrs.cli.backends import CLUSTER_BACKENDS, backend_errors, index_catalog_cluster, index_cluster_options
 from mrs.cli.common import err_console, handle_errors, json_option, on_error_option, print_json, progress
+from mrs.cli.text_options import text_template_option
 from mrs.data.readers import Rejects, read_catalog
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
 from mrs.engine.attributes import parse_field_types
 from mrs.engine.engine import EmbeddedEngine
 from mrs.engine.vectors import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_HNSW_THRESHOLD, DEFAULT_M
-from mrs.indexer.documents import format_fields, parse_fields
+from mrs.indexer.documents import catalog_columns, check_catalog_fields, format_fields, parse_fields
 from mrs.indexer.embed import KNOWN_ENCODER_BACKENDS, SPACE_TYPES, load_encoder
 from mrs.indexer.parallel import ProcessPoolEncoder, set_threads
 
@@ -47,8 +48,8 @@ def command() -> None:
               help="Index directory to write (replaced atomically; an unchanged product reuses its cached vector); "
                    "with --backend opensearch|elasticsearch: the alias NAME on the cluster.")
 @click.option("--model", default=None, help="Local sentence-transformers model directory [default: packaged all-MiniLM-L6-v2].")
-@click.option("--text-template", default=DEFAULT_TEMPLATE, show_default=True,
-              help="Embedding text template: {field} placeholders, {category[-2:]} slices list fields.")
+@text_template_option(dest="text_template", default=DEFAULT_TEMPLATE,
+                      help="Embedding text template: {field} placeholders, {category[-2:]} slices list fields.")
 @click.option("--fields", "fields_spec", default=None,
               help="BM25 fields with boosts, name^boost,... [default: title^3,brand^2,color,category,bullet_points,description].")
 @click.option("--similarity", type=click.Choice(["BM25", "LegacyBM25"]), default="BM25", show_default=True,
@@ -106,6 +107,11 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
     fields = parse_fields(fields_spec)
     field_types = parse_field_types(field_types_spec)
     template = ProductTextTemplate(text_template)
+    rejects = Rejects()
+    products = list(read_catalog(catalog, id_field=id_field, on_error=on_error, rejects=rejects))
+    for warning in check_catalog_fields(catalog_columns(products), fields, template, fields_given=bool(fields_spec),
+                                        template_given=text_template != DEFAULT_TEMPLATE):
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     encoder = load_encoder(model, backend=encoder_backend, space_type=space_type, batch_size=batch_size)
     set_threads(encoder, threads)
     if processes > 1:
@@ -126,8 +132,6 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
         if out["status"] == "incomplete":
             raise SystemExit(1)
         return
-    rejects = Rejects()
-    products = read_catalog(catalog, id_field=id_field, on_error=on_error, rejects=rejects)
     with progress(quiet=as_json) as bar:
         tasks: dict[str, int] = {}
 

@@ -18,6 +18,8 @@ from mrs.cli.common import (
     progress,
     record_rejects,
 )
+from mrs.cli.judgment_options import queries_option, read_judgment_input, scheme_option
+from mrs.cli.text_options import text_template_option
 from mrs.data.levels import SCHEMES, get_scheme
 from mrs.data.text import DEFAULT_TEMPLATE
 from mrs.errors import InputError
@@ -56,9 +58,9 @@ def _bar_callback(bar, label: str):
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Judge directory to write (replaced atomically).")
 @click.option("--base", default="", help="Encoder to start from (default: the packaged all-MiniLM-L6-v2).")
-@click.option("--scheme", type=click.Choice(sorted(SCHEMES)), default=None,
-              help="Level scheme (default: from the judgments file). three-level folds ESCI's S and C.")
-@click.option("--template", default=DEFAULT_TEMPLATE, show_default=True, help="Product text template.")
+@scheme_option
+@queries_option
+@text_template_option(default=DEFAULT_TEMPLATE, help="Product text template.")
 @click.option("--dev-fraction", type=float, default=0.2, show_default=True,
               help="Share of queries held out to measure the judge (same split as Stage 1 for equal seed).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -76,7 +78,7 @@ def _bar_callback(bar, label: str):
 @on_error_option
 @json_option
 @handle_errors
-def train_cmd(judgments_path, catalog_path, out_dir, base, scheme, template, dev_fraction, seed, epochs, max_steps,
+def train_cmd(judgments_path, catalog_path, out_dir, base, scheme, queries_path, template, dev_fraction, seed, epochs, max_steps,
               batch_size, lr, head_lr, max_length, class_weight_power, id_field, device, on_error, as_json):
     """Train the judge on human judgments, split by query; report dev accuracy and within-one-level accuracy.
 
@@ -87,7 +89,7 @@ def train_cmd(judgments_path, catalog_path, out_dir, base, scheme, template, dev
       mrs data sample --out demo
       mrs judge train --judgments demo/judgments.tsv --catalog demo/catalog.jsonl --out demo/judge --epochs 1
     """
-    from mrs.data.readers import Rejects, read_judgments
+    from mrs.data.readers import Rejects
     from mrs.toolkit.judge import (
         CrossEncoderJudge,
         evaluate_judge,
@@ -98,8 +100,8 @@ def train_cmd(judgments_path, catalog_path, out_dir, base, scheme, template, dev
     )
 
     rejects = Rejects()
-    jset = read_judgments(judgments_path, scheme=get_scheme(scheme) if scheme else None, on_error=on_error,
-                          rejects=rejects)
+    jset = read_judgment_input(judgments_path, queries_path=queries_path, scheme=scheme, on_error=on_error,
+                               rejects=rejects)
     texts = _product_texts(catalog_path, template, id_field, on_error, rejects)
     train_set, dev_set = split_judgments(jset, dev_fraction, seed)
     train_ex, missing_train = judge_examples(train_set, texts)
@@ -145,6 +147,31 @@ def train_cmd(judgments_path, catalog_path, out_dir, base, scheme, template, dev
     print_rejects_note(report)
 
 
+def _with_query_texts(pairs, queries_path, pairs_path, row_errors):
+    """Pairs with their query texts: from --queries (by query_id; a pair whose id it lacks is a bad row), else
+    as the file has them; InputError when the queries are ids (mrs.data.judgment_checks.looks_like_ids)."""
+    from dataclasses import replace
+
+    from mrs.data.judgment_checks import looks_like_ids
+    from mrs.data.readers import read_queries
+
+    if queries_path is None:
+        ids = list(dict.fromkeys(p.query_id for p in pairs if p.query == p.query_id))
+        if ids and len(ids) == len({p.query_id for p in pairs}) and looks_like_ids(ids):
+            raise InputError(f"the pairs' queries ({', '.join(ids[:3])}, ...) are ids, not query texts: pass "
+                             "--queries FILE with the topics/queries file", pairs_path)
+        return pairs
+    texts = read_queries(queries_path)
+    out = []
+    for p in pairs:
+        if p.query_id not in texts:
+            row_errors.bad(pairs_path, p.line, f"query id {p.query_id!r} not in the queries file {queries_path}",
+                           p.query_id)
+            continue
+        out.append(replace(p, query=texts[p.query_id]))
+    return out
+
+
 @command.command("annotate")
 @click.option("--pairs", "pairs_path", required=True, type=click.Path(dir_okay=False),
               help="Pairs to label: TSV/CSV with query, product_id (query_id, product_text optional) or JSONL.")
@@ -159,13 +186,14 @@ def train_cmd(judgments_path, catalog_path, out_dir, base, scheme, template, dev
               help="Level scheme for --llm-url (a trained judge carries its own).")
 @click.option("--catalog", "catalog_path", default=None, type=click.Path(dir_okay=False),
               help="Catalog to render product texts from (not needed when the pairs carry product_text).")
-@click.option("--template", default=None, help="Product text template (default: the judge's).")
+@queries_option
+@text_template_option(help="Product text template (default: the judge's).")
 @id_field_option
 @on_error_option
 @json_option
 @handle_errors
-def annotate_cmd(pairs_path, out_path, judge_dir, llm_url, llm_model, scheme, catalog_path, template, id_field,
-                 on_error, as_json):
+def annotate_cmd(pairs_path, out_path, judge_dir, llm_url, llm_model, scheme, catalog_path, queries_path, template,
+                 id_field, on_error, as_json):
     """Label (query, product) pairs with a level and a confidence.
 
     \b
@@ -186,7 +214,7 @@ def annotate_cmd(pairs_path, out_path, judge_dir, llm_url, llm_model, scheme, ca
         raise InputError("--llm-url needs --llm-model")
     rejects = Rejects()
     row_errors = RowErrors(on_error, rejects)
-    pairs = read_pairs(pairs_path, row_errors)
+    pairs = _with_query_texts(read_pairs(pairs_path, row_errors), queries_path, pairs_path, row_errors)
     if judge_dir:
         judge = CrossEncoderJudge.load(judge_dir)
         tpl = template or judge.template

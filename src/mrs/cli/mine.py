@@ -18,7 +18,8 @@ from mrs.cli.common import (
     progress,
     record_rejects,
 )
-from mrs.data.levels import SCHEMES, get_scheme
+from mrs.cli.judgment_options import queries_option, read_judgment_input, scheme_option
+from mrs.cli.text_options import text_template_option
 from mrs.errors import InputError
 
 
@@ -42,8 +43,9 @@ from mrs.errors import InputError
 @click.option("--dev-fraction", type=float, default=None,
               help="Dev share of the query split (default: Stage 1's, from its training.json, else 0.2).")
 @click.option("--seed", type=int, default=None, help="Split seed (default: Stage 1's, else 0).")
-@click.option("--template", default=None, help="Product text template (default: Stage 1's).")
-@click.option("--scheme", type=click.Choice(sorted(SCHEMES)), default=None, help="Level scheme of the judgments.")
+@text_template_option(help="Product text template (default: Stage 1's).")
+@scheme_option
+@queries_option
 @click.option("--batch-size", type=int, default=64, show_default=True, help="Encoding batch size.")
 @click.option("--hnsw-threshold", type=int, default=200_000, show_default=True,
               help="Catalogs larger than this use faiss HNSW instead of exact search.")
@@ -53,7 +55,8 @@ from mrs.errors import InputError
 @json_option
 @handle_errors
 def command(model_dir, catalog_path, judgments_path, out_path, k, band, per_query, include_judged, judge_dir,
-            dev_fraction, seed, template, scheme, batch_size, hnsw_threshold, id_field, device, on_error, as_json):
+            dev_fraction, seed, template, scheme, queries_path, batch_size, hnsw_threshold, id_field, device, on_error,
+            as_json):
     """Embed the catalog with the Stage-1 model, search it with faiss for every training query, keep the
     unjudged products near a level boundary, and label them with the judge.
 
@@ -64,7 +67,7 @@ def command(model_dir, catalog_path, judgments_path, out_path, k, band, per_quer
       mrs mine --model demo/s1 --catalog demo/catalog.jsonl --judgments demo/judgments.tsv \\
           --judge demo/judge --out demo/mined.tsv
     """
-    from mrs.data.readers import Rejects, read_catalog, read_judgments, write_judgments
+    from mrs.data.readers import Rejects, read_catalog, write_judgments
     from mrs.data.text import ProductTextTemplate
     from mrs.models import load_sentence_transformer, resolve_model, write_json
     from mrs.toolkit.dev_eval import encode
@@ -80,8 +83,8 @@ def command(model_dir, catalog_path, judgments_path, out_path, k, band, per_quer
     tpl = ProductTextTemplate(template or s1.get("template") or ProductTextTemplate().template)
     judge = CrossEncoderJudge.load(judge_dir) if judge_dir else None
     rejects = Rejects()
-    jset = read_judgments(judgments_path, scheme=get_scheme(scheme) if scheme else None, on_error=on_error,
-                          rejects=rejects)
+    jset = read_judgment_input(judgments_path, queries_path=queries_path, scheme=scheme, on_error=on_error,
+                               rejects=rejects)
     if judge is not None and judge.scheme.name != jset.scheme.name:
         raise InputError(f"the judge labels in scheme {judge.scheme.name!r} but the judgments use "
                          f"{jset.scheme.name!r}; pass --scheme {judge.scheme.name}")

@@ -13,8 +13,9 @@ from mrs.cli.common import (
     print_json,
     progress,
 )
-from mrs.data.levels import SCHEMES, get_scheme
-from mrs.data.readers import Rejects, read_catalog, read_judgments, rejects_path_for
+from mrs.cli.judgment_options import queries_option, read_judgment_input, scheme_option
+from mrs.cli.text_options import text_template_option
+from mrs.data.readers import Rejects, read_catalog, rejects_path_for
 from mrs.data.text import DEFAULT_TEMPLATE
 from mrs.errors import InputError
 
@@ -58,10 +59,9 @@ def command() -> None:
 @click.option("--batch-size", type=int, default=64, show_default=True, help="(query, product) rows per batch.")
 @click.option("--per-query", type=int, default=8, show_default=True, help="Most products of one query per batch.")
 @click.option("--lr", type=float, default=2e-5, show_default=True, help="AdamW peak learning rate.")
-@click.option("--template", default=DEFAULT_TEMPLATE, show_default=True,
-              help="Product text template (use the same one for `mrs index`).")
-@click.option("--scheme", type=click.Choice(sorted(SCHEMES)), default=None,
-              help="Level scheme of the judgments (default: from the file format).")
+@text_template_option(default=DEFAULT_TEMPLATE, help="Product text template (use the same one for `mrs index`).")
+@scheme_option
+@queries_option
 @click.option("--id-field", default=None, help="Catalog id column (default: id, _id, asin or product_id).")
 @click.option("--device", default=None, help="cpu, cuda, mps (default: GPU when present).")
 @on_error_option
@@ -69,7 +69,8 @@ def command() -> None:
 @handle_errors
 def stage1_cmd(catalog_path, judgments_path, out_dir, base, dim, level_weights, temperature, spelling_rate,
                synthetic_per_product, llm_url, llm_model, llm_key_env, dev_fraction, dev_corpus_size, seed, epochs,
-               max_steps, batch_size, per_query, lr, template, scheme, id_field, device, on_error, as_json):
+               max_steps, batch_size, per_query, lr, template, scheme, queries_path, id_field, device, on_error,
+               as_json):
     """Stage 1: fine-tune one shared query/product encoder with graded SupCon on the training queries,
     misspelled copies and synthetic queries; evaluate on held-out dev queries.
 
@@ -91,8 +92,8 @@ def stage1_cmd(catalog_path, judgments_path, out_dir, base, dim, level_weights, 
     if (llm_url is None) != (llm_model is None):
         raise InputError("--llm-url and --llm-model go together")
     rejects = Rejects()
-    judgments = read_judgments(judgments_path, scheme=get_scheme(scheme) if scheme else None, on_error=on_error,
-                               rejects=rejects)
+    judgments = read_judgment_input(judgments_path, queries_path=queries_path, scheme=scheme, on_error=on_error,
+                                    rejects=rejects)
     catalog = list(read_catalog(catalog_path, id_field=id_field, on_error=on_error, rejects=rejects))
     weights = parse_level_weights(level_weights, judgments.scheme) if level_weights else None
     config = Stage1Config(base=base, dim=dim, level_weights=weights, temperature=temperature,
@@ -100,6 +101,7 @@ def stage1_cmd(catalog_path, judgments_path, out_dir, base, dim, level_weights, 
                           dev_fraction=dev_fraction, dev_corpus_size=dev_corpus_size, seed=seed, epochs=epochs,
                           max_steps=max_steps,
                           batch_size=batch_size, per_query=per_query, lr=lr, template=template, device=device)
+    config.extra["command"] = command_line(click.get_current_context())
     generator = None
     if llm_url:
         generator = OpenAICompatibleQueryGenerator(llm_url, llm_model, api_key_env=llm_key_env)
@@ -123,6 +125,7 @@ def stage1_cmd(catalog_path, judgments_path, out_dir, base, dim, level_weights, 
     if data["judgments_missing_product"]:
         err_console.print(f"[yellow]warning:[/] {data['judgments_missing_product']} judgments name products "
                           "missing from the catalog; they were skipped", highlight=False)
+    print_training_notice(report)
     if as_json:
         print_json(report | {"training": {k: v for k, v in report["training"].items() if k != "loss_per_step"}})
         return
@@ -137,6 +140,35 @@ def _print_summary(report: dict) -> None:
         f"misspelled copies, {d['synthetic_queries']} synthetic queries",
         ("base", "stage1"),
     )
+
+
+def print_training_notice(report: dict) -> None:
+    """The report's training notice (e.g. --max-steps not reached) as one stderr line, with or without --json."""
+    notice = report["training"].get("notice")
+    if notice:
+        err_console.print(f"[yellow]note:[/] {notice}", highlight=False, soft_wrap=True)
+
+
+def command_line(ctx: click.Context) -> str:
+    """The command as the user could retype it: ``mrs <subcommands>`` and every option given on the command
+    line (defaults left out), shell-quoted; recorded in the model card."""
+    import shlex
+
+    from click.core import ParameterSource
+
+    words = ["mrs", *ctx.command_path.split()[1:]]
+    for param in ctx.command.params:
+        if ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
+            continue
+        name = max(param.opts, key=len) if isinstance(param, click.Option) else None
+        values = ctx.params[param.name]
+        values = values if isinstance(values, (list, tuple)) else [values]
+        if isinstance(param, click.Option) and param.is_flag:
+            words.append(name)
+            continue
+        for v in values:
+            words += [name, str(v)] if name else [str(v)]
+    return shlex.join(words)
 
 
 def print_training_summary(report: dict, data_line: str, stages: tuple[str, ...]) -> None:

@@ -11,9 +11,10 @@ from mrs.cli.common import (
     print_json,
     progress,
 )
+from mrs.cli.judgment_options import queries_option, read_judgment_input, scheme_option
+from mrs.cli.text_options import text_template_option
 from mrs.cli.train import command as train_group
-from mrs.cli.train import print_training_summary
-from mrs.data.levels import SCHEMES, get_scheme
+from mrs.cli.train import command_line, print_training_notice, print_training_summary
 
 
 @train_group.command("stage2")
@@ -46,8 +47,9 @@ from mrs.data.levels import SCHEMES, get_scheme
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--per-query", type=int, default=8, show_default=True)
 @click.option("--lr", type=float, default=1e-5, show_default=True)
-@click.option("--template", default=None, help="Product text template (default: Stage 1's).")
-@click.option("--scheme", type=click.Choice(sorted(SCHEMES)), default=None, help="Level scheme of the judgments.")
+@text_template_option(help="Product text template (default: Stage 1's).")
+@scheme_option
+@queries_option
 @click.option("--id-field", default=None, help="Catalog id column.")
 @click.option("--device", default=None, help="cpu, cuda, mps (default: GPU when present).")
 @on_error_option
@@ -55,7 +57,8 @@ from mrs.data.levels import SCHEMES, get_scheme
 @handle_errors
 def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, circle_weight, supcon_weight, margins,
                gamma, boundary_weights, temperature, level_weights, min_confidence, spelling_rate, dev_fraction, seed,
-               epochs, max_steps, batch_size, per_query, lr, template, scheme, id_field, device, on_error, as_json):
+               epochs, max_steps, batch_size, per_query, lr, template, scheme, queries_path, id_field, device, on_error,
+               as_json):
     """Stage 2: refine the Stage-1 model on human + mined pairs with graded SupCon plus the multi-class circle
     loss (one term per adjacent level boundary). Same outputs as Stage 1: OUT with training.json (config, data,
     loss per step and per part, dev metrics of base / Stage 1 / Stage 2 incl. AUC per adjacent level pair) and
@@ -76,8 +79,8 @@ def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, cir
     path = resolve_model(model_dir)
     s1 = read_stage1_report(path).get("config", {})
     rejects = Rejects()
-    wanted = get_scheme(scheme) if scheme else None
-    judgments = read_judgments(judgments_path, scheme=wanted, on_error=on_error, rejects=rejects)
+    judgments = read_judgment_input(judgments_path, queries_path=queries_path, scheme=scheme, on_error=on_error,
+                                    rejects=rejects)
     mined = (read_judgments(mined_path, fmt="mrs", scheme=judgments.scheme, on_error=on_error, rejects=rejects)
              if mined_path else None)
     catalog = list(read_catalog(catalog_path, id_field=id_field, on_error=on_error, rejects=rejects))
@@ -93,6 +96,7 @@ def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, cir
         seed=seed if seed is not None else s1.get("seed", 0),
         epochs=epochs, max_steps=max_steps, batch_size=batch_size, per_query=per_query, lr=lr, template=template,
         device=device)
+    config.extra["command"] = command_line(click.get_current_context())
     with progress(quiet=as_json) as bar:
         tasks: dict[str, int] = {}
         labels = {"prepare": "preparing data", "train": "training", "evaluate": "dev evaluation"}
@@ -106,6 +110,7 @@ def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, cir
     if rejects.count:
         rpath = rejects.write(rejects_path_for(out_dir))
         report["rejects"] = {"count": rejects.count, "path": str(rpath), "reasons": rejects.reasons()}
+    print_training_notice(report)
     if as_json:
         hidden = ("loss_per_step", "supcon_per_step", "circle_per_step")
         print_json(report | {"training": {k: v for k, v in report["training"].items() if k not in hidden}})

@@ -15,10 +15,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mrs.data.judgment_checks import check_query_ids, check_trec_grades_fill, schemes_fitting
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.levels import ESCI, SCHEMES, WANDS, LevelScheme, get_scheme, map_grades
 from mrs.data.lines import LineReader, check_file
 from mrs.data.rejects import Rejects, RowErrors
+from mrs.data.trec_ids import decode_trec_id
 from mrs.errors import InputError
 
 JUDGMENT_FORMATS = ("esci", "srw", "wands", "trec", "mrs")
@@ -81,8 +83,10 @@ class _Collector:
         try:
             return self.scheme.grade_of(label)
         except KeyError:
+            fits = [name for name in schemes_fitting(label) if name != self.scheme.name]
+            hint = f"; it is a level of --scheme {' / --scheme '.join(fits)}" if fits else ""
             self.row_errors.bad(self.path, line, f"unknown label {label!r} for level scheme "
-                                f"{self.scheme.name} ({', '.join(self.scheme.levels)})", raw)
+                                f"{self.scheme.name} ({', '.join(self.scheme.levels)}){hint}", raw)
             return None
 
     def add(self, line: int | None, raw: object, query_id: str, query: str, product_id: str, grade: int,
@@ -161,18 +165,24 @@ def read_judgments(
     queries: str | os.PathLike | dict[str, str] | None = None,
     on_error: str = "fail",
     rejects: Rejects | None = None,
+    needs_query_text: bool = True,
 ) -> JudgmentSet:
     """Read graded judgments from any supported format.
 
     fmt: esci (qrels TSV: query, product_id, srw_rating, esci_label, grade; the query text is its id),
     srw (OpenSearch Search-Relevance judgments JSON: judgmentRatings[query, ratings[docId, rating]], ratings
     100/10/1/0 → esci grades 3/2/1/0), wands (label.csv: id, query_id, product_id, label; needs ``queries``),
-    trec (``qid 0 docid grade``; query text = qid unless ``queries`` maps it), mrs (``write_judgments``
-    TSV); None = detect from extension and header.
+    trec (``qid 0 docid grade``, ids decoded by mrs.data.trec_ids; query text = qid unless ``queries`` maps
+    it), mrs (``write_judgments`` TSV); None = detect from extension and header.
     scheme: the level scheme (name or LevelScheme). Default: esci for esci/srw/trec, wands for wands, the
     scheme whose level names match for mrs. Asking esci data for three-level maps grades with the built-in
     esci → three-level mapping.
     queries: query id → text, as a dict or a path for ``read_queries``.
+    needs_query_text: the caller searches or trains on the query texts. Then TREC qrels read without
+    ``queries`` whose query ids look like ids, not texts (``check_query_ids``) are an InputError asking for
+    ``--queries``; False (scoring run files against qrels needs only the ids) skips that check.
+    TREC grades read with the default scheme must fill it: grades 0–2 (three levels) without ``scheme`` are an
+    InputError naming the three-level schemes, so a 3-level file is never read as 4-level ESCI.
     Returns a JudgmentSet in file order.
     """
     row_errors = RowErrors(on_error, rejects)
@@ -200,6 +210,10 @@ def read_judgments(
     jset = col.jset
     if len(jset) == 0 and row_errors.skipped == 0:
         raise InputError("no judgments in file", str(p), 1)
+    if fmt == "trec" and wanted is None:
+        check_trec_grades_fill(jset, p)
+    if fmt == "trec" and query_texts is None and needs_query_text:
+        check_query_ids(jset, p)
     if wanted is not None and wanted.name != read_scheme.name:
         mapping = map_grades(None, read_scheme, wanted)
         jset = JudgmentSet(wanted, [Judgment(j.query_id, j.query, j.product_id, mapping[j.grade], j.source,
@@ -266,6 +280,7 @@ def _read_trec(p: Path, col: _Collector, row_errors: RowErrors, query_texts: dic
             row_errors.bad(p, line, f"expected 4 fields (qid 0 docid grade), got {len(parts)}", text)
             continue
         qid, _, docid, label = parts
+        qid, docid = decode_trec_id(qid), decode_trec_id(docid)
         grade = col.grade(label, line, text)
         if grade is None:
             continue

@@ -215,9 +215,10 @@ class ElasticsearchBackend:
         data = resp.body if hasattr(resp, "body") else resp
         return facets_from_aggregations(data.get("aggregations") or {}, fields, self.spec.attributes)
 
-    def score_documents(self, text: str, vector: np.ndarray,
+    def score_documents(self, text: str, vector: np.ndarray | None,
                         ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
-        """Lexical and dense scores (engine spaces) of ``ids`` for one query, retrieved or not (module doc)."""
+        """Lexical and dense scores (engine spaces) of ``ids`` for one query, retrieved or not (module doc);
+        vector None: no kNN search, dense None."""
         ids = list(dict.fromkeys(str(i) for i in ids))
         out: dict[str, dict[str, float | None]] = {i: {SUBQUERY_LEXICAL: None, SUBQUERY_DENSE: None} for i in ids}
         for start in range(0, len(ids), MAX_NUM_CANDIDATES):
@@ -225,6 +226,8 @@ class ElasticsearchBackend:
             lexical = bodies.ids_filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker), part)
             for h in self._search(bodies.search_request(len(part), query=lexical)):
                 out[h["_id"]][SUBQUERY_LEXICAL] = self._lexical_score(h["_score"])
+            if vector is None:
+                continue
             section = bodies.knn_section(self.spec.vector_field, vector, len(part), len(part),
                                          filter={"ids": {"values": part}})
             for h in self._search(bodies.search_request(len(part), knn=section)):

@@ -253,22 +253,24 @@ class EmbeddedEngine:
             ))
         return hits
 
-    def score_documents(self, text: str, vector: np.ndarray, ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
+    def score_documents(self, text: str, vector: np.ndarray | None,
+                        ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
         """Raw scores of the given documents for one query, retrieved or not:
-        {id: {"lexical": BM25 (None when no query term matched the document), "dense": k-NN score}}.
-        Ids not in the index get None for both."""
+        {id: {"lexical": BM25 (None when no query term matched the document), "dense": k-NN score (None when
+        ``vector`` is None: lexical-only work needs no encoder)}}. Ids not in the index get None for both."""
         _check_query_text(text)
         lex_all, matched = self.bm25.score(text)
         rows = [self._row_of.get(i) for i in ids]
         known = [r for r in rows if r is not None]
-        dense = dict(zip(known, self.vectors.scores_for(vector, known).tolist(), strict=True))
+        dense = ({} if vector is None else
+                 dict(zip(known, self.vectors.scores_for(vector, known).tolist(), strict=True)))
         out: dict[str, dict[str, float | None]] = {}
         for doc_id, row in zip(ids, rows, strict=True):
             if row is None:
                 out[doc_id] = {SUBQUERY_LEXICAL: None, SUBQUERY_DENSE: None}
             else:
                 lex = float(lex_all[row]) if bool(matched[row]) else None
-                out[doc_id] = {SUBQUERY_LEXICAL: lex, SUBQUERY_DENSE: float(dense[row])}
+                out[doc_id] = {SUBQUERY_LEXICAL: lex, SUBQUERY_DENSE: float(dense[row]) if dense else None}
         return out
 
     # ---- convenience --------------------------------------------------------------------------------

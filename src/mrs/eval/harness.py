@@ -146,6 +146,7 @@ def build_report(
     report["significance"] = compare_runs(
         qrels, dict(runs), config.metrics, table, config.relevant_grade, config.stat_test, config.max_p
     )
+    warn.extend(report["significance"].pop("warnings", []))
     report["settings"] = {
         "metrics": [m.name for m in config.metrics],
         "gains": config.gains,

@@ -21,6 +21,7 @@ is a grade of the scheme, translated to the gain scale when ``gains="esci"``.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -182,13 +183,15 @@ def compare_runs(
     """ranx.compare over named runs: paired significance test per metric for every pair of runs.
 
     Returns {"stat_test", "max_p", "pairs": [{"a", "b", "metric", "p_value", "significant", "better"}],
-    "table": ranx's text table (superscripts mark the runs a run beats significantly)}.
+    "table": ranx's text table (superscripts mark the runs a run beats significantly), "warnings": what the
+    test's numerics reported (scipy's RuntimeWarnings, e.g. per-query differences that are all equal), as
+    sentences for the report instead of raw warnings on the terminal}.
     With fewer than two runs, "pairs" is empty. stat_test: student (paired t), fisher (randomization),
     tukey (Tukey's HSD over all runs at once)."""
     if stat_test not in STAT_TESTS:
         raise InputError(f"unknown --stat-test {stat_test!r}; choose one of {', '.join(STAT_TESTS)}")
     names = list(runs)
-    out: dict = {"stat_test": stat_test, "max_p": max_p, "pairs": [], "table": ""}
+    out: dict = {"stat_test": stat_test, "max_p": max_p, "pairs": [], "table": "", "warnings": []}
     if len(names) < 2:
         return out
     from ranx import compare
@@ -202,7 +205,13 @@ def compare_runs(
         rq, rr = _ranx_inputs(scaled, runs[n])
         rr.name = n
         ranx_runs.append(rr)
-    report = compare(rq, ranx_runs, unique, stat_test=stat_test, max_p=max_p, random_seed=random_seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        report = compare(rq, ranx_runs, unique, stat_test=stat_test, max_p=max_p, random_seed=random_seed)
+    for message in dict.fromkeys(str(w.message).split(". ")[0] for w in caught
+                                 if issubclass(w.category, RuntimeWarning)):
+        out["warnings"].append(f"{stat_test} test: {message.rstrip('.')} (scipy); the runs' per-query scores differ "
+                               "by (nearly) the same amount on every query, so their p-values are unreliable")
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             result = report.comparisons[frozenset([a, b])]

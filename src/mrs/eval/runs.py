@@ -5,8 +5,8 @@ SearchBackend protocol only (mrs.indexer.backend), so the same code evaluates th
 cluster. Query vectors are encoded once, batched, by the caller's encoder and passed in.
 
 TREC run format, one line per retrieved product: ``qid Q0 docid rank score run_name`` (whitespace
-separated). Query ids with whitespace (ESCI uses the query text as its id) are written percent-encoded
-(``t%20towels%20kitchen``) and decoded on reading, so a written file reads back to the same run.
+separated). Ids are escaped by mrs.data.trec_ids (percent-encoded when they hold whitespace), the same
+escaping the TREC qrels reader decodes, so runs and qrels written by mrs read back to the same ids.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
 
 import numpy as np
 
+from mrs.data.trec_ids import decode_trec_id, encode_trec_id
 from mrs.errors import InputError
 from mrs.eval.tuned import TunedOn, pipeline_origin
 from mrs.indexer.backend import Hit, SearchBackend
@@ -170,10 +170,6 @@ def retrieve(
 
 # TREC run files -----------------------------------------------------------------------------------
 
-def _encode_id(text: str) -> str:
-    return quote(text, safe="") if any(c.isspace() or c == "%" for c in text) or not text else text
-
-
 def write_trec_run(path: str | os.PathLike, run: Mapping[str, Mapping[str, float]], name: str) -> int:
     """Write a run as a TREC run file (ranks by descending score, ties kept in the given order).
     name: run tag (whitespace replaced by '_'). Returns the number of lines written. Atomic (temp + rename)."""
@@ -186,7 +182,7 @@ def write_trec_run(path: str | os.PathLike, run: Mapping[str, Mapping[str, float
         for qid, docs in run.items():
             ranked = sorted(docs.items(), key=lambda kv: -kv[1])
             for rank, (doc, score) in enumerate(ranked, start=1):
-                fh.write(f"{_encode_id(qid)} Q0 {_encode_id(doc)} {rank} {score!r} {tag}\n")
+                fh.write(f"{encode_trec_id(qid)} Q0 {encode_trec_id(doc)} {rank} {score!r} {tag}\n")
                 n += 1
     tmp.replace(p)
     return n
@@ -220,13 +216,23 @@ def read_trec_run(path: str | os.PathLike) -> tuple[str, dict[str, dict[str, flo
                 raise InputError(f"rank {rank!r} / score {score!r} is not a number", path=str(path), line=lineno) from None
             if math.isnan(value):
                 raise InputError("score is NaN", path=str(path), line=lineno)
-            qid, doc = unquote(qid), unquote(doc)
+            qid, doc = decode_trec_id(qid), decode_trec_id(doc)
             docs = run.setdefault(qid, {})
             if doc in docs:
                 raise InputError(f"product {doc!r} listed twice for query {qid!r}", path=str(path), line=lineno)
             docs[doc] = value
             tag = tag or this_tag
     return (tag or p.stem), run
+
+
+def check_run_queries(run: Mapping[str, Mapping[str, float]], judged: Mapping[str, str],
+                      path: str | os.PathLike) -> None:
+    """InputError when a run (e.g. from read_trec_run) names none of the judged query ids: scoring it would
+    give 0.0 everywhere. judged: {query id: text} of the judgments; path: the run file, for the message."""
+    if run and judged and not set(run) & set(judged):
+        raise InputError(f"none of the run's {len(run)} query ids is a judged query id (run: "
+                         f"{', '.join(list(run)[:3])}; judgments: {', '.join(list(judged)[:3])}): are the run and "
+                         "the judgments for the same queries?", path=str(path))
 
 
 def write_trec_qrels(path: str | os.PathLike, qrels: Mapping[str, Mapping[str, int]]) -> int:
@@ -239,7 +245,7 @@ def write_trec_qrels(path: str | os.PathLike, qrels: Mapping[str, Mapping[str, i
     with tmp.open("w", encoding="utf-8") as fh:
         for qid, docs in qrels.items():
             for doc, grade in docs.items():
-                fh.write(f"{_encode_id(qid)} 0 {_encode_id(doc)} {int(grade)}\n")
+                fh.write(f"{encode_trec_id(qid)} 0 {encode_trec_id(doc)} {int(grade)}\n")
                 n += 1
     tmp.replace(p)
     return n

@@ -85,9 +85,11 @@ class SearchBackend(Protocol):
         """Hybrid query (lexical + dense) combined by a search pipeline (OpenSearch JSON body or parsed)."""
         ...
 
-    def score_documents(self, text: str, vector: np.ndarray, ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
+    def score_documents(self, text: str, vector: np.ndarray | None,
+                        ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
         """Raw lexical and dense scores of the given documents for one query, retrieved or not:
-        {id: {"lexical": BM25 or None (no term matched), "dense": k-NN score}}. Used to score judged pairs."""
+        {id: {"lexical": BM25 or None (no term matched), "dense": k-NN score, None when ``vector`` is None}}.
+        Used to score judged pairs."""
         ...
 
     def count(self) -> int:

@@ -8,7 +8,7 @@ the embedding text stays short (mrs.data.text.ProductTextTemplate, as in the pap
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from mrs.data.catalog import Product
 from mrs.data.text import ProductTextTemplate, field_text
@@ -57,6 +57,72 @@ def format_fields(fields: Mapping[str, float]) -> str:
 def bm25_texts(product: Product, fields: Mapping[str, float]) -> dict[str, str]:
     """The text of each BM25 field for one product ('' when absent; lists joined, see field_text)."""
     return {name: field_text(product.id if name == "id" else product.get(name)) for name in fields}
+
+
+def catalog_columns(products: Iterable[Product]) -> list[str]:
+    """Every field name some product has, in first-seen order, except the id column (a field whose value is
+    the product's id in every product)."""
+    names: dict[str, None] = {}
+    id_like: set[str] | None = None
+    for p in products:
+        names.update(dict.fromkeys(p.fields))
+        same = {k for k, v in p.fields.items() if field_text(v) == p.id}
+        id_like = same if id_like is None else id_like & same
+    return [n for n in names if n not in (id_like or set())]
+
+
+def check_catalog_fields(columns: list[str], fields: Mapping[str, float], template: ProductTextTemplate, *,
+                         fields_given: bool, template_given: bool) -> list[str]:
+    """Check the BM25 fields and the text template against the catalog's columns; return warnings.
+
+    columns: catalog_columns of the catalog (``id`` is always there). fields_given / template_given: the user
+    named them (--fields / --text-template) rather than taking the defaults.
+    Raises InputError naming the unknown names and listing the columns found when a given field or template
+    key is no column (a typo such as ``descr``), or when no default field / template key is one (a catalog
+    with other column names). A default field some products lack is only a warning, and so are the columns
+    nothing indexes then."""
+    known = set(columns) | {"id"}
+    found = ", ".join(columns) or "none"
+    bm25_missing = [f for f in fields if f not in known]
+    keys_missing = list(dict.fromkeys(k for k in template.fields if k not in known))
+    if fields_given and bm25_missing:
+        raise InputError(f"--fields: {_names(bm25_missing)} not a column of the catalog; columns found: {found}")
+    if template_given and keys_missing:
+        keys = ", ".join("{" + k + "}" for k in keys_missing)
+        verb = "is" if len(keys_missing) == 1 else "are"
+        raise InputError(f"--text-template: {keys} {verb} not a column of the catalog; columns found: {found}")
+    if not fields_given and len(bm25_missing) == len(fields):
+        raise InputError(f"none of the default BM25 fields ({', '.join(fields)}) is a column of the catalog: "
+                         f"pass --fields (e.g. --fields \"{_example_fields(columns)}\"); "
+                         f"columns found: {found}")
+    if not template_given and len(keys_missing) == len(set(template.fields)):
+        raise InputError(f"none of the default text template's keys ({template.template}) is a column of the "
+                         f"catalog: pass --text-template (e.g. \"{{{columns[0] if columns else 'name'}}}\"); "
+                         f"columns found: {found}")
+    warnings = []
+    if not fields_given and bm25_missing:
+        used = set(fields) | set(template.fields) | _alias_sources()
+        unused = [c for c in columns if c not in used]
+        warnings.append(f"default BM25 fields {', '.join(bm25_missing)} are not columns of the catalog; searching "
+                        f"{', '.join(f for f in fields if f in known)}"
+                        + (f"; columns not indexed: {', '.join(unused)} (add them with --fields)" if unused else ""))
+    return warnings
+
+
+def _example_fields(columns: list[str]) -> str:
+    return ",".join([f"{columns[0]}^3", *columns[1:3]]) if columns else "name^3,description"
+
+
+def _names(names: list[str]) -> str:
+    quoted = ", ".join(repr(n) for n in names)
+    return f"{quoted} is" if len(names) == 1 else f"{quoted} are"
+
+
+def _alias_sources() -> set[str]:
+    """Source columns the catalog reader copies into the common names (product_name → title, ...)."""
+    from mrs.data.catalog_readers import FIELD_ALIASES
+
+    return {src for sources in FIELD_ALIASES.values() for src in sources}
 
 
 def to_document(product: Product, template: ProductTextTemplate) -> Document:

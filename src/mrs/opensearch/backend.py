@@ -209,9 +209,10 @@ class OpenSearchBackend:
         resp = self.call(self.client.search, index=self.index, body=body)
         return facets_from_aggregations(resp.get("aggregations") or {}, fields, self.spec.attributes)
 
-    def score_documents(self, text: str, vector: np.ndarray,
+    def score_documents(self, text: str, vector: np.ndarray | None,
                         ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
-        """Raw lexical and dense scores of ``ids`` for one query (see module doc for the exactness argument)."""
+        """Raw lexical and dense scores of ``ids`` for one query (see module doc for the exactness argument);
+        vector None: no k-NN query, dense None."""
         ids = list(dict.fromkeys(str(i) for i in ids))
         out: dict[str, dict[str, float | None]] = {i: {SUBQUERY_LEXICAL: None, SUBQUERY_DENSE: None} for i in ids}
         if not ids:
@@ -219,6 +220,8 @@ class OpenSearchBackend:
         lexical = bodies.ids_filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker), ids)
         for h in self._search(bodies.search_request(lexical, len(ids))):
             out[h["_id"]][SUBQUERY_LEXICAL] = float(h["_score"])
+        if vector is None:
+            return out
         dense = bodies.knn_query(self.spec.vector_field, vector, k=len(ids),
                                  filter={"ids": {"values": ids}})
         for h in self._search(bodies.search_request(dense, len(ids))):

@@ -12,7 +12,7 @@ propensity), so a product shown at rank 10 and not clicked is weaker evidence th
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -125,6 +125,7 @@ class AuditReport:
     global_conversion_rate: float
     flags: list[Flag]
     config: dict
+    held_out_judgments: int = 0  # judgments of held-out (dev) queries, passed through unchanged
 
     def counts(self) -> dict[str, dict[str, int]]:
         """{rule: {action: count}}, every rule listed."""
@@ -145,6 +146,7 @@ class AuditReport:
             "judgments_in": self.judgments_in,
             "judgments_out": self.judgments_out,
             "matched_pairs": self.matched_pairs,
+            "held_out_judgments": self.held_out_judgments,
             "global_ctr": self.global_ctr,
             "global_conversion_rate": self.global_conversion_rate,
             "counts": self.counts(),
@@ -160,6 +162,7 @@ class AuditReport:
             "",
             f"- judgments in: {self.judgments_in}, out: {self.judgments_out}",
             f"- judged pairs with engagement: {self.matched_pairs}",
+            f"- judgments of held-out (dev) queries, left untouched: {self.held_out_judgments}",
             f"- global position-corrected CTR: {self.global_ctr:.4f}; conversion rate: {self.global_conversion_rate:.4f}",
             "",
             "| rule | keep | rejudge | drop |",
@@ -233,10 +236,13 @@ def audit_judgments(
     engagement: Mapping[tuple[str, str], PairStats],
     config: AuditConfig | None = None,
     rejudge: Rejudge | None = None,
+    held_out: Collection[str] = frozenset(),
 ) -> tuple[JudgmentSet, AuditReport]:
     """Audit judgments against engagement.
 
     engagement: (normalized query text, product id) → PairStats (see normalize_query).
+    held_out: query ids whose judgments are never flagged, re-judged or dropped — the dev queries of the
+    training split (mrs.data.splits), so models are compared on the labels as the annotators gave them.
     rejudge: needed when any rule's action is "rejudge" and that rule fires; re-judged pairs keep their place
     with the judge's grade, source "audited" and the judge's confidence. Dropped pairs are removed and listed.
     Returns (audited judgments, report). InputError when a rejudge is needed but no judge was given.
@@ -253,7 +259,12 @@ def audit_judgments(
     flag_of: dict[int, Flag] = {}
     matched = 0
     top = judgments.scheme.top
+    held_out = frozenset(held_out)
+    n_held_out = 0
     for i, j in enumerate(judgments):
+        if j.query_id in held_out:
+            n_held_out += 1
+            continue
         e = engagement.get((normalize_query(j.query), j.product_id))
         if e is None:
             continue
@@ -291,7 +302,7 @@ def audit_judgments(
             f.new_grade, f.new_confidence = int(grade), float(conf)
             out.add(Judgment(j.query_id, j.query, j.product_id, int(grade), source="audited", confidence=float(conf)))
     report = AuditReport(len(judgments), len(out), matched, global_ctr, global_conv, flags,
-                         {**asdict(config), "actions": dict(config.actions)})
+                         {**asdict(config), "actions": dict(config.actions)}, n_held_out)
     return out, report
 
 

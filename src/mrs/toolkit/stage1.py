@@ -25,6 +25,7 @@ from mrs.toolkit.augment import augment_spelling
 from mrs.toolkit.batching import TrainingExample, build_batches, rows_left_out
 from mrs.toolkit.dev_eval import encode, evaluate_dense
 from mrs.toolkit.losses.supcon import GradedSupConLoss, default_level_weights
+from mrs.toolkit.model_card import write_model_card
 from mrs.toolkit.synthetic import QueryGenerator, TemplateQueryGenerator, generate_synthetic
 from mrs.toolkit.training import (
     fit_planned,
@@ -283,7 +284,7 @@ def train_stage1(
             "rows_not_in_first_epoch": rows_left_out(len(examples), first_plan),
             "dev_corpus_products": len(dev_texts),
         },
-        "training": training_summary(result, total_steps),
+        "training": training_summary(result, total_steps, config.max_steps),
         "dev": {"base": dev_metrics_base, "stage1": dev_metrics},
     }
 
@@ -291,6 +292,7 @@ def train_stage1(
         plot_loss_curve(result.step_losses, tmp / "loss_curve.png", title="Stage 1 graded SupCon loss")
         report["seconds_total"] = round(time.perf_counter() - started, 2)
         write_json(tmp / "training.json", report)
+        write_model_card(tmp, report, config.extra.get("command"))
 
     out = save_model_atomic(model, out_dir, write_extra)
     report["model_dir"] = str(out)

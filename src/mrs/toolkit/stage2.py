@@ -28,6 +28,7 @@ from mrs.toolkit.dev_eval import encode, evaluate_dense, separation_auc
 from mrs.toolkit.losses.circle import MultiClassCircleLoss
 from mrs.toolkit.losses.supcon import GradedSupConLoss, default_level_weights
 from mrs.toolkit.mining import merge_mined, training_queries
+from mrs.toolkit.model_card import write_model_card
 from mrs.toolkit.stage1 import _check_judgments, _examples
 from mrs.toolkit.training import (
     fit_planned,
@@ -208,6 +209,12 @@ def train_stage2(
     train_set, dev_set = judged.subset(train_ids), judged.subset(dev_ids)
     if not train_set.judgments:
         raise InputError("no training queries left after the dev split; lower --dev-fraction")
+    relabelled = [j for j in dev_set if j.source == "audited"]
+    if relabelled:
+        raise InputError(f"{len(relabelled)} judgments of dev queries were re-judged by an audit (source audited, "
+                         f"e.g. {relabelled[0].query_id!r} / {relabelled[0].product_id!r}): the dev table would "
+                         "compare models on changed labels; audit with the training split's --dev-fraction and "
+                         "--seed so dev queries keep their labels")
     merge_counts = {"added": 0, "replaced": 0, "low_confidence": 0, "duplicates": 0}
     mined_missing = 0
     if mined is not None and mined.judgments:
@@ -296,7 +303,7 @@ def train_stage2(
             "rows_not_in_first_epoch": rows_left_out(len(examples), first_plan),
         },
         "training": {
-            **training_summary(result, total_steps),
+            **training_summary(result, total_steps, config.max_steps),
             "supcon_per_step": [round(v, 6) for v in loss.parts["supcon"]],
             "circle_per_step": [round(v, 6) for v in loss.parts["circle"]],
         },
@@ -308,6 +315,7 @@ def train_stage2(
                         title=f"Stage 2 loss ({config.supcon_weight:g}·SupCon + {config.circle_weight:g}·circle)")
         report["seconds_total"] = round(time.perf_counter() - started, 2)
         write_json(tmp / "training.json", report)
+        write_model_card(tmp, report, config.extra.get("command"))
 
     out = save_model_atomic(model, out_dir, write_extra)
     report["model_dir"] = str(out)

@@ -239,12 +239,20 @@ def fit_planned(
     )
 
 
-def training_summary(result: FitResult, planned: int) -> dict:
+def training_summary(result: FitResult, planned: int, max_steps: int = 0) -> dict:
     """The "training" section of a training report: steps, epochs, pairs, seconds, throughput (pairs/s) and
-    the loss per step (first, last and all, rounded to 6 decimals)."""
+    the loss per step (first, last and all, rounded to 6 decimals). max_steps: the asked cap (0 = none); when
+    the epochs ended first, "notice" says so (a cap of 200 that one epoch ends at 55 is not 200 steps)."""
+    notice = None
+    if max_steps and max_steps > result.steps:
+        notice = (f"--max-steps {max_steps} was not reached: {result.epochs} epoch(s) ended after {result.steps} "
+                  "steps (raise --epochs to train longer)")
     return {
         "steps": result.steps,
         "planned_steps": planned,
+        "max_steps": max_steps,
+        "stopped_by": "max_steps" if max_steps and result.steps >= max_steps else "epochs",
+        "notice": notice,
         "epochs": result.epochs,
         "pairs_seen": result.pairs,
         "seconds": round(result.seconds, 2),
