@@ -7,7 +7,6 @@ Resolution order for a model reference: an existing local directory → the pack
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
@@ -84,9 +83,7 @@ def model_identity(ref: str | os.PathLike | None) -> dict:
 
 
 def write_json(path: str | os.PathLike, obj: object) -> None:
-    """Write JSON atomically (temp file + rename)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(p)
+    """Write JSON all or nothing (mrs.atomic.write_json)."""
+    from mrs.atomic import write_json as atomic_write_json
+
+    atomic_write_json(path, obj)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from mrs.atomic import OutputSet
 from mrs.blending.probability import IsotonicMap, label_scores
 from mrs.blending.thresholds import LevelThreshold
 from mrs.data.levels import SCHEMES, LevelScheme
@@ -115,17 +116,19 @@ def _scheme_from(d: Mapping[str, Any], source: str | None) -> LevelScheme:
     return LevelScheme(name=str(name), levels=tuple(str(v) for v in levels))
 
 
-def write_calibration(calibration: Calibration, path: str | os.PathLike) -> Path:
-    """Write calibration.json atomically; returns the path."""
+def write_calibration(calibration: Calibration, path: str | os.PathLike, outputs: OutputSet | None = None) -> Path:
+    """Write calibration.json all or nothing; outputs: stage it in this mrs.atomic.OutputSet (committed with
+    the pipeline and plots) instead. Returns the path."""
     p = Path(path)
-    write_json(p, _plain(calibration.to_dict()))
+    (outputs.write_json if outputs is not None else write_json)(p, _plain(calibration.to_dict()))
     return p
 
 
-def write_pipeline(body: Mapping[str, Any], path: str | os.PathLike) -> Path:
-    """Write the chosen search-pipeline body as its own JSON file (PUT /_search/pipeline/<name> body)."""
+def write_pipeline(body: Mapping[str, Any], path: str | os.PathLike, outputs: OutputSet | None = None) -> Path:
+    """Write the chosen search-pipeline body as its own JSON file (PUT /_search/pipeline/<name> body);
+    outputs as in write_calibration."""
     p = Path(path)
-    write_json(p, _plain(dict(body)))
+    (outputs.write_json if outputs is not None else write_json)(p, _plain(dict(body)))
     return p
 
 

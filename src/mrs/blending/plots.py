@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mrs.atomic import OutputSet, figure_png, write_bytes
 from mrs.blending.grid import GridResult
 from mrs.blending.thresholds import LevelThreshold
 from mrs.data.levels import LevelScheme
@@ -29,8 +30,10 @@ def _pyplot():
 
 
 def plot_dense_levels(dense_scores: np.ndarray, grades: np.ndarray, scheme: LevelScheme,
-                      thresholds: Mapping[str, LevelThreshold], path: str | os.PathLike, title: str = "") -> Path:
-    """Write the per-level dense score histograms (one panel per level, top level first) to ``path``."""
+                      thresholds: Mapping[str, LevelThreshold], path: str | os.PathLike, title: str = "",
+                      outputs: OutputSet | None = None) -> Path:
+    """Write the per-level dense score histograms (one panel per level, top level first) to ``path``
+    (staged in ``outputs``, an mrs.atomic.OutputSet, when given; all or nothing either way)."""
     plt = _pyplot()
     dense_scores = np.asarray(dense_scores, dtype=np.float64)
     grades = np.asarray(grades)
@@ -55,13 +58,18 @@ def plot_dense_levels(dense_scores: np.ndarray, grades: np.ndarray, scheme: Leve
     fig.suptitle(title or "judged pairs per level: dense score, with calibrated thresholds", fontsize=10)
     fig.tight_layout()
     p = Path(path)
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
+    try:
+        png = figure_png(fig, 110)
+    finally:
+        plt.close(fig)
+    (outputs.write_bytes if outputs is not None else write_bytes)(p, png)
     return p
 
 
-def plot_blend_curves(grid: GridResult, path: str | os.PathLike, max_families: int = 6) -> Path:
-    """Write the metric-vs-dense-weight curves of the best families (train queries) to ``path``."""
+def plot_blend_curves(grid: GridResult, path: str | os.PathLike, max_families: int = 6,
+                      outputs: OutputSet | None = None) -> Path:
+    """Write the metric-vs-dense-weight curves of the best families (train queries) to ``path`` (outputs as
+    in plot_dense_levels)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.8))
     for family, (xs, ys) in grid.curves(max_families).items():
@@ -77,6 +85,9 @@ def plot_blend_curves(grid: GridResult, path: str | os.PathLike, max_families: i
     ax.legend(fontsize=6, loc="lower center")
     fig.tight_layout()
     p = Path(path)
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
+    try:
+        png = figure_png(fig, 110)
+    finally:
+        plt.close(fig)
+    (outputs.write_bytes if outputs is not None else write_bytes)(p, png)
     return p

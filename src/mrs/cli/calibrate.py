@@ -85,6 +85,7 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
       MRS_ELASTICSEARCH_URL=http://localhost:9200 mrs calibrate --backend elasticsearch --index products \\
           --judgments demo/judgments.tsv --out es-calibration.json
     """
+    from mrs.atomic import output_set
     from mrs.blending import calibration as cal_io
     from mrs.blending.objective import parse_metric
     from mrs.blending.plots import plot_blend_curves, plot_dense_levels
@@ -124,14 +125,16 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
                                  sources=sources, on_progress=on_progress)
     cal = result.calibration
     paths = output_paths(out)
-    cal_io.write_calibration(cal, paths["calibration"])
-    cal_io.write_pipeline(cal.pipeline, paths["pipeline"])
-    plot_dense_levels(result.pairs.dense, result.pairs.grades, cal.scheme, cal.thresholds, paths["dense_levels_png"])
-    plot_blend_curves(result.grid, paths["blend_weights_png"])
     warnings = []
-    if rejects is not None and rejects.count:
-        where = rejects.write(rejects_path_for(out))
-        warnings.append(f"{rejects.count} bad judgment rows skipped, written to {where}")
+    with output_set() as outputs:  # calibration, pipeline, plots and rejects together, or none (mrs.atomic)
+        cal_io.write_calibration(cal, paths["calibration"], outputs)
+        cal_io.write_pipeline(cal.pipeline, paths["pipeline"], outputs)
+        plot_dense_levels(result.pairs.dense, result.pairs.grades, cal.scheme, cal.thresholds,
+                          paths["dense_levels_png"], outputs=outputs)
+        plot_blend_curves(result.grid, paths["blend_weights_png"], outputs=outputs)
+        if rejects is not None and rejects.count:
+            where = rejects.write(rejects_path_for(out), outputs)
+            warnings.append(f"{rejects.count} bad judgment rows skipped, written to {where}")
     if cal.data.get("pairs_missing_from_index"):
         warnings.append(f"{cal.data['pairs_missing_from_index']} judged pairs name products absent from the index "
                         "(left out of thresholds and probabilities)")

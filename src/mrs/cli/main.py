@@ -7,12 +7,13 @@ import os
 import click
 
 from mrs import __version__
+from mrs.cli.common import MrsGroup
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(cls=MrsGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="mrs")
 def cli() -> None:
     """mrs — Mine & Refine Search: train graded-relevance embeddings, index a catalog with BM25 + vectors,

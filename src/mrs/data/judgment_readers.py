@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mrs.atomic import atomic_file
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.levels import ESCI, SCHEMES, WANDS, LevelScheme, get_scheme, map_grades
 from mrs.data.lines import LineReader, check_file
@@ -371,13 +371,10 @@ def write_judgments(jset: JudgmentSet, path: str | os.PathLike) -> Path:
     Tabs and newlines inside query text are replaced by spaces. ``read_judgments`` reads it back (fmt mrs).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+    with atomic_file(path, newline="") as out:
         out.write("\t".join(MRS_COLUMNS) + "\n")
         for j in jset:
             cells = (j.query_id, j.query, j.product_id, str(j.grade), jset.scheme.name_of(j.grade), j.source,
                      f"{j.confidence:g}")
             out.write("\t".join(" ".join(str(c).split()) for c in cells) + "\n")
-    os.replace(tmp, path)
     return path

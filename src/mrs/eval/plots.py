@@ -22,7 +22,19 @@ def _pyplot():
     return plt
 
 
-def plot_metric_bars(report: Mapping, path: str | os.PathLike) -> str:
+def _save(fig, path: Path, dpi: int, outputs) -> None:
+    """The figure as PNG at ``path``: staged in ``outputs`` (an mrs.atomic.OutputSet) when given, else written
+    on its own; all or nothing either way."""
+    from mrs.atomic import figure_png, write_bytes
+
+    png = figure_png(fig, dpi)
+    if outputs is not None:
+        outputs.write_bytes(path, png)
+    else:
+        write_bytes(path, png)
+
+
+def plot_metric_bars(report: Mapping, path: str | os.PathLike, outputs=None) -> str:
     """Grouped bars of every run's metric means (plus judged@k). Returns the written path."""
     plt = _pyplot()
     jk = next((k for k in report if k.startswith("judged@")), None)
@@ -42,13 +54,14 @@ def plot_metric_bars(report: Mapping, path: str | os.PathLike) -> str:
     ax.legend(fontsize="small")
     fig.tight_layout()
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=100)
-    plt.close(fig)
+    try:
+        _save(fig, p, 100, outputs)
+    finally:
+        plt.close(fig)
     return str(p)
 
 
-def plot_score_distributions(run_name: str, sep: Mapping, path: str | os.PathLike) -> str:
+def plot_score_distributions(run_name: str, sep: Mapping, path: str | os.PathLike, outputs=None) -> str:
     """Boxes of one run's judged-pair scores per level (from separation()'s level stats)."""
     plt = _pyplot()
     stats, labels = [], []
@@ -69,7 +82,8 @@ def plot_score_distributions(run_name: str, sep: Mapping, path: str | os.PathLik
     ax.set_ylabel("score")
     fig.tight_layout()
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=100)
-    plt.close(fig)
+    try:
+        _save(fig, p, 100, outputs)
+    finally:
+        plt.close(fig)
     return str(p)

@@ -16,6 +16,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from urllib.parse import quote, unquote
 
 import numpy as np
 
+from mrs.atomic import OutputSet, output_set
 from mrs.errors import InputError
 from mrs.indexer.backend import Hit, SearchBackend
 
@@ -157,21 +159,20 @@ def _encode_id(text: str) -> str:
     return quote(text, safe="") if any(c.isspace() or c == "%" for c in text) or not text else text
 
 
-def write_trec_run(path: str | os.PathLike, run: Mapping[str, Mapping[str, float]], name: str) -> int:
+def write_trec_run(path: str | os.PathLike, run: Mapping[str, Mapping[str, float]], name: str,
+                   outputs: OutputSet | None = None) -> int:
     """Write a run as a TREC run file (ranks by descending score, ties kept in the given order).
-    name: run tag (whitespace replaced by '_'). Returns the number of lines written. Atomic (temp + rename)."""
+    name: run tag (whitespace replaced by '_'). outputs: stage the file in this mrs.atomic.OutputSet (renamed
+    with the set's other files) instead of writing it on its own. Returns the number of lines written.
+    All or nothing (mrs.atomic)."""
     tag = "_".join(name.split()) or "run"
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
     n = 0
-    with tmp.open("w", encoding="utf-8") as fh:
+    with output_set() if outputs is None else nullcontext(outputs) as staged, staged.open(path) as fh:
         for qid, docs in run.items():
             ranked = sorted(docs.items(), key=lambda kv: -kv[1])
             for rank, (doc, score) in enumerate(ranked, start=1):
                 fh.write(f"{_encode_id(qid)} Q0 {_encode_id(doc)} {rank} {score!r} {tag}\n")
                 n += 1
-    tmp.replace(p)
     return n
 
 
@@ -212,17 +213,14 @@ def read_trec_run(path: str | os.PathLike) -> tuple[str, dict[str, dict[str, flo
     return (tag or p.stem), run
 
 
-def write_trec_qrels(path: str | os.PathLike, qrels: Mapping[str, Mapping[str, int]]) -> int:
+def write_trec_qrels(path: str | os.PathLike, qrels: Mapping[str, Mapping[str, int]],
+                     outputs: OutputSet | None = None) -> int:
     """Write grade qrels as a TREC qrels file ``qid 0 docid grade`` (ids encoded as in run files), so
-    trec_eval can re-check the written runs. Returns the number of lines."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
+    trec_eval can re-check the written runs. outputs: as in write_trec_run. Returns the number of lines."""
     n = 0
-    with tmp.open("w", encoding="utf-8") as fh:
+    with output_set() if outputs is None else nullcontext(outputs) as staged, staged.open(path) as fh:
         for qid, docs in qrels.items():
             for doc, grade in docs.items():
                 fh.write(f"{_encode_id(qid)} 0 {_encode_id(doc)} {int(grade)}\n")
                 n += 1
-    tmp.replace(p)
     return n
