@@ -42,12 +42,3 @@ def read_only_dir(tmp_path):
     _mount_tmpfs(where, "ro,size=64k")
     yield where
     _umount(where)
-
-
-def one_error_line(result) -> str:
-    """The stderr of a CliRunner result, checked to be exactly one 'error: ...' line with no traceback."""
-    err = result.stderr.strip()
-    assert "Traceback" not in err, err
-    assert len(err.splitlines()) == 1, err
-    assert err.startswith("error:"), err
-    return err

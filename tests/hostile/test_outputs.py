@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from mrs.atomic import OutputSet, atomic_file, output_set, temporary_name, write_text
 from mrs.cli.main import cli
 from mrs.errors import OutputError
-from tests.hostile.conftest import one_error_line
+
+from .helpers import one_error_line
 
 
 def test_a_failed_set_leaves_neither_new_files_nor_temporaries(tmp_path):
