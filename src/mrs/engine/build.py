@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,8 @@ ProgressCallback = Callable[[str, int, int | None], None]
 @dataclass
 class IndexStats:
     """What one build did. documents: indexed; embedded: texts encoded now; cached: documents whose
-    vector came from the embedding cache; seconds: wall time of the whole build."""
+    vector came from the embedding cache; seconds: wall time of the whole build; leftovers_removed: names of
+    the directories a killed earlier build left beside the index (mrs.engine.store.clean_leftovers)."""
 
     documents: int
     embedded: int
@@ -51,6 +53,7 @@ class IndexStats:
     seconds: float
     vector_method: str
     index: str
+    leftovers_removed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,6 +75,8 @@ def build_index(
     ef_construction: int = DEFAULT_EF_CONSTRUCTION,
     ef_search: int = DEFAULT_EF_SEARCH,
     on_progress: ProgressCallback | None = None,
+    locked: bool = False,
+    wait: bool = False,
 ) -> IndexStats:
     """Index ``products`` into ``directory`` (replaced atomically; see mrs.engine.store).
 
@@ -80,7 +85,23 @@ def build_index(
     title^3, brand^2, color, category, bullet_points, description). analyzer/similarity/k1/b: see
     mrs.engine.bm25. hnsw_*: see VectorIndex. Embeddings of products whose embedding text is unchanged
     come from the previous index's cache at ``directory``.
+    locked: the caller already holds mrs.engine.store.index_lock(directory); else the build takes it (wait:
+    block until another writer is done, instead of InputError naming it). Under the lock, leftovers of killed
+    builds are removed first.
     """
+    with nullcontext() if locked else store.index_lock(directory, wait=wait):
+        leftovers = store.clean_leftovers(directory)
+        stats = _build_locked(directory, products, encoder=encoder, template=template, fields=fields,
+                              analyzer=analyzer, similarity=similarity, k1=k1, b=b, hnsw_threshold=hnsw_threshold,
+                              m=m, ef_construction=ef_construction, ef_search=ef_search, on_progress=on_progress)
+    stats.leftovers_removed = leftovers
+    return stats
+
+
+def _build_locked(directory: str | os.PathLike, products: Iterable[Product], *, encoder: Encoder, template,
+                  fields, analyzer, similarity, k1, b, hnsw_threshold, m, ef_construction, ef_search,
+                  on_progress) -> IndexStats:
+    """build_index's work, with the index lock held."""
     started = time.perf_counter()
     target = Path(directory)
     if isinstance(template, str) or template is None:
