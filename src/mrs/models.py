@@ -7,6 +7,7 @@ Resolution order for a model reference: an existing local directory → the pack
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -80,6 +81,44 @@ def model_identity(ref: str | os.PathLike | None) -> dict:
     if p.is_dir() and p.resolve() == packaged_model_dir().resolve():
         name = DEFAULT_MODEL
     return {"name": name, "path": path, "sha256": h.hexdigest()}
+
+
+def model_dimension(ref: str | os.PathLike | None) -> int | None:
+    """The vector length a sentence-transformers model directory produces, read from its module configs
+    (modules.json → the Transformer's config.json hidden size, Pooling's word_embedding_dimension × pooling
+    modes, Dense's out_features) without loading weights; None when it cannot tell (a hub id, an unknown
+    module type). Lets a dimension mismatch be refused before any model load or ONNX export."""
+    try:
+        p = Path(resolve_model(ref))
+        modules = json.loads((p / "modules.json").read_text(encoding="utf-8"))
+    except (InputError, OSError, ValueError):
+        return None
+    dim: int | None = None
+    for module in modules if isinstance(modules, list) else []:
+        kind = str(module.get("type", "")).rsplit(".", 1)[-1]
+        config = _module_config(p / str(module.get("path", "")), kind)
+        if kind == "Transformer":
+            dim = config.get("hidden_size") or config.get("d_model") or config.get("dim")
+        elif kind == "Pooling":
+            modes = sum(bool(v) for k, v in config.items() if k.startswith("pooling_mode_") and k.endswith(
+                ("_token", "_tokens")))
+            dim = config.get("word_embedding_dimension", dim) * max(modes, 1) if config else None
+        elif kind == "Dense":
+            dim = config.get("out_features")
+        elif kind != "Normalize":
+            return None
+        if dim is None:
+            return None
+    return int(dim) if dim else None
+
+
+def _module_config(directory: Path, kind: str) -> dict:
+    name = "config.json"
+    try:
+        data = json.loads((directory / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def write_json(path: str | os.PathLike, obj: object) -> None:

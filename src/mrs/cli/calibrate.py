@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from mrs.cli.backends import backend_errors, cluster_backend_options, open_backend
+from mrs.cli.backends import backend_errors, cluster_backend_options, model_mismatch_option, open_backend
 from mrs.cli.common import (
     console,
     err_console,
@@ -59,6 +59,7 @@ def output_paths(out: Path) -> dict[str, Path]:
 @click.option("--field-clause", "field_clauses", multiple=True, metavar="FIELD",
               help="Add a BM25 clause on one field (e.g. title) to the blend search, between the multi-field "
                    "lexical clause and the dense one (repeatable, up to 3; embedded backend).")
+@model_mismatch_option
 @cluster_backend_options
 @on_error_option
 @json_option
@@ -101,7 +102,8 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
     parse_metric(metric)  # bad metric: exit 2 before any work
     # embedded: --index is a directory; opensearch/elasticsearch: the index/alias on the cluster (scores in
     # engine spaces); engine.manifest is what run_calibration records
-    engine, encoder = open_backend(backend, index_dir, cluster, candidates=k)
+    engine, encoder = open_backend(backend, index_dir, cluster, candidates=k,
+                                   allow_model_mismatch=cluster.pop("allow_model_mismatch", False))
     sources = None
     if field_clauses:
         from mrs.blending.candidates import sources_with_fields

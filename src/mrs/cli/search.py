@@ -9,8 +9,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from mrs.blending.calibration import at_or_above, label_search_hits, open_for_search
-from mrs.cli.backends import backend_errors, cluster_backend_options, run_cluster_search
-from mrs.cli.common import console, handle_errors, json_option, print_json
+from mrs.cli.backends import (
+    backend_errors,
+    cluster_backend_options,
+    model_mismatch_option,
+    run_cluster_search,
+)
+from mrs.cli.common import console, err_console, handle_errors, json_option, print_json
 from mrs.engine.engine import MODES, EmbeddedEngine
 from mrs.engine.pipeline import load_pipeline
 from mrs.errors import InputError
@@ -51,6 +56,7 @@ def _fmt(value: float | None) -> str:
                    "hybrid mode uses its blend and pagination depth unless --pipeline / --pagination-depth say else.")
 @click.option("--min-level", default=None, metavar="LEVEL",
               help="With --calibration: keep hits at LEVEL or above (radial k-NN min_score = the level's threshold).")
+@model_mismatch_option
 @cluster_backend_options
 @json_option
 @handle_errors
@@ -78,16 +84,23 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
     if pagination_depth is not None and mode != "hybrid":
         raise InputError("--pagination-depth applies to --mode hybrid only")
     pipeline = load_pipeline(pipeline_file, n_subqueries=2) if pipeline_file is not None else None
+    allow_model_mismatch = cluster.pop("allow_model_mismatch", False)
     if backend != "embedded":  # --index names the index/alias on the cluster
         hits, labels, calibrated, n_docs = run_cluster_search(
             backend, index_dir, cluster, query, mode=mode, k=k, min_score=min_score, pipeline=pipeline,
-            pagination_depth=pagination_depth, calibration_file=calibration_file, min_level=min_level)
+            pagination_depth=pagination_depth, calibration_file=calibration_file, min_level=min_level,
+            allow_model_mismatch=allow_model_mismatch)
     else:
         hits, labels, calibrated, n_docs = _search_embedded(query, index_dir, mode, k, min_score, pipeline,
-                                                            pagination_depth, calibration_file, min_level)
+                                                            pagination_depth, calibration_file, min_level,
+                                                            allow_model_mismatch)
+    warnings = calibrated.warnings if calibrated is not None else []
+    for warning in warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if as_json:
         print_json({"query": query, "mode": mode, "backend": backend, "index": str(index_dir),
-                    "hits": [{**hit_json(h), **lab} for h, lab in zip(hits, labels, strict=True)]})
+                    "hits": [{**hit_json(h), **lab} for h, lab in zip(hits, labels, strict=True)],
+                    **({"warnings": warnings} if warnings else {})})
         return
     table = Table(title=escape(f"{mode} · {query!r} · {n_docs} products"), title_justify="left")
     for col, justify in (("#", "right"), ("id", "left"), ("score", "right"), ("lexical", "right"),
@@ -104,9 +117,11 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
         console.print("no hits", style="dim")
 
 
-def _search_embedded(query, index_dir, mode, k, min_score, pipeline, pagination_depth, calibration_file, min_level):
+def _search_embedded(query, index_dir, mode, k, min_score, pipeline, pagination_depth, calibration_file, min_level,
+                     allow_model_mismatch=False):
     """(hits, calibrated labels, SearchCalibration or None, documents) of a search on an embedded index."""
     engine = EmbeddedEngine.open(index_dir)
+    engine.allow_model_mismatch = allow_model_mismatch
     calibrated = open_for_search(calibration_file, engine, mode, min_level, min_score, index_dir)
     if calibrated is not None:
         min_score = calibrated.min_score

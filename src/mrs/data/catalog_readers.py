@@ -219,7 +219,7 @@ def _json_array_records(path: Path, row_errors: RowErrors) -> Iterator[tuple[int
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 (byte at offset {e.start})", str(path)) from None
     except json.JSONDecodeError as e:
-        raise InputError(f"malformed JSON ({e.msg})", str(path), e.lineno) from None
+        raise InputError(f"malformed JSON ({json_error_text(e)})", str(path), e.lineno) from None
     for i, record in enumerate(data, start=1):
         if not isinstance(record, dict):
             row_errors.bad(path, i, f"array item {i}: expected a JSON object", record)

@@ -23,7 +23,7 @@ from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
 from mrs.engine import store
 from mrs.engine.analysis import DEFAULT_ANALYZER, Analyzer
 from mrs.engine.bm25 import MultiFieldBM25
-from mrs.engine.manifest import MANIFEST_FILE, build_manifest, write_manifest
+from mrs.engine.manifest import MANIFEST_FILE, build_manifest, content_fingerprint, write_manifest
 from mrs.engine.vectors import (
     DEFAULT_EF_CONSTRUCTION,
     DEFAULT_EF_SEARCH,
@@ -178,6 +178,7 @@ def _build_locked(directory: str | os.PathLike, products: Iterable[Product], *, 
             b=b,
             text_template=template.template,
             counts=counts,
+            content_sha256=content_fingerprint([d.id for d in docs], keys),
         )
         write_manifest(tmp, manifest)  # last: a directory without it is never taken for an index
     report("write", 1, 1)

@@ -51,12 +51,15 @@ def build_manifest(
     b: float,
     text_template: str,
     counts: dict[str, int],
+    content_sha256: str | None = None,
 ) -> dict[str, Any]:
     """The manifest dict.
 
     model: mrs.models.model_identity ({"name", "path", "sha256"}); dimension: vector length;
     encoder: encoder backend name ("torch"); normalized: vectors L2-normalized before storing;
     vectors: VectorIndex.params(); fields: BM25 field → boost; counts: {"documents", "embedded", "cached", ...}.
+    content_sha256: fingerprint of what was indexed (content_fingerprint), so a calibration can tell that it
+    was fitted on another catalog.
     """
     return {
         "format": FORMAT,
@@ -68,8 +71,21 @@ def build_manifest(
         "bm25": {"fields": dict(fields), "analyzer": analyzer, "similarity": similarity, "k1": k1, "b": b},
         "text_template": text_template,
         "counts": dict(counts),
+        "content_sha256": content_sha256,
         "versions": library_versions(),
     }
+
+
+def content_fingerprint(ids: list[str], keys: list[str]) -> str:
+    """sha256 over the documents in index order: each id with the content key of its embedding text
+    (mrs.indexer.cache.cache_key: model, encoder, text). Equal for two builds of the same catalog with the
+    same model and template; different when any product, its text or the model differs."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for doc_id, key in zip(ids, keys, strict=True):
+        h.update(doc_id.encode("utf-8") + b"\0" + key.encode("utf-8") + b"\n")
+    return h.hexdigest()
 
 
 def write_manifest(directory: str | os.PathLike, manifest: dict) -> None:

@@ -25,7 +25,7 @@ from urllib.parse import quote, unquote
 import numpy as np
 
 from mrs.atomic import OutputSet, output_set
-from mrs.errors import InputError
+from mrs.errors import InputError, json_error_text
 from mrs.indexer.backend import Hit, SearchBackend
 
 MODES: tuple[str, ...] = ("lexical", "dense", "hybrid", "rrf")
@@ -43,11 +43,13 @@ RRF_PIPELINE: dict[str, Any] = {
 @dataclass(frozen=True)
 class RunSpec:
     """One run to produce. name: its label in every output; mode: lexical | dense | hybrid;
-    pipeline: search-pipeline body for hybrid (None = the backend's default pipeline)."""
+    pipeline: search-pipeline body for hybrid (None = the backend's default pipeline); source: the file the
+    body was read from (named in errors about it), None for the built-in modes."""
 
     name: str
     mode: str
     pipeline: Any = None
+    source: str | None = None
 
 
 @dataclass
@@ -93,10 +95,10 @@ def parse_pipeline_option(value: str) -> RunSpec:
     try:
         body = json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise InputError(f"malformed JSON ({e.msg})", path=path, line=e.lineno) from None
+        raise InputError(f"malformed JSON ({json_error_text(e)})", path=path, line=e.lineno) from None
     if not isinstance(body, dict):
         raise InputError("a search pipeline must be a JSON object", path=path)
-    return RunSpec(name, "hybrid", body)
+    return RunSpec(name, "hybrid", body, source=path)
 
 
 def hits_to_run(hits_by_query: Mapping[str, Sequence[Hit]]) -> dict[str, dict[str, float]]:
