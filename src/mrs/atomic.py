@@ -131,6 +131,20 @@ class OutputSet:
 
     def __init__(self) -> None:
         self.staged: list[tuple[Path, Path]] = []  # (temporary, target)
+        self.created: list[Path] = []  # directories this set made, removed again by abort when still empty
+
+    def mkdir(self, directory: str | os.PathLike, target: str | os.PathLike | None = None) -> Path:
+        """``mkdir -p directory``, remembering the directories it made (abort removes them when empty).
+        OutputError naming ``target`` (default the directory) when the OS refuses."""
+        d = Path(directory)
+        missing = []
+        for p in (d, *d.parents):
+            if p.exists():
+                break
+            missing.append(p)
+        ensure_directory(d, target)
+        self.created.extend(reversed(missing))  # outermost first
+        return d
 
     @contextmanager
     def open(self, path: str | os.PathLike, mode: str = "w", *, encoding: str | None = "utf-8",
@@ -140,7 +154,7 @@ class OutputSet:
         if mode not in ("w", "wb"):
             raise ValueError(f"mode must be 'w' or 'wb', not {mode!r}")
         target = Path(path)
-        ensure_directory(target.parent, target)
+        self.mkdir(target.parent, target)
         remove_dead_temporaries(target)
         tmp = temporary_name(target)
         try:
@@ -184,19 +198,23 @@ class OutputSet:
         except OSError as e:
             self.abort()
             raise OutputError(target, e) from e
-        self.staged = []
+        self.staged, self.created = [], []
         return done
 
     def abort(self) -> None:
-        """Remove every staged temporary file that is still there (targets keep their previous content)."""
+        """Remove every staged temporary file that is still there (targets keep their previous content), then
+        the directories this set made, innermost first, when they are empty."""
         for tmp, _ in self.staged:
             try:
                 tmp.unlink()
-            except FileNotFoundError:
-                pass
             except OSError:
                 pass
-        self.staged = []
+        for d in reversed(self.created):
+            try:
+                d.rmdir()
+            except OSError:  # not empty (someone else's file), or already gone
+                pass
+        self.staged, self.created = [], []
 
 
 @contextmanager

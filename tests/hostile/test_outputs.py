@@ -29,6 +29,15 @@ def test_a_failed_set_leaves_neither_new_files_nor_temporaries(tmp_path):
     assert (tmp_path / "a.txt").read_text() == "old a"
 
 
+def test_a_failed_set_removes_the_directories_it_made(tmp_path):
+    (tmp_path / "keep").mkdir()
+    with pytest.raises(RuntimeError), output_set() as outputs:
+        outputs.write_text(tmp_path / "out" / "runs" / "a.trec", "A")
+        outputs.write_text(tmp_path / "keep" / "b.txt", "B")
+        raise RuntimeError("failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"] and list((tmp_path / "keep").iterdir()) == []
+
+
 def test_a_set_appears_whole(tmp_path):
     with output_set() as outputs:
         outputs.write_text(tmp_path / "a.txt", "A")
@@ -83,7 +92,7 @@ def test_data_sample_on_a_full_disk_is_one_line_exit_1_and_writes_nothing(full_d
     assert result.exit_code == 1
     line = one_error_line(result)
     assert "no space left on device (ENOSPC)" in line and str(out) in line
-    assert list(out.iterdir()) == []  # no truncated events.jsonl, no catalog without its judgments
+    assert list(full_disk.iterdir()) == []  # no truncated events.jsonl, no catalog without its judgments, no dir
 
 
 def test_data_sample_into_a_read_only_mount_is_one_line_exit_1(read_only_dir):

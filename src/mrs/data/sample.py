@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mrs.atomic import ensure_directory, output_set
+from mrs.atomic import output_set
 from mrs.data.sample_vocab import ACCESSORY_TYPES, DESCRIPTION_OPENERS, MAIN_TYPES, TYPES, ProductType
 from mrs.errors import InputError
 
@@ -230,7 +230,6 @@ def write_sample(out_dir: str | os.PathLike, seed: int = 0, n_products: int = 30
         raise InputError(f"--queries must be between 1 and 200, not {n_queries}")
     rng = random.Random(seed)
     root = Path(out_dir)
-    ensure_directory(root)
     products = _make_products(rng, n_products)
     queries = _make_queries(rng, products, n_queries)
     pools = {q.text: _judge(rng, q, products) for q in queries}
@@ -241,6 +240,7 @@ def write_sample(out_dir: str | os.PathLike, seed: int = 0, n_products: int = 30
     paths = SamplePaths(root, root / "catalog.jsonl", root / "judgments.tsv", root / "events.jsonl",
                         root / "queries.jsonl", root / "manifest.json")
     with output_set() as outputs:  # all five files, or none (mrs.atomic)
+        outputs.mkdir(root)
         with outputs.open(paths.catalog) as f:
             for p in products:
                 f.write(json.dumps(p, ensure_ascii=False) + "\n")

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
-from mrs.atomic import ensure_directory, output_set
+from mrs.atomic import output_set
 from mrs.eval.runs import write_trec_qrels, write_trec_run
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -146,9 +147,10 @@ def write_report(
     """Write report.json (everything, per-query scores included), report.md, runs/<run>.trec per run,
     qrels.trec (when qrels are given) and PNG plots into out_dir, all or nothing (mrs.atomic: after a failure
     no new file is there and the previous report is untouched). Returns {what: path}."""
-    d = ensure_directory(out_dir)
+    d = Path(out_dir)
     written: dict[str, str] = {}
     with output_set() as outputs:  # every file of the report, or none (mrs.atomic)
+        outputs.mkdir(d)
         for name, run in runs.items():
             p = d / "runs" / f"{safe_name(name)}.trec"
             write_trec_run(p, run, name, outputs)
