@@ -96,13 +96,14 @@ def model_dimension(ref: str | os.PathLike | None) -> int | None:
     dim: int | None = None
     for module in modules if isinstance(modules, list) else []:
         kind = str(module.get("type", "")).rsplit(".", 1)[-1]
-        config = _module_config(p / str(module.get("path", "")), kind)
+        config = _module_config(p / str(module.get("path", "")))
         if kind == "Transformer":
             dim = config.get("hidden_size") or config.get("d_model") or config.get("dim")
         elif kind == "Pooling":
             modes = sum(bool(v) for k, v in config.items() if k.startswith("pooling_mode_") and k.endswith(
                 ("_token", "_tokens")))
-            dim = config.get("word_embedding_dimension", dim) * max(modes, 1) if config else None
+            word = config.get("word_embedding_dimension", dim)
+            dim = int(word) * max(modes, 1) if isinstance(word, int) else None
         elif kind == "Dense":
             dim = config.get("out_features")
         elif kind != "Normalize":
@@ -112,10 +113,10 @@ def model_dimension(ref: str | os.PathLike | None) -> int | None:
     return int(dim) if dim else None
 
 
-def _module_config(directory: Path, kind: str) -> dict:
-    name = "config.json"
+def _module_config(directory: Path) -> dict:
+    """A module directory's config.json as a dict ({} when missing or unreadable)."""
     try:
-        data = json.loads((directory / name).read_text(encoding="utf-8"))
+        data = json.loads((directory / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
