@@ -20,3 +20,49 @@ class InputError(Exception):
         if self.path is not None:
             where = f"{self.path}:{self.line}: " if self.line is not None else f"{self.path}: "
         return f"{where}{self.message}"
+
+
+class OutputError(Exception):
+    """The environment refused a write: a full disk, a read-only file system, no permission.
+
+    path: the output mrs was writing (the target, not its temporary file). error: the OSError raised.
+    ``str(err)`` is the one line the CLI prints (exit code 1: the input was fine, the machine was not), e.g.
+    ``cannot write out/report.json: no space left on device (ENOSPC)``.
+    """
+
+    def __init__(self, path: object, error: OSError):
+        self.path = str(path)
+        self.error = error
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        return f"cannot write {self.path}: {os_reason(self.error)}"
+
+
+def os_reason(error: OSError) -> str:
+    """``no space left on device (ENOSPC)`` for an OSError: its strerror, lower-cased, and the errno name."""
+    import errno as errno_names
+
+    code = error.errno
+    text = (error.strerror or os_strerror(code) or str(error) or type(error).__name__).strip()
+    name = errno_names.errorcode.get(code) if isinstance(code, int) else None
+    text = text[:1].lower() + text[1:]
+    return f"{text} ({name})" if name else text
+
+
+def os_strerror(code: object) -> str | None:
+    import os
+
+    return os.strerror(code) if isinstance(code, int) else None
+
+
+def json_error_text(error: object) -> str:
+    """A json.JSONDecodeError as ``Expecting ',' delimiter at column 12``: its message (whose own trailing
+    "starting at" is folded in, never "starting at at column") and its column."""
+    msg = str(getattr(error, "msg", error)).rstrip()
+    col = getattr(error, "colno", None)
+    if col is None:
+        return msg
+    if msg.endswith(" at"):
+        msg = msg[: -len(" at")]
+    return f"{msg} at column {col}"

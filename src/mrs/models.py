@@ -121,10 +121,47 @@ def model_identity(ref: str | os.PathLike | None) -> dict:
     return {"name": name, "path": path, "sha256": h.hexdigest()}
 
 
+def model_dimension(ref: str | os.PathLike | None) -> int | None:
+    """The vector length a sentence-transformers model directory produces, read from its module configs
+    (modules.json → the Transformer's config.json hidden size, Pooling's word_embedding_dimension × pooling
+    modes, Dense's out_features) without loading weights; None when it cannot tell (a hub id, an unknown
+    module type). Lets a dimension mismatch be refused before any model load or ONNX export."""
+    try:
+        p = Path(resolve_model(ref))
+        modules = json.loads((p / "modules.json").read_text(encoding="utf-8"))
+    except (InputError, OSError, ValueError):
+        return None
+    dim: int | None = None
+    for module in modules if isinstance(modules, list) else []:
+        kind = str(module.get("type", "")).rsplit(".", 1)[-1]
+        config = _module_config(p / str(module.get("path", "")))
+        if kind == "Transformer":
+            dim = config.get("hidden_size") or config.get("d_model") or config.get("dim")
+        elif kind == "Pooling":
+            modes = sum(bool(v) for k, v in config.items() if k.startswith("pooling_mode_") and k.endswith(
+                ("_token", "_tokens")))
+            word = config.get("word_embedding_dimension", dim)
+            dim = int(word) * max(modes, 1) if isinstance(word, int) else None
+        elif kind == "Dense":
+            dim = config.get("out_features")
+        elif kind != "Normalize":
+            return None
+        if dim is None:
+            return None
+    return int(dim) if dim else None
+
+
+def _module_config(directory: Path) -> dict:
+    """A module directory's config.json as a dict ({} when missing or unreadable)."""
+    try:
+        data = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def write_json(path: str | os.PathLike, obj: object) -> None:
-    """Write JSON atomically (temp file + rename)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(p)
+    """Write JSON all or nothing (mrs.atomic.write_json)."""
+    from mrs.atomic import write_json as atomic_write_json
+
+    atomic_write_json(path, obj)

@@ -62,7 +62,7 @@ def test_index_catalog_backend_elasticsearch(fake_cluster, tmp_path):
     backend, encoder = open_backend("shop", {})
     assert backend.spec.text_fields == {"title": 3.0, "brand": 1.0} and encoder.dimension == 3
     fake_cluster.indices[index]["body"]["mappings"]["_meta"]["mrs"]["dimension"] = 8
-    with pytest.raises(InputError, match="3-d vectors"):
+    with pytest.raises(InputError, match="3-dimensional vectors"):
         open_backend("shop", {})
 
 

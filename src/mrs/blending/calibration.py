@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from mrs.atomic import OutputSet
 from mrs.blending.probability import IsotonicMap, label_scores
 from mrs.blending.thresholds import LevelThreshold
 from mrs.data.levels import SCHEMES, LevelScheme
-from mrs.errors import InputError
+from mrs.errors import InputError, json_error_text
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit
 from mrs.models import write_json
 
@@ -120,17 +121,19 @@ def _scheme_from(d: Mapping[str, Any], source: str | None) -> LevelScheme:
     return LevelScheme(name=str(name), levels=tuple(str(v) for v in levels))
 
 
-def write_calibration(calibration: Calibration, path: str | os.PathLike) -> Path:
-    """Write calibration.json atomically; returns the path."""
+def write_calibration(calibration: Calibration, path: str | os.PathLike, outputs: OutputSet | None = None) -> Path:
+    """Write calibration.json all or nothing; outputs: stage it in this mrs.atomic.OutputSet (committed with
+    the pipeline and plots) instead. Returns the path."""
     p = Path(path)
-    write_json(p, _plain(calibration.to_dict()))
+    (outputs.write_json if outputs is not None else write_json)(p, _plain(calibration.to_dict()))
     return p
 
 
-def write_pipeline(body: Mapping[str, Any], path: str | os.PathLike) -> Path:
-    """Write the chosen search-pipeline body as its own JSON file (PUT /_search/pipeline/<name> body)."""
+def write_pipeline(body: Mapping[str, Any], path: str | os.PathLike, outputs: OutputSet | None = None) -> Path:
+    """Write the chosen search-pipeline body as its own JSON file (PUT /_search/pipeline/<name> body);
+    outputs as in write_calibration."""
     p = Path(path)
-    write_json(p, _plain(dict(body)))
+    (outputs.write_json if outputs is not None else write_json)(p, _plain(dict(body)))
     return p
 
 
@@ -146,7 +149,7 @@ def read_calibration(path: str | os.PathLike) -> Calibration:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"malformed JSON ({e.msg})", path=str(p), line=e.lineno) from None
+        raise InputError(f"malformed JSON ({json_error_text(e)})", path=str(p), line=e.lineno) from None
     return Calibration.from_dict(data, source=str(p))
 
 
@@ -163,6 +166,7 @@ def index_identity(manifest: Mapping[str, Any], index_path: str | os.PathLike | 
         "fields": bm25.get("fields"),
         "analyzer": bm25.get("analyzer"),
         "text_template": manifest.get("text_template"),
+        "content_sha256": manifest.get("content_sha256"),
         "created": manifest.get("created"),
     }
 
@@ -173,9 +177,14 @@ def model_identity_of(manifest: Mapping[str, Any]) -> dict[str, Any]:
     return {"name": m.get("name"), "sha256": m.get("sha256"), "dimension": m.get("dimension")}
 
 
-def check_index(calibration: Calibration, manifest: Mapping[str, Any], index_path: str | os.PathLike | None = None) -> None:
-    """InputError when the index is not the one the calibration was made on: another model (sha256),
-    vector dimension, or k-NN space. Keys absent from an older calibration file are not checked."""
+def check_index(calibration: Calibration, manifest: Mapping[str, Any],
+                index_path: str | os.PathLike | None = None) -> list[str]:
+    """Check that the calibration fits the index (its manifest). InputError when the dense score space
+    differs: another model (sha256), vector dimension, k-NN space or embedding text template. Returns
+    warnings (one line each, naming what differs) when the space is the same but the index is not the one
+    the calibration was fitted on: other content (content_sha256: another catalog, or a changed one), another
+    document count, other BM25 settings (the blend's lexical side). Keys absent from an older calibration
+    file or manifest are not checked."""
     where = calibration.source
     model = model_identity_of(manifest)
     want = calibration.model
@@ -191,6 +200,35 @@ def check_index(calibration: Calibration, manifest: Mapping[str, Any], index_pat
         if need is not None and have is not None and need != have:
             raise InputError(f"calibration was made on an index with {key} {need!r}, this index has {have!r}: "
                              "recalibrate", path=where)
+    return index_differences(calibration.index, idx, where)
+
+
+def index_differences(fitted_on: Mapping[str, Any], index: Mapping[str, Any], where: str | None) -> list[str]:
+    """check_index's part for one score space: InputError for another text template (product vectors differ);
+    warnings for other content, document count or BM25 settings."""
+    def differs(key: str) -> bool:
+        need, have = fitted_on.get(key), index.get(key)
+        return need is not None and have is not None and need != have
+
+    if differs("text_template"):
+        raise InputError(f"calibration was made on an index whose embedding text template is "
+                         f"{fitted_on['text_template']!r}, this index uses {index['text_template']!r}: recalibrate",
+                         path=where)
+    fitted = f"calibration {where}" if where else "the calibration"
+    warnings = []
+    if differs("content_sha256") or differs("documents"):
+        warnings.append(f"{fitted} was fitted on another catalog or another version of it ({_content(fitted_on)}; "
+                        f"this index: {_content(index)}): its thresholds may not hold here; recalibrate")
+    changed = [k for k in ("similarity", "analyzer", "fields") if differs(k)]
+    if changed:
+        warnings.append(f"{fitted} was fitted with other BM25 settings ({', '.join(changed)}): the blend's lexical "
+                        "side may not transfer; recalibrate")
+    return warnings
+
+
+def _content(identity: Mapping[str, Any]) -> str:
+    sha = identity.get("content_sha256")
+    return f"{identity.get('documents')} documents" + (f", content sha256 {sha[:12]}…" if sha else "")
 
 
 def min_score_for_level(calibration: Calibration, level: str) -> float:
@@ -270,12 +308,14 @@ def label_search_hits(engine, query: str, hits: Sequence[Hit], calibration: Cali
 class SearchCalibration:
     """What `mrs search --calibration [--min-level]` applies: the calibration, the dense radial min_score
     (the level's threshold, or the user's --min-score), and the calibrated blend with its pagination depth
-    (used in hybrid mode when no --pipeline is given)."""
+    (used in hybrid mode when no --pipeline is given). warnings: check_index's lines (the calibration was
+    fitted on another catalog, ...), for the command to print."""
 
     calibration: Calibration
     min_score: float | None
     pipeline: dict | None
     pagination_depth: int | None
+    warnings: list[str] = field(default_factory=list)
 
 
 def open_for_search(calibration_file: str | os.PathLike | None, engine, mode: str, min_level: str | None,
@@ -288,7 +328,7 @@ def open_for_search(calibration_file: str | os.PathLike | None, engine, mode: st
             raise InputError("--min-level needs --calibration (the file that holds the level thresholds)")
         return None
     cal = read_calibration(calibration_file)
-    check_index(cal, getattr(engine, "manifest", {}) or {}, index_path)
+    warnings = check_index(cal, getattr(engine, "manifest", {}) or {}, index_path)
     if min_level is not None:
         if mode == "lexical":
             raise InputError("--min-level cuts on the dense k-NN score: use --mode dense or hybrid")
@@ -299,7 +339,8 @@ def open_for_search(calibration_file: str | os.PathLike | None, engine, mode: st
     # the embedded hybrid query has two clauses (lexical, dense): a blend of other clauses only labels hits
     two_clause = list(cal.blend.get("subqueries", [SUBQUERY_LEXICAL, SUBQUERY_DENSE])) == [SUBQUERY_LEXICAL,
                                                                                            SUBQUERY_DENSE]
-    return SearchCalibration(cal, min_score, cal.pipeline if two_clause else None, int(depth) if depth else None)
+    return SearchCalibration(cal, min_score, cal.pipeline if two_clause else None, int(depth) if depth else None,
+                             warnings)
 
 
 def at_or_above(hits: Sequence[Hit], labels: Sequence[dict[str, Any]], min_dense_score: float) -> tuple[list, list]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mrs.atomic import OutputSet, figure_png, write_bytes
 from mrs.blending.grid import GridResult
 from mrs.blending.thresholds import LevelThreshold
 from mrs.data.levels import LevelScheme
@@ -29,10 +30,12 @@ def _pyplot():
 
 
 def plot_dense_levels(dense_scores: np.ndarray, grades: np.ndarray, scheme: LevelScheme,
-                      thresholds: Mapping[str, LevelThreshold], path: str | os.PathLike, title: str = "") -> Path:
+                      thresholds: Mapping[str, LevelThreshold], path: str | os.PathLike, title: str = "",
+                      outputs: OutputSet | None = None) -> Path:
     """Write the per-level dense score histograms (one panel per level, top level first, y = judged pairs per
-    bin) to ``path``. Each threshold is a vertical line in its own style, named once in the figure's legend
-    (labels on the lines overlap when thresholds are close)."""
+    bin) to ``path`` (staged in ``outputs``, an mrs.atomic.OutputSet, when given; all or nothing either way).
+    Each threshold is a vertical line in its own style, named once in the figure's legend (labels on the
+    lines overlap when thresholds are close)."""
     plt = _pyplot()
     dense_scores = np.asarray(dense_scores, dtype=np.float64)
     grades = np.asarray(grades)
@@ -63,8 +66,11 @@ def plot_dense_levels(dense_scores: np.ndarray, grades: np.ndarray, scheme: Leve
                    bbox_to_anchor=(0.5, 0.965), title="thresholds (radial min_score per level)", title_fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 0.93 if handles else 0.97))
     p = Path(path)
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
+    try:
+        png = figure_png(fig, 110)
+    finally:
+        plt.close(fig)
+    (outputs.write_bytes if outputs is not None else write_bytes)(p, png)
     return p
 
 
@@ -78,9 +84,11 @@ def merge_identical_curves(curves: Mapping[str, tuple[list[float], list[float]]]
     return {" = ".join(names): (list(key[0]), list(key[1])) for key, names in merged.items()}
 
 
-def plot_blend_curves(grid: GridResult, path: str | os.PathLike, max_families: int = 6) -> Path:
-    """Write the metric-vs-dense-weight curves of the best families (train queries) to ``path``; families
-    with identical curves share a line (merge_identical_curves); each line has its own style and marker."""
+def plot_blend_curves(grid: GridResult, path: str | os.PathLike, max_families: int = 6,
+                      outputs: OutputSet | None = None) -> Path:
+    """Write the metric-vs-dense-weight curves of the best families (train queries) to ``path`` (outputs as
+    in plot_dense_levels); families with identical curves share a line (merge_identical_curves); each line
+    has its own style and marker."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 6.2))
     styles = ["-", "--", "-.", ":"]
@@ -99,6 +107,9 @@ def plot_blend_curves(grid: GridResult, path: str | os.PathLike, max_families: i
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1, frameon=False)
     fig.tight_layout()
     p = Path(path)
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
+    try:
+        png = figure_png(fig, 110)
+    finally:
+        plt.close(fig)
+    (outputs.write_bytes if outputs is not None else write_bytes)(p, png)
     return p

@@ -74,6 +74,7 @@ def command(judgments_path, events_path, queries_path, ubi_queries_path, applica
       mrs audit --judgments demo/judgments.tsv --events demo/events.jsonl --out demo/audited.tsv \\
           --action irrelevant_converted=drop --action top_ignored=keep
     """
+    from mrs.atomic import write_text as atomic_write_text
     from mrs.data.readers import Rejects, read_ubi_events, write_judgments
     from mrs.models import write_json
     from mrs.toolkit.audit import AuditConfig, audit_judgments, parse_actions, stats_from_engagement
@@ -105,7 +106,7 @@ def command(judgments_path, events_path, queries_path, ubi_queries_path, applica
     json_path = Path(f"{out_path}.report.json")
     md_path = Path(f"{out_path}.report.md")
     write_json(json_path, summary)
-    md_path.write_text(report.to_markdown(examples), encoding="utf-8")
+    atomic_write_text(md_path, report.to_markdown(examples))
     summary["out"], summary["report_json"], summary["report_md"] = str(written), str(json_path), str(md_path)
     record_rejects(summary, rejects, out_path)
     if as_json:

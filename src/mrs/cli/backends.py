@@ -97,9 +97,17 @@ def check_cluster_index_name(kind: str, index: Any) -> str:
     return name
 
 
+def model_mismatch_option(f: Callable) -> Callable:
+    """--allow-model-mismatch: query with a model other than the index's (mrs.indexer.embed.check_query_model)."""
+    return click.option("--allow-model-mismatch", is_flag=True,
+                        help="Use the query model even when it is not the one the index was built with (another "
+                             "--model, or the model directory changed since): dense scores are then meaningless "
+                             "unless the two models are compatible.")(f)
+
+
 def open_backend(kind: str, index: Any, opts: dict[str, Any], model: str | None = None, *,
                  candidates: int | None = None, max_k: int | None = None, pipeline: Any = None,
-                 needs_encoder: bool = True):
+                 needs_encoder: bool = True, allow_model_mismatch: bool = False):
     """(backend, query encoder) for ``--backend kind --index index``.
 
     kind: embedded | opensearch | elasticsearch. index: the index directory (embedded) or the index/alias name
@@ -110,12 +118,14 @@ def open_backend(kind: str, index: Any, opts: dict[str, Any], model: str | None 
     clusters older than 2.19 work). max_k: the largest k the command asks for (Elasticsearch's rank window
     must hold it when candidates is None). pipeline: OpenSearch default hybrid pipeline (name or body).
     needs_encoder: False → the encoder is None (lexical-only work loads no model; OpenSearch and embedded).
+    allow_model_mismatch: accept a query model other than the index's (else InputError naming both).
     The backend carries ``.manifest`` (embedded manifest shape) for calibration records and checks.
     """
     if kind == "embedded":
         from mrs.engine.engine import EmbeddedEngine
 
         engine = EmbeddedEngine.open(index)
+        engine.allow_model_mismatch = allow_model_mismatch
         return engine, (engine.open_encoder(model) if needs_encoder else None)
     name = check_cluster_index_name(kind, index)
     if kind == "elasticsearch":
@@ -123,7 +133,7 @@ def open_backend(kind: str, index: Any, opts: dict[str, Any], model: str | None 
 
         window = candidates or max_k
         kwargs = {"rank_window_size": int(window)} if window else {}
-        backend, encoder = es.open_backend(name, opts, model, **kwargs)
+        backend, encoder = es.open_backend(name, opts, model, allow_model_mismatch=allow_model_mismatch, **kwargs)
         backend.manifest = backend.index_manifest(encoder.identity)
         return backend, encoder
     if kind != "opensearch":
@@ -137,25 +147,25 @@ def open_backend(kind: str, index: Any, opts: dict[str, Any], model: str | None 
     backend = backend_from_index(client, name, pipeline=pipeline, pagination_depth=candidates, settings=settings,
                                  max_retries=settings.max_retries)
     identity = dict(backend.meta.get("mrs_model") or {})
-    encoder = load_query_encoder(identity, backend.spec.dimension, backend.spec.space_type, model, name) \
-        if needs_encoder else None
+    encoder = load_query_encoder(identity, backend.spec.dimension, backend.spec.space_type, model, name,
+                                 allow_model_mismatch=allow_model_mismatch) if needs_encoder else None
     backend.manifest = opensearch_manifest(backend, identity)
     return backend, encoder
 
 
-def load_query_encoder(identity: dict[str, Any], dimension: int, space_type: str, model: str | None, index: str):
+def load_query_encoder(identity: dict[str, Any], dimension: int, space_type: str, model: str | None, index: str,
+                       allow_model_mismatch: bool = False):
     """The query encoder of a cluster index: ``model``, else the model its _meta names (the packaged default by
-    name, others by path). InputError when its dimension ≠ the index's ``dimension``."""
-    from mrs.indexer.embed import Encoder
+    name, others by path). InputError when its dimension ≠ the index's ``dimension`` or it is another model
+    than the one in _meta (mrs.indexer.embed.check_query_model)."""
+    from mrs.indexer.embed import Encoder, check_query_model
     from mrs.models import DEFAULT_MODEL
 
     ref = model
     if ref is None and identity.get("name") not in (None, DEFAULT_MODEL):
         ref = identity.get("path")
     encoder = Encoder.load(ref, space_type=space_type)
-    if encoder.dimension != int(dimension):
-        raise InputError(f"query model {encoder.identity.get('name')!r} makes {encoder.dimension}-d vectors, index "
-                         f"{index!r} holds {dimension}-d ones (built with {identity.get('name')!r})")
+    check_query_model(encoder, identity, int(dimension), index, allow_model_mismatch=allow_model_mismatch)
     return encoder
 
 
@@ -269,7 +279,8 @@ def attach_sources(backend: Any, hits: list) -> None:
 def run_cluster_search(kind: str, index: Any, opts: dict[str, Any], query: str, *, mode: str, k: int,
                        min_score: float | None, pipeline: Any, pagination_depth: int | None,
                        calibration_file: Any, min_level: str | None, filter: Any = None,
-                       facets: tuple[str, ...] = (), facet_size: int = 10) -> tuple[list, list[dict], Any, int, Any]:
+                       facets: tuple[str, ...] = (), facet_size: int = 10, allow_model_mismatch: bool = False,
+                       ) -> tuple[list, list[dict], Any, int, Any]:
     """`mrs search --backend opensearch|elasticsearch`: (hits with their stored product fields, calibrated labels
     (empty dicts without --calibration), the SearchCalibration or None, documents in the index, facet counts
     (None without ``facets``)). ``filter`` (a parsed filter) applies to every sub-query; ``facets`` are terms
@@ -286,7 +297,8 @@ def run_cluster_search(kind: str, index: Any, opts: dict[str, Any], query: str, 
     if calibration_file is not None and mode == "hybrid" and pipeline is None and depth is None:
         depth = read_calibration(calibration_file).blend.get("pagination_depth")
     backend, encoder = open_backend(kind, index, opts, candidates=depth, max_k=k,
-                                    needs_encoder=mode != "lexical" or calibration_file is not None)
+                                    needs_encoder=mode != "lexical" or calibration_file is not None,
+                                    allow_model_mismatch=allow_model_mismatch)
     calibrated = open_for_search(calibration_file, backend, mode, min_level, min_score, index)
     if calibrated is not None:
         min_score = calibrated.min_score

@@ -9,7 +9,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from mrs.cli.backends import backend_errors, cluster_backend_options, open_backend
+from mrs.cli.backends import backend_errors, cluster_backend_options, model_mismatch_option, open_backend
 from mrs.cli.common import (
     console,
     err_console,
@@ -63,6 +63,7 @@ def output_paths(out: Path) -> dict[str, Path]:
 @click.option("--target", "deploy_target", type=click.Choice(["opensearch", "elasticsearch"]), default=None,
               help="Cluster the blend will be deployed to: only blends it can run are searched, scored as it "
                    "scores them [default: elasticsearch with --backend elasticsearch, else opensearch].")
+@model_mismatch_option
 @cluster_backend_options
 @on_error_option
 @json_option
@@ -92,6 +93,7 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
           --judgments demo/judgments.tsv --out es-calibration.json
       mrs calibrate --index demo/index --judgments demo/judgments.tsv --out es-cal.json --target elasticsearch
     """
+    from mrs.atomic import output_set
     from mrs.blending import calibration as cal_io
     from mrs.blending.objective import parse_metric
     from mrs.blending.plots import plot_blend_curves, plot_dense_levels
@@ -109,7 +111,8 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
     parse_metric(metric)  # bad metric: exit 2 before any work
     # embedded: --index is a directory; opensearch/elasticsearch: the index/alias on the cluster (scores in
     # engine spaces); engine.manifest is what run_calibration records
-    engine, encoder = open_backend(backend, index_dir, cluster, candidates=k)
+    engine, encoder = open_backend(backend, index_dir, cluster, candidates=k,
+                                   allow_model_mismatch=cluster.pop("allow_model_mismatch", False))
     filters = None
     if queries_file is not None:
         from mrs.data.query_filters import read_query_filters
@@ -140,9 +143,15 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
     cal = result.calibration
     paths = output_paths(out)
     warnings = []
-    if rejects is not None and rejects.count:
-        where = rejects.write(rejects_path_for(out))
-        warnings.append(f"{rejects.count} bad judgment rows skipped, written to {where}")
+    with output_set() as outputs:  # calibration, pipeline, plots and rejects together, or none (mrs.atomic)
+        cal_io.write_calibration(cal, paths["calibration"], outputs)
+        cal_io.write_pipeline(cal.pipeline, paths["pipeline"], outputs)
+        plot_dense_levels(result.pairs.dense, result.pairs.grades, cal.scheme, cal.thresholds,
+                          paths["dense_levels_png"], outputs=outputs)
+        plot_blend_curves(result.grid, paths["blend_weights_png"], outputs=outputs)
+        if rejects is not None and rejects.count:
+            where = rejects.write(rejects_path_for(out), outputs)
+            warnings.append(f"{rejects.count} bad judgment rows skipped, written to {where}")
     if cal.data.get("pairs_missing_from_index"):
         warnings.append(f"{cal.data['pairs_missing_from_index']} judged pairs name products absent from the index "
                         "(left out of thresholds and probabilities)")

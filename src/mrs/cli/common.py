@@ -21,7 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from mrs.errors import InputError
+from mrs.errors import InputError, OutputError, os_reason
 
 # Human output goes to stderr when --json is used, so stdout stays machine-readable.
 console = Console()
@@ -71,22 +71,68 @@ def print_rejects_note(report: dict[str, Any]) -> None:
         err_console.print(f"[yellow]{report['rejects']['count']} bad rows skipped[/] → {report['rejects']['path']}")
 
 
+def error_exit_code(e: BaseException) -> int | None:
+    """Print the one line for an error the user or the machine caused and return its exit code; None for
+    anything else (a bug: its traceback is the useful output).
+
+    InputError → 2 (bad input or usage). FileNotFoundError, IsADirectoryError, NotADirectoryError → 2 (a
+    path the user gave). OutputError (mrs.atomic: full disk, read-only file system, no permission) and any
+    other OSError (the environment: ENOSPC, EROFS, EACCES, EIO, EMFILE, ...) → 1, naming the file when the
+    error carries one.
+    """
+    if isinstance(e, InputError):
+        _error_line(str(e))
+        return EXIT_BAD_INPUT
+    if isinstance(e, FileNotFoundError):
+        _error_line(f"{e.filename or e}: no such file")
+        return EXIT_BAD_INPUT
+    if isinstance(e, (IsADirectoryError, NotADirectoryError)):
+        _error_line(f"{e.filename}: {os_reason(e)}" if e.filename else os_reason(e))
+        return EXIT_BAD_INPUT
+    if isinstance(e, OutputError):
+        _error_line(str(e))
+        return EXIT_FAILURE
+    if isinstance(e, OSError):
+        where = f"{e.filename}: " if e.filename else ""
+        _error_line(f"{where}{os_reason(e)}")
+        return EXIT_FAILURE
+    return None
+
+
+def _error_line(text: str) -> None:
+    first = text.splitlines()[0] if text else "error"
+    err_console.print(f"[bold red]error:[/] {escape(first)}", highlight=False, markup=True, soft_wrap=True)
+
+
 def handle_errors(f: Callable) -> Callable:
-    """Turns InputError (and missing files) into one clear line on stderr and exit code 2."""
+    """One command's error boundary: error_exit_code's one line and exit code instead of a traceback."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return f(*args, **kwargs)
-        except InputError as e:
-            err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, markup=True, soft_wrap=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except FileNotFoundError as e:
-            err_console.print(f"[bold red]error:[/] {escape(str(e.filename or e))}: no such file", highlight=False,
-                              soft_wrap=True)
-            sys.exit(EXIT_BAD_INPUT)
+        except (InputError, OutputError, OSError) as e:
+            code = error_exit_code(e)
+            if code is None:  # pragma: no cover - error_exit_code covers these types
+                raise
+            sys.exit(code)
 
     return wrapper
+
+
+class MrsGroup(click.Group):
+    """The `mrs` group (and its sub-groups): every command runs inside error_exit_code's boundary, so an
+    InputError, a full disk or a read-only directory ends in one line on stderr and exit 2 / 1, whichever
+    command it happened in."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (InputError, OutputError, OSError) as e:
+            code = error_exit_code(e)
+            if code is None:  # pragma: no cover
+                raise
+            ctx.exit(code)
 
 
 def print_json(obj: Any) -> None:

@@ -75,11 +75,13 @@ def es_errors(f: Callable) -> Callable:
     return wrapper
 
 
-def open_backend(index: str, opts: dict[str, Any], model: str | None = None, **backend_kwargs: Any):
+def open_backend(index: str, opts: dict[str, Any], model: str | None = None, *, allow_model_mismatch: bool = False,
+                 **backend_kwargs: Any):
     """(ElasticsearchBackend, query encoder) for an mrs-built index/alias: the spec and model come from the
-    mapping's _meta; ``model`` overrides the model (its dimension must match)."""
+    mapping's _meta; ``model`` overrides the model (its dimension must match, and it must be the _meta's model
+    unless allow_model_mismatch: mrs.indexer.embed.check_query_model)."""
     from mrs.elasticsearch.backend import ElasticsearchBackend, read_index_meta
-    from mrs.indexer.embed import Encoder
+    from mrs.indexer.embed import Encoder, check_query_model
     from mrs.models import DEFAULT_MODEL
 
     client, settings = es_client(opts)
@@ -88,9 +90,7 @@ def open_backend(index: str, opts: dict[str, Any], model: str | None = None, **b
     if ref is None and model_meta.get("name") != DEFAULT_MODEL:
         ref = model_meta.get("path")
     encoder = Encoder.load(ref, space_type=spec.space_type)
-    if encoder.dimension != spec.dimension:
-        raise InputError(f"query model makes {encoder.dimension}-d vectors, index {index!r} holds "
-                         f"{spec.dimension}-d ones (built with {model_meta.get('name')!r})")
+    check_query_model(encoder, model_meta, int(spec.dimension), index, allow_model_mismatch=allow_model_mismatch)
     backend = ElasticsearchBackend(client, index, spec, settings=settings, max_retries=settings.max_retries,
                                    **backend_kwargs)
     return backend, encoder

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from mrs.cli.backends import backend_errors, cluster_backend_options, open_backend
+from mrs.cli.backends import backend_errors, cluster_backend_options, model_mismatch_option, open_backend
 from mrs.cli.common import (
     console,
     err_console,
@@ -99,6 +99,7 @@ def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write report.json, report.md, runs/*.trec, qrels.trec and PNG plots here.")
 @click.option("--no-plots", is_flag=True, help="With --out: skip the PNG plots.")
+@model_mismatch_option
 @cluster_backend_options
 @on_error_option
 @json_option
@@ -106,7 +107,7 @@ def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
 @backend_errors
 def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelines, run_files, k, metrics, gains,
             relevant_level, split, dev_fraction, seed, pagination_depth, stat_test, max_p, judged_k, model, out_dir,
-            no_plots, on_error, as_json, backend="embedded", **cluster) -> None:
+            no_plots, allow_model_mismatch, on_error, as_json, backend="embedded", **cluster) -> None:
     """Evaluate retrieval against graded judgments with ranx: metrics per run, significance between runs,
     judged@k, recall per level, score separation (AUC) per level, latency.
 
@@ -169,7 +170,8 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
             # a cluster is told the depth only when it differs from k (OpenSearch < 2.19 lacks pagination_depth)
             engine, encoder = open_backend(backend, index_dir, cluster, model, max_k=k,
                                            candidates=depth if depth != k else None,
-                                           needs_encoder=any(s.mode != "lexical" for s in specs))
+                                           needs_encoder=any(s.mode != "lexical" for s in specs),
+                                           allow_model_mismatch=allow_model_mismatch)
             filters = check_query_filters(engine, read_query_filters(queries_file), str(queries_file)) \
                 if queries_file is not None else None
             report, retrieved = evaluate_backend(engine, encoder, judgments, specs, config, track=track,
@@ -289,15 +291,15 @@ def _checked(spec, backend: str = "embedded"):
     if is_retriever_body(spec.pipeline):  # an Elasticsearch linear/rrf retriever (docs/elasticsearch.md)
         if backend == "opensearch":
             raise InputError(f"run {spec.name!r} is an Elasticsearch retriever: OpenSearch takes search-pipeline "
-                             "bodies (normalization-processor / score-ranker-processor)")
+                             "bodies (normalization-processor / score-ranker-processor)", path=spec.source)
         try:
             return replace(spec, pipeline=parse_retriever(spec.pipeline))
         except InputError as e:
-            raise InputError(f"retriever of run {spec.name!r}: {e.message}") from None
+            raise InputError(f"retriever of run {spec.name!r}: {e.message}", path=spec.source) from None
 
     from mrs.engine.pipeline import parse_pipeline
 
     try:
         return replace(spec, pipeline=parse_pipeline(spec.pipeline, n_subqueries=2))
     except InputError as e:
-        raise InputError(f"pipeline of run {spec.name!r}: {e.message}") from None
+        raise InputError(f"pipeline of run {spec.name!r}: {e.message}", path=spec.source) from None

@@ -13,6 +13,7 @@ from mrs.data.readers import Rejects, read_catalog
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
 from mrs.engine.attributes import parse_field_types
 from mrs.engine.engine import EmbeddedEngine
+from mrs.engine.store import index_lock
 from mrs.engine.vectors import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_HNSW_THRESHOLD, DEFAULT_M
 from mrs.indexer.documents import catalog_columns, check_catalog_fields, format_fields, parse_fields
 from mrs.indexer.embed import KNOWN_ENCODER_BACKENDS, SPACE_TYPES, load_encoder
@@ -76,6 +77,8 @@ def command() -> None:
 @click.option("--field-types", "field_types_spec", default=None, metavar="NAME=TYPE,...",
               help="Typed attributes for filters and facets, overriding detection: keyword, path (category "
                    "paths), numeric, boolean, or none, e.g. \"price=numeric,in_stock=boolean,sku=none\".")
+@click.option("--wait", is_flag=True, help="Embedded: when another `mrs index catalog` is writing this index, wait "
+              "for it to finish instead of exiting 2 (one writer at a time; see .<name>.lock beside the index).")
 @index_cluster_options
 @on_error_option
 @json_option
@@ -83,7 +86,7 @@ def command() -> None:
 @backend_errors
 def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, similarity, k1, b, analyzer,
             space_type, hnsw_threshold, hnsw_m, ef_construction, ef_search, encoder_backend, batch_size, threads,
-            processes, id_field, field_types_spec, on_error, as_json, backend="embedded", **cluster) -> None:
+            processes, id_field, field_types_spec, wait, on_error, as_json, backend="embedded", **cluster) -> None:
     """Index CATALOG (JSONL, CSV/TSV or Parquet) into an embedded index: BM25 fields scored exactly as
     OpenSearch scores them, plus one vector per product from the embedding text template. With --backend
     opensearch|elasticsearch, --index NAME is an alias on the cluster: the catalog loads into NAME-<timestamp>,
@@ -107,6 +110,9 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
     fields = parse_fields(fields_spec)
     field_types = parse_field_types(field_types_spec)
     template = ProductTextTemplate(text_template)
+    if backend not in CLUSTER_BACKENDS:  # one writer at a time, refused (or queued) before any model loads
+        click.get_current_context().with_resource(index_lock(index_dir, wait=wait, on_wait=lambda holder: (
+            err_console.print(f"waiting: {index_dir} is being written by {holder}", highlight=False))))
     rejects = Rejects()
     products = list(read_catalog(catalog, id_field=id_field, on_error=on_error, rejects=rejects))
     for warning in check_catalog_fields(catalog_columns(products), fields, template, fields_given=bool(fields_spec),
@@ -144,6 +150,7 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
             index_dir, products, encoder=encoder, template=template, fields=fields, analyzer=analyzer,
             similarity=similarity, k1=k1, b=b, hnsw_threshold=hnsw_threshold, m=hnsw_m,
             ef_construction=ef_construction, ef_search=ef_search, field_types=field_types, on_progress=on_progress,
+            locked=True,
         )
     rejects_file = str(rejects.write(rejects_beside(index_dir))) if rejects.count else None
     out = {
@@ -161,6 +168,9 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
     if as_json:
         print_json(out)
         return
+    if stats.leftovers_removed:
+        err_console.print(f"removed what an interrupted earlier run left beside the index: "
+                          f"{', '.join(stats.leftovers_removed)}", highlight=False)
     err_console.print(
         f"indexed [bold]{stats.documents}[/] products into {index_dir} in {stats.seconds:.1f}s: "
         f"{stats.embedded} embedded, {stats.cached} from cache, vectors {stats.vector_method} ({space_type})"

@@ -14,6 +14,7 @@ import os
 import click
 
 from mrs import __version__
+from mrs.cli.common import MrsGroup
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -51,8 +52,9 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use; listing them (help) imports nothing."""
+class LazyGroup(MrsGroup):
+    """mrs's group (MrsGroup: the one error boundary) whose subcommands are imported on first use; listing
+    them (help) imports nothing."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(COMMANDS) | set(self.commands))

@@ -9,8 +9,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from mrs.blending.calibration import at_or_above, label_search_hits, open_for_search
-from mrs.cli.backends import backend_errors, cluster_backend_options, run_cluster_search
-from mrs.cli.common import console, handle_errors, json_option, print_json
+from mrs.cli.backends import (
+    backend_errors,
+    cluster_backend_options,
+    model_mismatch_option,
+    run_cluster_search,
+)
+from mrs.cli.common import console, err_console, handle_errors, json_option, print_json
 from mrs.engine.engine import MODES, EmbeddedEngine
 from mrs.engine.facets import DEFAULT_FACET_SIZE
 from mrs.engine.filters import combine, parse_filter, to_dsl
@@ -65,6 +70,7 @@ def _fmt(value: float | None) -> str:
               help="Count the values of FIELD over the products the query and filters match (repeatable).")
 @click.option("--facet-size", type=click.IntRange(min=1), default=DEFAULT_FACET_SIZE, show_default=True,
               help="Values shown per facet (the most frequent).")
+@model_mismatch_option
 @cluster_backend_options
 @json_option
 @handle_errors
@@ -103,20 +109,24 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
         calibrated_depth = read_calibration(calibration_file).blend.get("pagination_depth")
         pagination_depth = int(calibrated_depth) if calibrated_depth else None
     depth = hybrid_depth(k, pagination_depth) if mode == "hybrid" else None
+    allow_model_mismatch = cluster.pop("allow_model_mismatch", False)
     if backend != "embedded":  # --index names the index/alias on the cluster
         hits, labels, calibrated, n_docs, facet_counts = run_cluster_search(
             backend, index_dir, cluster, query, mode=mode, k=k, min_score=min_score, pipeline=pipeline,
             pagination_depth=depth if depth != k else None,  # OpenSearch < 2.19 lacks pagination_depth
             calibration_file=calibration_file, min_level=min_level,
-            filter=search_filter, facets=facets, facet_size=facet_size)
+            filter=search_filter, facets=facets, facet_size=facet_size, allow_model_mismatch=allow_model_mismatch)
     else:
         hits, labels, calibrated, n_docs, facet_counts = _search_embedded(
             query, index_dir, mode, k, min_score, pipeline, depth, calibration_file, min_level,
-            search_filter, facets, facet_size)
+            search_filter, facets, facet_size, allow_model_mismatch)
     if mode == "hybrid" and pipeline is None:
         pipeline_name = (f"{calibration_file} ({calibrated.calibration.blend.get('name', 'calibrated blend')})"
                          if calibrated is not None and calibrated.pipeline is not None
                          else "default min_max + arithmetic_mean 0.7/0.3")
+    warnings = calibrated.warnings if calibrated is not None else []
+    for warning in warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if as_json:
         out = {"query": query, "mode": mode, "backend": backend, "index": str(index_dir),
                **({"pipeline": pipeline_name, "pagination_depth": depth} if mode == "hybrid" else {}),
@@ -125,6 +135,8 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
             out["filter"] = to_dsl(search_filter)
         if facets:
             out["facets"] = facet_counts
+        if warnings:
+            out["warnings"] = warnings
         print_json(out)
         return
     how = f" · pipeline {pipeline_name} · {depth} candidates per sub-query" if mode == "hybrid" else ""
@@ -168,10 +180,11 @@ def _print_facet(field: str, counts: dict) -> None:
 
 
 def _search_embedded(query, index_dir, mode, k, min_score, pipeline, pagination_depth, calibration_file, min_level,
-                     search_filter=None, facets=(), facet_size=DEFAULT_FACET_SIZE):
+                     search_filter=None, facets=(), facet_size=DEFAULT_FACET_SIZE, allow_model_mismatch=False):
     """(hits, calibrated labels, SearchCalibration or None, documents, facet counts or None) of a search on an
     embedded index."""
     engine = EmbeddedEngine.open(index_dir)
+    engine.allow_model_mismatch = allow_model_mismatch
     search_filter = engine.parse_filter(search_filter)  # unknown fields / wrong types: one error before searching
     unknown = [f for f in facets if f not in engine.attributes.fields]
     if unknown:

@@ -19,7 +19,7 @@ from mrs.data.catalog import ID_FIELDS, Product
 from mrs.data.lines import LineReader, check_file
 from mrs.data.rejects import Rejects, RowErrors
 from mrs.data.text import as_list
-from mrs.errors import InputError
+from mrs.errors import InputError, json_error_text
 
 JSONL_EXTENSIONS = (".jsonl", ".json", ".ndjson")
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
@@ -37,6 +37,9 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 PARQUET_BATCH_ROWS = 8192
+ID_LOOKAHEAD_ROWS = 100  # JSONL: rows read to find the id field before the file is refused
+COLUMNS_PER_ROW = "row"  # JSONL: each row names its own fields (no header)
+MAX_RECORD_LINES = 1000  # CSV: a quoted field open for more lines than this is unterminated
 
 
 def catalog_format(path: str | os.PathLike) -> str:
@@ -92,7 +95,7 @@ def pick_id_field(columns: Iterable[str], id_field: str | None) -> str | None:
     return next((f for f in ID_FIELDS if f in cols), None)
 
 
-def _missing_id_error(path: Path, columns: Iterable[str], id_field: str | None, line: int) -> InputError:
+def _missing_id_error(path: Path, columns: Iterable[str], id_field: str | None, line: int | None) -> InputError:
     cols = ", ".join(list(columns)[:12]) or "none"
     if id_field is not None:
         return InputError(f"no id column {id_field!r} (columns: {cols})", str(path), line)
@@ -119,19 +122,22 @@ def read_catalog(
     on_error: "fail" raises InputError(file, line) at the first bad row; "skip" adds it to ``rejects``.
     Yields Product(id, fields, source_line) with fields normalised by ``normalise_fields``.
     Bad rows: malformed JSON, not an object, non-UTF-8 bytes, empty id, duplicate id, wrong field count.
-    File-level errors always raise: missing or empty file, no id column, a single column (wrong delimiter).
+    File-level errors always raise: missing or empty file, no id column (CSV: at line 1, the header; JSONL:
+    when none of the first ID_LOOKAHEAD_ROWS rows has one — rows before the first that has it are row
+    rejects), a single column (wrong delimiter), unreadable (corrupt) Parquet data.
+    Every data row is either yielded or rejected: rows in = products + rejects, each at the line it starts on.
     """
     row_errors = RowErrors(on_error, rejects)
     p = check_file(path)
     fmt = catalog_format(p)
     keep = set(fields) if fields is not None else None
     if fmt == "jsonl":
-        records = _jsonl_records(p, row_errors)
+        records, columns_at = _jsonl_records(p, row_errors), COLUMNS_PER_ROW
     elif fmt == "csv":
-        records = _csv_records(p, row_errors, delimiter)
+        records, columns_at = _csv_records(p, row_errors, delimiter), 1
     else:
-        records = _parquet_records(p)
-    yield from _products(p, records, id_field, keep, row_errors)
+        records, columns_at = _parquet_records(p), None
+    yield from _products(p, records, id_field, keep, row_errors, columns_at)
 
 
 def _products(
@@ -140,16 +146,32 @@ def _products(
     id_field: str | None,
     keep: set[str] | None,
     row_errors: RowErrors,
+    columns_at: int | str | None,
 ) -> Iterator[Product]:
+    """Products from (line, record, raw) rows. columns_at: where the columns are declared — a line number
+    (CSV header: a missing id column is reported there), None (Parquet schema: no line), or COLUMNS_PER_ROW
+    (JSONL: the id field is the first row's that has one; the rows before it are rejected)."""
     first_line: dict[str, int] = {}
     chosen: str | None = None
+    pending: list[tuple[int, dict[str, Any], str]] = []
     n_rows = 0
     for line, record, raw in records:
         n_rows += 1
         if chosen is None:
             chosen = pick_id_field(record.keys(), id_field)
             if chosen is None:
-                raise _missing_id_error(path, record.keys(), id_field, line)
+                if columns_at != COLUMNS_PER_ROW:
+                    raise _missing_id_error(path, record.keys(), id_field, columns_at)
+                pending.append((line, record, raw))
+                if len(pending) >= ID_LOOKAHEAD_ROWS:
+                    break
+                continue
+            for p_line, _, p_raw in pending:
+                row_errors.bad(path, p_line, f"no id field {chosen!r} (later rows have one)", p_raw)
+            pending = []
+        if chosen not in record:
+            row_errors.bad(path, line, f"no id field {chosen!r}", raw)
+            continue
         pid = _id_text(record.get(chosen))
         if not pid:
             row_errors.bad(path, line, f"empty id (column {chosen!r})", raw)
@@ -162,6 +184,8 @@ def _products(
         if keep is not None:
             fields = {k: v for k, v in fields.items() if k in keep or k == chosen}
         yield Product(pid, fields, line)
+    if pending:
+        raise _missing_id_error(path, pending[0][1].keys(), id_field, pending[0][0])
     if n_rows == 0 and row_errors.skipped == 0:
         raise InputError("empty file: no rows", str(path), 1)
 
@@ -180,7 +204,7 @@ def _jsonl_records(path: Path, row_errors: RowErrors) -> Iterator[tuple[int, dic
         try:
             record = json.loads(stripped)
         except json.JSONDecodeError as e:
-            row_errors.bad(path, line, f"malformed JSON ({e.msg} at column {e.colno})", text)
+            row_errors.bad(path, line, f"malformed JSON ({json_error_text(e)})", text)
             continue
         if not isinstance(record, dict):
             row_errors.bad(path, line, f"expected a JSON object, got {type(record).__name__}", text)
@@ -195,7 +219,7 @@ def _json_array_records(path: Path, row_errors: RowErrors) -> Iterator[tuple[int
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 (byte at offset {e.start})", str(path)) from None
     except json.JSONDecodeError as e:
-        raise InputError(f"malformed JSON ({e.msg})", str(path), e.lineno) from None
+        raise InputError(f"malformed JSON ({json_error_text(e)})", str(path), e.lineno) from None
     for i, record in enumerate(data, start=1):
         if not isinstance(record, dict):
             row_errors.bad(path, i, f"array item {i}: expected a JSON object", record)
@@ -218,58 +242,102 @@ def sniff_delimiter(path: Path, header: str, sample: str) -> str:
 def _csv_records(
     path: Path, row_errors: RowErrors, delimiter: str | None
 ) -> Iterator[tuple[int, dict[str, Any], str]]:
-    numbered = iter(LineReader(path, row_errors))
-    head: list[tuple[int, str]] = []
-    for item in numbered:  # header + a few rows to sniff the delimiter
-        head.append(item)
-        if len(head) >= 20:
-            break
+    """(line the row starts on, row as a dict, raw text) for each data row of a delimited file.
+
+    A quoted field may run over several lines. A record that spans lines but is not well-formed CSV (its
+    quote closes in the middle of a later field, or never) or has the wrong field count is rejected at the
+    line it starts on, and reading starts again on the next line: an unterminated quote on line 11 costs
+    line 11 only, never the rows after it."""
+    lines = _PushbackLines(LineReader(path, row_errors))
+    head = lines.peek(20)  # header + a few rows to sniff the delimiter
     if not head or not "".join(t for _, t in head).strip():
         raise InputError("empty file: no header", str(path), 1)
     if delimiter is None:
         delimiter = sniff_delimiter(path, head[0][1], "\n".join(t for _, t in head))
     delimiter = "\t" if delimiter in ("\\t", "tab", "TAB") else delimiter
-    current = {"line": 0}  # physical line of the last text handed to csv.reader (a row's last line)
-
-    def all_texts() -> Iterator[str]:
-        for line, text in head:
-            current["line"] = line
-            yield text + "\n"
-        for line, text in numbered:
-            current["line"] = line
-            yield text + "\n"
-
-    reader = csv.reader(all_texts(), delimiter=delimiter)
+    header_line, header_text = lines.next()
     try:
-        header = [h.strip() for h in next(reader)]
-    except csv.Error as e:
-        raise InputError(f"unreadable header ({e})", str(path), 1) from None
+        header = [h.strip() for h in next(csv.reader([header_text], delimiter=delimiter, strict=True))]
+    except (csv.Error, StopIteration) as e:
+        raise InputError(f"unreadable header ({e})", str(path), header_line) from None
     if len(header) == 1:
         others = [d for d in ("\t", ",", ";", "|") if d != delimiter and d in header[0]]
         hint = f"; the header contains {others[0]!r}: pass --delimiter {others[0]!r}" if others else ""
-        raise InputError(f"only one column with delimiter {delimiter!r}{hint}", str(path), 1)
+        raise InputError(f"only one column with delimiter {delimiter!r}{hint}", str(path), header_line)
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
-        raise InputError(f"duplicate column {dup!r} in header", str(path), 1)
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            row_errors.bad(path, current["line"], f"malformed CSV row ({e})", "")
+        raise InputError(f"duplicate column {dup!r} in header", str(path), header_line)
+    while (record := _next_record(lines, delimiter)) is not None:
+        start, texts, row, problem = record
+        raw = "\n".join(texts)
+        if problem is None and len(row) != len(header) and any(c.strip() for c in row):
+            problem = f"expected {len(header)} fields, got {len(row)}"
+        if problem is not None:
+            if len(texts) > 1:  # reject the first line only; the lines it swallowed are rows of their own
+                problem = f"{problem}; the quoted field opened here runs to line {start + len(texts) - 1}"
+                lines.push_back(list(zip(range(start + 1, start + len(texts)), texts[1:], strict=True)))
+                raw = texts[0]
+            row_errors.bad(path, start, problem, raw)
             continue
-        line = current["line"]
-        raw = delimiter.join(row)
         if not row or all(not c.strip() for c in row):
             continue
-        if len(row) != len(header):
-            row_errors.bad(path, line, f"expected {len(header)} fields, got {len(row)}", raw)
-            continue
-        yield line, dict(zip(header, row, strict=True)), raw
+        yield start, dict(zip(header, row, strict=True)), raw
+
+
+class _PushbackLines:
+    """(line number, text) pairs from a LineReader, with look-ahead and push-back (for re-reading the lines an
+    unterminated quote swallowed)."""
+
+    def __init__(self, reader: LineReader):
+        self._it = iter(reader)
+        self._back: list[tuple[int, str]] = []  # next items, in order
+
+    def peek(self, n: int) -> list[tuple[int, str]]:
+        while len(self._back) < n:
+            item = next(self._it, None)
+            if item is None:
+                break
+            self._back.append(item)
+        return self._back[:n]
+
+    def next(self) -> tuple[int, str] | None:
+        if self._back:
+            return self._back.pop(0)
+        return next(self._it, None)
+
+    def push_back(self, items: list[tuple[int, str]]) -> None:
+        self._back[:0] = items
+
+
+def _next_record(lines: _PushbackLines, delimiter: str) -> tuple[int, list[str], list[str], str | None] | None:
+    """The next CSV record: (start line, its physical lines, its fields, None or what is wrong with it);
+    None at the end of the file. A record is extended line by line while a quoted field is open."""
+    first = lines.next()
+    if first is None:
+        return None
+    start, text = first
+    texts = [text]
+    while True:
+        try:
+            row = next(csv.reader(["\n".join(texts) + "\n"], delimiter=delimiter, strict=True), [])
+            return start, texts, row, None
+        except csv.Error as e:
+            open_quote = "unexpected end of data" in str(e)
+            if not open_quote:  # e.g. `"a"b`: lenient CSV takes it on one line; across lines it is a stray quote
+                if len(texts) == 1:
+                    return start, texts, next(csv.reader([text + "\n"], delimiter=delimiter), []), None
+                return start, texts, [], f"unbalanced quote ({e})"
+        more = lines.next() if len(texts) < MAX_RECORD_LINES else None
+        if more is None:
+            return start, texts, [], "unterminated quoted field"
+        texts.append(more[1])
 
 
 def _parquet_records(path: Path) -> Iterator[tuple[int, dict[str, Any], str]]:
+    """(row number from 1, record, record as JSON) by row batches. InputError naming the file when it is not
+    Parquet, or when a data page cannot be decoded (corrupt or truncated pages: the rows after it cannot be
+    read, so the whole file is refused, with or without --on-error skip)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
@@ -277,7 +345,16 @@ def _parquet_records(path: Path) -> Iterator[tuple[int, dict[str, Any], str]]:
     except Exception as e:  # pyarrow raises ArrowInvalid for a file that is not Parquet
         raise InputError(f"not a readable Parquet file ({e})", str(path)) from None
     row = 0
-    for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+    batches = pf.iter_batches(batch_size=PARQUET_BATCH_ROWS)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (OSError, pa.ArrowException) as e:
+            reason = (str(e).splitlines() or [type(e).__name__])[0].rstrip(".")
+            raise InputError(f"corrupt Parquet data after row {row} of {pf.metadata.num_rows} ({reason}); the "
+                             "file cannot be read past it: rewrite or re-export it", str(path)) from None
+        if batch is None:
+            return
         for record in batch.to_pylist():
             row += 1
             yield row, record, json.dumps(record, ensure_ascii=False, default=str)

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mrs.atomic import atomic_file
 from mrs.data.judgment_checks import check_query_ids, check_trec_grades_fill, schemes_fitting
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.levels import ESCI, SCHEMES, WANDS, LevelScheme, get_scheme, map_grades
 from mrs.data.lines import LineReader, check_file
 from mrs.data.rejects import Rejects, RowErrors
 from mrs.data.trec_ids import decode_trec_id
-from mrs.errors import InputError
+from mrs.errors import InputError, json_error_text
 
 JUDGMENT_FORMATS = ("esci", "srw", "wands", "trec", "mrs")
 MRS_COLUMNS = ("query_id", "query", "product_id", "grade", "level", "source", "confidence")
@@ -126,7 +126,7 @@ def read_queries(path: str | os.PathLike) -> dict[str, str]:
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as e:
-                raise InputError(f"malformed JSON ({e.msg} at column {e.colno})", str(p), line) from None
+                raise InputError(f"malformed JSON ({json_error_text(e)})", str(p), line) from None
             qid = str(obj.get("query_id", obj.get("qid", obj.get("id", "")))).strip()
             qtext = next((str(obj[k]) for k in text_keys if obj.get(k)), "")
             if not qid or not qtext:
@@ -249,14 +249,32 @@ def _header_rows(p: Path, row_errors: RowErrors, required: tuple[str, ...]
 def _read_esci(p: Path, col: _Collector, row_errors: RowErrors) -> None:
     rows = _header_rows(p, row_errors, ("query", "product_id"))
     for line, row, raw in rows:
-        label = next((row[k] for k in ("esci_label", "srw_rating", "grade") if row.get(k, "").strip()), None)
-        if label is None:
-            row_errors.bad(p, line, "no label (esci_label, srw_rating or grade)", raw)
-            continue
-        grade = col.grade(label, line, raw)
+        grade = _esci_row_grade(p, col, row, line, raw)
         if grade is not None:
             query = row["query"]
             col.add(line, raw, row.get("query_id") or query, query, row["product_id"], grade)
+
+
+def _esci_row_grade(p: Path, col: _Collector, row: dict[str, str], line: int, raw: str) -> int | None:
+    """The grade of an ESCI row from the first non-empty of its label columns, each read as what it holds:
+    esci_label a label (Exact/E, ...), srw_rating a Search-Relevance rating (100/10/1/0), grade an integer
+    grade of the scheme (0..top; never a rating, so grade 10 is an error, not "substitute")."""
+    column = next((k for k in ("esci_label", "srw_rating", "grade") if row.get(k, "").strip()), None)
+    if column is None:
+        col.row_errors.bad(p, line, "no label (esci_label, srw_rating or grade)", raw)
+        return None
+    value = row[column].strip()
+    if column != "grade":
+        return col.grade(value, line, raw)
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not (number.is_integer() and 0 <= number <= col.scheme.top):
+        col.row_errors.bad(p, line, f"grade {value!r} is not a grade of level scheme {col.scheme.name} "
+                           f"(0–{col.scheme.top}: {', '.join(col.scheme.levels)})", raw)
+        return None
+    return int(number)
 
 
 def _read_wands(p: Path, col: _Collector, row_errors: RowErrors, query_texts: dict[str, str]) -> None:
@@ -313,7 +331,7 @@ def _read_srw(p: Path, col: _Collector) -> None:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"malformed JSON ({e.msg} at column {e.colno})", str(p), e.lineno) from None
+        raise InputError(f"malformed JSON ({json_error_text(e)})", str(p), e.lineno) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("judgmentRatings"), list):
         raise InputError("not a Search-Relevance judgments file: no 'judgmentRatings' list", str(p), 1)
     cursor = 0
@@ -354,12 +372,12 @@ def _read_mrs(p: Path, scheme: LevelScheme | None, row_errors: RowErrors) -> Jud
             continue
         rows.append((line, raw, row, grade, confidence))
     if scheme is None:
-        scheme = _scheme_for_levels(p, [(r[3], r[2].get("level", "")) for r in rows])
+        scheme = _scheme_for_levels(p, [(r[0], r[3], (r[2].get("level") or "").strip().lower()) for r in rows])
     col = _Collector(p, scheme, row_errors)
     for line, raw, row, grade, confidence in rows:
-        if not 0 <= grade <= scheme.top or (row.get("level") and row["level"].lower() != scheme.name_of(grade)):
-            row_errors.bad(p, line, f"unknown label {row.get('level') or grade!r} for level scheme "
-                           f"{scheme.name} ({', '.join(scheme.levels)})", raw)
+        problem = _mrs_level_problem(scheme, grade, (row.get("level") or "").strip())
+        if problem is not None:
+            row_errors.bad(p, line, problem, raw)
             continue
         col.add(line, raw, row["query_id"], row["query"], row["product_id"], grade,
                 row.get("source") or "human", confidence)
@@ -368,16 +386,43 @@ def _read_mrs(p: Path, scheme: LevelScheme | None, row_errors: RowErrors) -> Jud
     return col.jset
 
 
-def _scheme_for_levels(p: Path, grade_levels: list[tuple[int, str]]) -> LevelScheme:
-    """The first built-in scheme whose level names match every (grade, level) pair; esci when no levels."""
-    pairs = {(g, lvl.lower()) for g, lvl in grade_levels if lvl}
-    if not pairs:
+def _mrs_level_problem(scheme: LevelScheme, grade: int, level: str) -> str | None:
+    """What is wrong with an mrs row's (grade, level) under ``scheme``; None when they agree."""
+    names = ", ".join(f"{g} {n}" for g, n in enumerate(scheme.levels))
+    if not 0 <= grade <= scheme.top:
+        return f"grade {grade} is outside level scheme {scheme.name} (grades {names})"
+    if not level:
+        return None
+    known = [g for g, n in enumerate(scheme.levels) if n.lower() == level.lower()]
+    if not known:
+        return f"unknown level {level!r} for level scheme {scheme.name} (grades {names})"
+    if known[0] != grade:
+        return (f"grade {grade} contradicts level {level!r}, which is grade {known[0]} in level scheme "
+                f"{scheme.name} (grades {names})")
+    return None
+
+
+def _scheme_for_levels(p: Path, rows: list[tuple[int, int, str]]) -> LevelScheme:
+    """The built-in scheme of an mrs file from its (line, grade, level) rows: the one that knows the most of
+    the level names, then the one whose grades agree with them on the most rows (esci first on a tie; esci
+    when no row names a level). Rows it disagrees with are then reported at their lines. InputError (at the
+    first row with a level) when no scheme knows any of the names."""
+    named = [(line, g, lvl) for line, g, lvl in rows if lvl]
+    if not named:
         return ESCI
-    for s in SCHEMES.values():
-        if all(0 <= g <= s.top and s.name_of(g) == lvl for g, lvl in pairs):
-            return s
-    raise InputError(f"level names {sorted({lvl for _, lvl in pairs})} match no level scheme; pass --scheme",
-                     str(p))
+    names = {lvl for _, _, lvl in named}
+
+    def fit(s: LevelScheme) -> tuple[int, int]:
+        levels = [n.lower() for n in s.levels]
+        return (sum(n in levels for n in names),
+                sum(0 <= g <= s.top and levels[g] == lvl for _, g, lvl in named))
+
+    best = max(SCHEMES.values(), key=fit)  # max keeps the first of equals: esci, wands, three-level
+    if fit(best)[0] == 0:
+        known = "; ".join(s.name + ": " + ", ".join(s.levels) for s in SCHEMES.values())
+        raise InputError(f"level names {sorted(names)} match no level scheme ({known}); pass --scheme",
+                         str(p), named[0][0])
+    return best
 
 
 def write_judgments(jset: JudgmentSet, path: str | os.PathLike) -> Path:
@@ -386,13 +431,10 @@ def write_judgments(jset: JudgmentSet, path: str | os.PathLike) -> Path:
     Tabs and newlines inside query text are replaced by spaces. ``read_judgments`` reads it back (fmt mrs).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+    with atomic_file(path, newline="") as out:
         out.write("\t".join(MRS_COLUMNS) + "\n")
         for j in jset:
             cells = (j.query_id, j.query, j.product_id, str(j.grade), jset.scheme.name_of(j.grade), j.source,
                      f"{j.confidence:g}")
             out.write("\t".join(" ".join(str(c).split()) for c in cells) + "\n")
-    os.replace(tmp, path)
     return path

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mrs.atomic import OutputSet, output_set
 from mrs.errors import InputError
 
 ON_ERROR_CHOICES = ("fail", "skip")
@@ -56,16 +57,14 @@ class Rejects:
         kinds = Counter(r.reason.split(":")[0].split("(")[0].strip() for r in self.rows)
         return dict(kinds.most_common())
 
-    def write(self, path: str | os.PathLike) -> Path:
-        """Write the rejects as JSONL ``{file, line, reason, raw}`` (atomically). Returns the path."""
+    def write(self, path: str | os.PathLike, outputs: OutputSet | None = None) -> Path:
+        """Write the rejects as JSONL ``{file, line, reason, raw}``, all or nothing (mrs.atomic); outputs:
+        stage the file in this OutputSet (committed with the command's other outputs) instead. Returns the path."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
+        with output_set() if outputs is None else nullcontext(outputs) as staged, staged.open(path) as out:
             for r in self.rows:
                 out.write(json.dumps({"file": r.file, "line": r.line, "reason": r.reason, "raw": r.raw},
                                      ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
         return path
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from mrs.atomic import output_set
 from mrs.data.sample_vocab import ACCESSORY_TYPES, DESCRIPTION_OPENERS, MAIN_TYPES, TYPES, ProductType
 from mrs.errors import InputError
 
@@ -229,7 +230,6 @@ def write_sample(out_dir: str | os.PathLike, seed: int = 0, n_products: int = 30
         raise InputError(f"--queries must be between 1 and 200, not {n_queries}")
     rng = random.Random(seed)
     root = Path(out_dir)
-    root.mkdir(parents=True, exist_ok=True)
     products = _make_products(rng, n_products)
     queries = _make_queries(rng, products, n_queries)
     pools = {q.text: _judge(rng, q, products) for q in queries}
@@ -239,33 +239,35 @@ def write_sample(out_dir: str | os.PathLike, seed: int = 0, n_products: int = 30
 
     paths = SamplePaths(root, root / "catalog.jsonl", root / "judgments.tsv", root / "events.jsonl",
                         root / "queries.jsonl", root / "manifest.json")
-    with open(paths.catalog, "w", encoding="utf-8") as f:
-        for p in products:
-            f.write(json.dumps(p, ensure_ascii=False) + "\n")
-    with open(paths.judgments, "w", encoding="utf-8") as f:
-        f.write("query\tproduct_id\tsrw_rating\tesci_label\tgrade\n")
-        for q in queries:
-            for pid, grade in pools[q.text]:
-                label, rating = ESCI_LABELS[grade]
-                f.write(f"{q.text}\t{pid}\t{rating}\t{label}\t{grade}\n")
-    with open(paths.queries, "w", encoding="utf-8") as f:
-        for i, q in enumerate(queries):
-            f.write(json.dumps({"application": APPLICATION, "query_id": qids[q.text], "user_query": q.text,
-                                "query_attributes": {"kind": q.kind, "product_type": q.type_key,
-                                                     "attribute": q.attribute, "value": q.value},
-                                "timestamp": _timestamp(base, i * 86400.0)}) + "\n")
-    n_events = 0
-    with open(paths.events, "w", encoding="utf-8") as f:
-        for i, q in enumerate(queries):
-            mine = [c for c in planted if c["query"] == q.text]
-            for e in _events_for_query(rng, q, qids[q.text], pools[q.text], mine, i * 86400.0, base):
-                f.write(json.dumps(e) + "\n")
-                n_events += 1
-    manifest = {
-        "seed": seed, "products": len(products), "queries": len(queries),
-        "judgments": sum(len(v) for v in pools.values()), "events": n_events,
-        "query_kinds": {q.text: q.kind for q in queries},
-        "contradictions": [{k: c[k] for k in ("query", "product_id", "label", "behaviour")} for c in planted],
-    }
-    paths.manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    with output_set() as outputs:  # all five files, or none (mrs.atomic)
+        outputs.mkdir(root)
+        with outputs.open(paths.catalog) as f:
+            for p in products:
+                f.write(json.dumps(p, ensure_ascii=False) + "\n")
+        with outputs.open(paths.judgments) as f:
+            f.write("query\tproduct_id\tsrw_rating\tesci_label\tgrade\n")
+            for q in queries:
+                for pid, grade in pools[q.text]:
+                    label, rating = ESCI_LABELS[grade]
+                    f.write(f"{q.text}\t{pid}\t{rating}\t{label}\t{grade}\n")
+        with outputs.open(paths.queries) as f:
+            for i, q in enumerate(queries):
+                f.write(json.dumps({"application": APPLICATION, "query_id": qids[q.text], "user_query": q.text,
+                                    "query_attributes": {"kind": q.kind, "product_type": q.type_key,
+                                                         "attribute": q.attribute, "value": q.value},
+                                    "timestamp": _timestamp(base, i * 86400.0)}) + "\n")
+        n_events = 0
+        with outputs.open(paths.events) as f:
+            for i, q in enumerate(queries):
+                mine = [c for c in planted if c["query"] == q.text]
+                for e in _events_for_query(rng, q, qids[q.text], pools[q.text], mine, i * 86400.0, base):
+                    f.write(json.dumps(e) + "\n")
+                    n_events += 1
+        manifest = {
+            "seed": seed, "products": len(products), "queries": len(queries),
+            "judgments": sum(len(v) for v in pools.values()), "events": n_events,
+            "query_kinds": {q.text: q.kind for q in queries},
+            "contradictions": [{k: c[k] for k in ("query", "product_id", "label", "behaviour")} for c in planted],
+        }
+        outputs.write_json(paths.manifest, manifest)
     return paths

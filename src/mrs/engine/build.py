@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from mrs.engine import store
 from mrs.engine.analysis import DEFAULT_ANALYZER, Analyzer
 from mrs.engine.attributes import ATTRIBUTES_DIR, AttributeColumns, detect_field_types
 from mrs.engine.bm25 import MultiFieldBM25
-from mrs.engine.manifest import MANIFEST_FILE, build_manifest, write_manifest
+from mrs.engine.manifest import MANIFEST_FILE, build_manifest, content_fingerprint, write_manifest
 from mrs.engine.vectors import (
     DEFAULT_EF_CONSTRUCTION,
     DEFAULT_EF_SEARCH,
@@ -45,7 +46,8 @@ ProgressCallback = Callable[[str, int, int | None], None]
 class IndexStats:
     """What one build did. documents: indexed; embedded: texts encoded now; cached: documents whose
     vector came from the embedding cache; seconds: wall time of the whole build; attributes: the typed
-    attribute fields (name → type, mrs.engine.attributes)."""
+    attribute fields (name → type, mrs.engine.attributes); leftovers_removed: names of the directories a
+    killed earlier build left beside the index (mrs.engine.store.clean_leftovers)."""
 
     documents: int
     embedded: int
@@ -54,6 +56,7 @@ class IndexStats:
     vector_method: str
     index: str
     attributes: dict[str, str] = field(default_factory=dict)
+    leftovers_removed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +79,8 @@ def build_index(
     ef_search: int = DEFAULT_EF_SEARCH,
     field_types: dict[str, str | None] | None = None,
     on_progress: ProgressCallback | None = None,
+    locked: bool = False,
+    wait: bool = False,
 ) -> IndexStats:
     """Index ``products`` into ``directory`` (replaced atomically; see mrs.engine.store).
 
@@ -85,7 +90,24 @@ def build_index(
     mrs.engine.bm25. hnsw_*: see VectorIndex. field_types: overrides of the detected attribute types
     (mrs.engine.attributes.parse_field_types). Embeddings of products whose embedding text is unchanged
     come from the previous index's cache at ``directory``.
+    locked: the caller already holds mrs.engine.store.index_lock(directory); else the build takes it (wait:
+    block until another writer is done, instead of InputError naming it). Under the lock, leftovers of killed
+    builds are removed first.
     """
+    with nullcontext() if locked else store.index_lock(directory, wait=wait):
+        leftovers = store.clean_leftovers(directory)
+        stats = _build_locked(directory, products, encoder=encoder, template=template, fields=fields,
+                              analyzer=analyzer, similarity=similarity, k1=k1, b=b, hnsw_threshold=hnsw_threshold,
+                              m=m, ef_construction=ef_construction, ef_search=ef_search, field_types=field_types,
+                              on_progress=on_progress)
+    stats.leftovers_removed = leftovers
+    return stats
+
+
+def _build_locked(directory: str | os.PathLike, products: Iterable[Product], *, encoder: Encoder, template,
+                  fields, analyzer, similarity, k1, b, hnsw_threshold, m, ef_construction, ef_search,
+                  field_types, on_progress) -> IndexStats:
+    """build_index's work, with the index lock held."""
     started = time.perf_counter()
     target = Path(directory)
     if isinstance(template, str) or template is None:
@@ -167,6 +189,7 @@ def build_index(
             text_template=template.template,
             counts=counts,
             attributes=types,
+            content_sha256=content_fingerprint([d.id for d in docs], keys),
         )
         write_manifest(tmp, manifest)  # last: a directory without it is never taken for an index
     report("write", 1, 1)

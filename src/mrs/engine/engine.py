@@ -43,8 +43,8 @@ from mrs.engine.pipeline import default_pipeline, parse_pipeline
 from mrs.engine.vectors import VectorIndex
 from mrs.errors import InputError
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit
-from mrs.indexer.embed import Encoder, load_encoder
-from mrs.models import DEFAULT_MODEL
+from mrs.indexer.embed import Encoder, check_query_model, load_encoder
+from mrs.models import DEFAULT_MODEL, model_dimension
 
 MODES = ("lexical", "dense", "hybrid")
 
@@ -58,7 +58,8 @@ def _check_query_text(text: str) -> str:
 class EmbeddedEngine:
     """An opened index. Attributes: directory, manifest (dict), ids (list[str]), stored (list of stored
     field dicts), bm25 (MultiFieldBM25), vectors (VectorIndex), attributes (AttributeColumns; empty for an
-    index of format version 1, which has none)."""
+    index of format version 1, which has none), allow_model_mismatch (open_encoder's default: False refuses a
+    query model other than the one the index was built with)."""
 
     def __init__(self, directory: Path, manifest: dict, ids: list[str], stored: list[dict], bm25, vectors: VectorIndex,
                  attributes: AttributeColumns | None = None):
@@ -70,6 +71,7 @@ class EmbeddedEngine:
         self.vectors = vectors
         self.attributes = attributes if attributes is not None else AttributeColumns.empty(len(ids))
         self._row_of = {doc_id: i for i, doc_id in enumerate(ids)}
+        self.allow_model_mismatch = False
 
     # ---- building -----------------------------------------------------------------------------------
 
@@ -121,15 +123,26 @@ class EmbeddedEngine:
         the id is not indexed."""
         return [self._row_of.get(doc_id) for doc_id in ids]
 
-    def open_encoder(self, model: str | os.PathLike | None = None, *, batch_size: int = 32, device: str | None = "cpu") -> Encoder:
+    def open_encoder(self, model: str | os.PathLike | None = None, *, batch_size: int = 32,
+                     device: str | None = "cpu", allow_model_mismatch: bool | None = None) -> Encoder:
         """The encoder for queries: ``model`` when given, else the model the manifest names (the packaged
-        default by name, other models by path). InputError when its dimension ≠ the index's."""
+        default by name, other models by path). InputError when its dimension ≠ the index's (checked from
+        the model's configs before loading it) or it is not the model the index was built with
+        (mrs.indexer.embed.check_query_model; allow_model_mismatch, default ``self.allow_model_mismatch``,
+        accepts that)."""
         if model is None:
             identity = self.manifest["model"]
             model = None if identity.get("name") == DEFAULT_MODEL else identity.get("path")
+        dim = model_dimension(model)  # a wrong length is refused before any load or ONNX export
+        if dim is not None and dim != self.dimension:
+            raise InputError(f"query model {str(model or DEFAULT_MODEL)!r} makes {dim}-dimensional vectors, the index "
+                             f"holds {self.dimension}-dimensional ones (index built with "
+                             f"{self.manifest['model'].get('name')!r})", path=self.directory)
         encoder = load_encoder(model, space_type=self.space_type, batch_size=batch_size, device=device,
                                backend=self.manifest.get("encoder", {}).get("backend", "torch"))
-        self.check_encoder(encoder)
+        allow = self.allow_model_mismatch if allow_model_mismatch is None else allow_model_mismatch
+        check_query_model(encoder, self.manifest["model"], self.dimension, str(self.directory),
+                          allow_model_mismatch=allow)
         return encoder
 
     def check_encoder(self, encoder: Encoder) -> None:

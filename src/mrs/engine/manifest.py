@@ -52,6 +52,7 @@ def build_manifest(
     text_template: str,
     counts: dict[str, int],
     attributes: dict[str, str] | None = None,
+    content_sha256: str | None = None,
 ) -> dict[str, Any]:
     """The manifest dict.
 
@@ -59,6 +60,8 @@ def build_manifest(
     encoder: encoder backend name ("torch"); normalized: vectors L2-normalized before storing;
     vectors: VectorIndex.params(); fields: BM25 field → boost; counts: {"documents", "embedded", "cached", ...};
     attributes: typed attribute field → type (mrs.engine.attributes), stored under ``attributes/``.
+    content_sha256: fingerprint of what was indexed (content_fingerprint), so a calibration can tell that it
+    was fitted on another catalog.
     """
     return {
         "format": FORMAT,
@@ -71,8 +74,21 @@ def build_manifest(
         "text_template": text_template,
         "counts": dict(counts),
         "attributes": dict(attributes or {}),
+        "content_sha256": content_sha256,
         "versions": library_versions(),
     }
+
+
+def content_fingerprint(ids: list[str], keys: list[str]) -> str:
+    """sha256 over the documents in index order: each id with the content key of its embedding text
+    (mrs.indexer.cache.cache_key: model, encoder, text). Equal for two builds of the same catalog with the
+    same model and template; different when any product, its text or the model differs."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for doc_id, key in zip(ids, keys, strict=True):
+        h.update(doc_id.encode("utf-8") + b"\0" + key.encode("utf-8") + b"\n")
+    return h.hexdigest()
 
 
 def write_manifest(directory: str | os.PathLike, manifest: dict) -> None:

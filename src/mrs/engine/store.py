@@ -14,21 +14,34 @@ filesystem, so renames are atomic); when the ``with`` block ends normally the ol
 the new one renamed into place, and the old one deleted. When the block raises, the temporary directory is
 deleted and the previous index is untouched. A crash between the two renames leaves the previous index
 under ``.<name>.old-*``; ``recover_previous`` (run by every open) renames it back.
+
+One writer at a time: ``index_lock(target)`` holds an exclusive ``fcntl.flock`` on ``.<name>.lock`` beside the
+index (the kernel drops it when the holder dies, even by kill -9) and records who holds it (pid, host, start
+time), so a second writer is refused with that, or waits. Under the lock, ``clean_leftovers`` removes what a
+killed writer left: ``.<name>.building-*`` (a half-written index) and ``.<name>.old-*`` (a previous index the
+swap had already replaced).
+
+Reference: flock(2) ("A call to flock() may block if an incompatible lock is held by another process";
+locks are released when all file descriptors of the open file description are closed).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
+import socket
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mrs.atomic import ensure_directory
 from mrs.engine.manifest import MANIFEST_FILE
-from mrs.errors import InputError
+from mrs.errors import InputError, OutputError
 
 DOCUMENTS_FILE = "documents.jsonl"
 BM25_DIR = "bm25"
@@ -38,6 +51,87 @@ CACHE_FILE = "embedding_cache.npz"
 
 def _old_prefix(target: Path) -> str:
     return f".{target.name}.old-"
+
+
+def _building_prefix(target: Path) -> str:
+    return f".{target.name}.building-"
+
+
+def lock_path(target: str | os.PathLike) -> Path:
+    """``<parent>/.<name>.lock``: the lock file of the index ``target`` (beside it: the index itself is swapped)."""
+    t = Path(target)
+    return t.parent / f".{t.name}.lock"
+
+
+def _holder_text(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        info = {}
+    if not isinstance(info, dict) or not info.get("pid"):
+        return "another process (it has not recorded itself yet)"
+    return f"pid {info['pid']} on host {info.get('host', '?')} since {info.get('started', '?')}"
+
+
+@contextmanager
+def index_lock(target: str | os.PathLike, *, wait: bool = False,
+               on_wait: Callable[[str], None] | None = None) -> Iterator[Path]:
+    """Hold the exclusive write lock of the index ``target`` for the ``with`` block (see module doc).
+
+    wait: False → InputError naming the holder (pid, host, start time) when another process holds it;
+    True → block until it is free, calling ``on_wait(holder description)`` first. Yields the lock file path.
+    OutputError when the lock file cannot be created (read-only or full directory).
+    """
+    t = Path(target)
+    path = lock_path(t)
+    ensure_directory(t.parent, t)
+    try:
+        fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the whole block
+    except OSError as e:
+        raise OutputError(path, e) from e
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder_text(path)
+            if not wait:
+                raise InputError(f"index is being written by {holder}: wait for it to finish, or pass --wait to "
+                                 "start when it is done", path=t) from None
+            if on_wait is not None:
+                on_wait(holder)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        me = {"pid": os.getpid(), "host": socket.gethostname(),
+              "started": datetime.now(UTC).isoformat(timespec="seconds")}
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(json.dumps(me) + "\n")
+            fh.flush()
+        except OSError as e:
+            raise OutputError(path, e) from e
+        yield path
+    finally:
+        try:
+            fh.seek(0)
+            fh.truncate()  # the holder's record goes with the lock
+        except OSError:
+            pass
+        fh.close()  # releases the flock
+
+
+def clean_leftovers(target: str | os.PathLike) -> list[str]:
+    """Remove what killed writers of ``target`` left beside it; call it holding index_lock (no live writer
+    can own them then). A missing index is first recovered from its newest ``.old-*`` (recover_previous);
+    then every ``.<name>.building-*`` and ``.<name>.old-*`` directory goes. Returns their names."""
+    t = Path(target)
+    recover_previous(t)
+    removed = []
+    for prefix in (_building_prefix(t), _old_prefix(t)):
+        for p in sorted(t.parent.glob(prefix + "*")):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p.name)
+    return removed
 
 
 def recover_previous(target: str | os.PathLike) -> bool:
@@ -68,20 +162,31 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
             raise InputError("index path exists and is not a directory", path=t)
         if any(t.iterdir()) and not (t / MANIFEST_FILE).exists():
             raise InputError("directory is not empty and is not an mrs index; refusing to replace it", path=t)
-    t.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{t.name}.building-", dir=t.parent))
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the index gets ordinary directory permissions
+    ensure_directory(t.parent, t)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=_building_prefix(t), dir=t.parent))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the index gets ordinary directory permissions
+    except OSError as e:
+        raise OutputError(t, e) from e
     try:
         yield tmp
+    except OSError as e:  # full disk, read-only file system, ... while writing the new index
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError(t, e) from e
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     old = None
-    if t.exists():
-        old = Path(tempfile.mkdtemp(prefix=_old_prefix(t), dir=t.parent))
-        os.rmdir(old)
-        os.rename(t, old)
-    os.rename(tmp, t)
+    try:
+        if t.exists():
+            old = Path(tempfile.mkdtemp(prefix=_old_prefix(t), dir=t.parent))
+            os.rmdir(old)
+            os.rename(t, old)
+        os.rename(tmp, t)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        recover_previous(t)
+        raise OutputError(t, e) from e
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

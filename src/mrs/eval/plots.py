@@ -22,6 +22,18 @@ def _pyplot():
     return plt
 
 
+def _save(fig, path: Path, dpi: int, outputs) -> None:
+    """The figure as PNG at ``path``: staged in ``outputs`` (an mrs.atomic.OutputSet) when given, else written
+    on its own; all or nothing either way."""
+    from mrs.atomic import figure_png, write_bytes
+
+    png = figure_png(fig, dpi)
+    if outputs is not None:
+        outputs.write_bytes(path, png)
+    else:
+        write_bytes(path, png)
+
+
 def metrics_title(settings: Mapping) -> str:
     """'index demo/index · 9 queries: dev split (…) of demo/calibration.json, held out from tuning · gains
     grades': which index, which queries (split) and which gains the bars are on."""
@@ -33,9 +45,10 @@ def metrics_title(settings: Mapping) -> str:
     return " · ".join(parts)
 
 
-def plot_metric_bars(report: Mapping, path: str | os.PathLike) -> str:
+def plot_metric_bars(report: Mapping, path: str | os.PathLike, outputs=None) -> str:
     """Grouped bars of every run's metric means (plus judged@k), the legend beside the axes (never over a
-    bar), the title naming the index and the query split. Returns the written path."""
+    bar), the title naming the index and the query split; staged in ``outputs`` when given (_save). Returns the
+    written path."""
     plt = _pyplot()
     jk = next((k for k in report if k.startswith("judged@")), None)
     metrics = list(report["settings"]["metrics"]) + ([jk] if jk else [])
@@ -54,13 +67,14 @@ def plot_metric_bars(report: Mapping, path: str | os.PathLike) -> str:
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="run")
     fig.tight_layout()
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=100)
-    plt.close(fig)
+    try:
+        _save(fig, p, 100, outputs)
+    finally:
+        plt.close(fig)
     return str(p)
 
 
-def plot_score_distributions(run_name: str, sep: Mapping, path: str | os.PathLike) -> str:
+def plot_score_distributions(run_name: str, sep: Mapping, path: str | os.PathLike, outputs=None) -> str:
     """Boxes of one run's judged-pair scores per level (from separation()'s level stats)."""
     plt = _pyplot()
     stats, labels = [], []
@@ -89,7 +103,8 @@ def plot_score_distributions(run_name: str, sep: Mapping, path: str | os.PathLik
     ax.set_ylabel("score")
     fig.tight_layout()
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=100)
-    plt.close(fig)
+    try:
+        _save(fig, p, 100, outputs)
+    finally:
+        plt.close(fig)
     return str(p)

@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from mrs.atomic import output_set
 from mrs.eval.runs import write_trec_qrels, write_trec_run
-from mrs.models import write_json
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -155,30 +155,32 @@ def write_report(
     with_plots: bool = True,
 ) -> dict[str, str]:
     """Write report.json (everything, per-query scores included), report.md, runs/<run>.trec per run,
-    qrels.trec (when qrels are given) and PNG plots into out_dir. Returns {what: path}."""
+    qrels.trec (when qrels are given) and PNG plots into out_dir, all or nothing (mrs.atomic: after a failure
+    no new file is there and the previous report is untouched). Returns {what: path}."""
     d = Path(out_dir)
-    d.mkdir(parents=True, exist_ok=True)
     written: dict[str, str] = {}
-    for name, run in runs.items():
-        p = d / "runs" / f"{safe_name(name)}.trec"
-        write_trec_run(p, run, name)
-        written[f"run:{name}"] = str(p)
-    if qrels is not None:
-        write_trec_qrels(d / "qrels.trec", qrels)
-        written["qrels"] = str(d / "qrels.trec")
-    plots: dict[str, str] = {}
-    if with_plots:
-        from mrs.eval.plots import plot_metric_bars, plot_score_distributions
+    with output_set() as outputs:  # every file of the report, or none (mrs.atomic)
+        outputs.mkdir(d)
+        for name, run in runs.items():
+            p = d / "runs" / f"{safe_name(name)}.trec"
+            write_trec_run(p, run, name, outputs)
+            written[f"run:{name}"] = str(p)
+        if qrels is not None:
+            write_trec_qrels(d / "qrels.trec", qrels, outputs)
+            written["qrels"] = str(d / "qrels.trec")
+        plots: dict[str, str] = {}
+        if with_plots:
+            from mrs.eval.plots import plot_metric_bars, plot_score_distributions
 
-        plots["metrics"] = plot_metric_bars(report, d / "metrics.png")
-        for name, sep in report.get("separation", {}).items():
-            if sep["n_pairs"]:
-                plots[f"scores:{name}"] = plot_score_distributions(
-                    name, sep, d / f"scores_{safe_name(name)}.png")
-        written.update({f"plot:{k}": v for k, v in plots.items()})
-    rel_plots = {k: os.path.relpath(v, d) for k, v in plots.items()}
-    (d / "report.md").write_text(report_markdown(report, rel_plots) + "\n", encoding="utf-8")
-    written["report.md"] = str(d / "report.md")
-    write_json(d / "report.json", report)
-    written["report.json"] = str(d / "report.json")
+            plots["metrics"] = plot_metric_bars(report, d / "metrics.png", outputs)
+            for name, sep in report.get("separation", {}).items():
+                if sep["n_pairs"]:
+                    plots[f"scores:{name}"] = plot_score_distributions(
+                        name, sep, d / f"scores_{safe_name(name)}.png", outputs)
+            written.update({f"plot:{k}": v for k, v in plots.items()})
+        rel_plots = {k: os.path.relpath(v, d) for k, v in plots.items()}
+        outputs.write_text(d / "report.md", report_markdown(report, rel_plots) + "\n")
+        written["report.md"] = str(d / "report.md")
+        outputs.write_json(d / "report.json", report)
+        written["report.json"] = str(d / "report.json")
     return written

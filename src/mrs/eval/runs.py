@@ -16,14 +16,16 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mrs.atomic import OutputSet, output_set
 from mrs.data.trec_ids import decode_trec_id, encode_trec_id
-from mrs.errors import InputError
+from mrs.errors import InputError, json_error_text
 from mrs.eval.tuned import TunedOn, pipeline_origin
 from mrs.indexer.backend import Hit, SearchBackend
 
@@ -43,7 +45,8 @@ RRF_PIPELINE: dict[str, Any] = {
 class RunSpec:
     """One run to produce. name: its label in every output; mode: lexical | dense | hybrid;
     pipeline: search-pipeline body for hybrid (None = the backend's default pipeline); source: the file the
-    pipeline came from; tuned_on: the query split of the calibration that tuned it (mrs.eval.tuned)."""
+    pipeline came from (named in errors about it), None for the built-in modes; tuned_on: the query split of
+    the calibration that tuned it (mrs.eval.tuned)."""
 
     name: str
     mode: str
@@ -96,7 +99,7 @@ def parse_pipeline_option(value: str) -> RunSpec:
     try:
         body = json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise InputError(f"malformed JSON ({e.msg})", path=path, line=e.lineno) from None
+        raise InputError(f"malformed JSON ({json_error_text(e)})", path=path, line=e.lineno) from None
     if not isinstance(body, dict):
         raise InputError("a search pipeline must be a JSON object", path=path)
     body, tuned = pipeline_origin(p, body)
@@ -170,21 +173,20 @@ def retrieve(
 
 # TREC run files -----------------------------------------------------------------------------------
 
-def write_trec_run(path: str | os.PathLike, run: Mapping[str, Mapping[str, float]], name: str) -> int:
+def write_trec_run(path: str | os.PathLike, run: Mapping[str, Mapping[str, float]], name: str,
+                   outputs: OutputSet | None = None) -> int:
     """Write a run as a TREC run file (ranks by descending score, ties kept in the given order).
-    name: run tag (whitespace replaced by '_'). Returns the number of lines written. Atomic (temp + rename)."""
+    name: run tag (whitespace replaced by '_'). outputs: stage the file in this mrs.atomic.OutputSet (renamed
+    with the set's other files) instead of writing it on its own. Returns the number of lines written.
+    All or nothing (mrs.atomic)."""
     tag = "_".join(name.split()) or "run"
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
     n = 0
-    with tmp.open("w", encoding="utf-8") as fh:
+    with output_set() if outputs is None else nullcontext(outputs) as staged, staged.open(path) as fh:
         for qid, docs in run.items():
             ranked = sorted(docs.items(), key=lambda kv: -kv[1])
             for rank, (doc, score) in enumerate(ranked, start=1):
                 fh.write(f"{encode_trec_id(qid)} Q0 {encode_trec_id(doc)} {rank} {score!r} {tag}\n")
                 n += 1
-    tmp.replace(p)
     return n
 
 
@@ -235,17 +237,14 @@ def check_run_queries(run: Mapping[str, Mapping[str, float]], judged: Mapping[st
                          "the judgments for the same queries?", path=str(path))
 
 
-def write_trec_qrels(path: str | os.PathLike, qrels: Mapping[str, Mapping[str, int]]) -> int:
+def write_trec_qrels(path: str | os.PathLike, qrels: Mapping[str, Mapping[str, int]],
+                     outputs: OutputSet | None = None) -> int:
     """Write grade qrels as a TREC qrels file ``qid 0 docid grade`` (ids encoded as in run files), so
-    trec_eval can re-check the written runs. Returns the number of lines."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
+    trec_eval can re-check the written runs. outputs: as in write_trec_run. Returns the number of lines."""
     n = 0
-    with tmp.open("w", encoding="utf-8") as fh:
+    with output_set() if outputs is None else nullcontext(outputs) as staged, staged.open(path) as fh:
         for qid, docs in qrels.items():
             for doc, grade in docs.items():
                 fh.write(f"{encode_trec_id(qid)} 0 {encode_trec_id(doc)} {int(grade)}\n")
                 n += 1
-    tmp.replace(p)
     return n

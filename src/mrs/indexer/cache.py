@@ -75,13 +75,12 @@ class EmbeddingCache:
 
     @staticmethod
     def save(path: str | os.PathLike, keys: Sequence[str], vectors: np.ndarray) -> None:
-        """Write exactly ``keys`` → ``vectors`` rows to the file ``path`` (temp file + rename)."""
+        """Write exactly ``keys`` → ``vectors`` rows to the file ``path``, all or nothing (mrs.atomic)."""
+        from mrs.atomic import atomic_file
+
         p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
         vectors = np.asarray(vectors, dtype=np.float32)
         if len(keys) != len(vectors):
             raise ValueError(f"{len(keys)} keys for {len(vectors)} vectors")
-        tmp = p.with_name(p.name + ".tmp")
-        with tmp.open("wb") as fh:
+        with atomic_file(p, "wb") as fh:
             np.savez(fh, keys=np.asarray(list(keys), dtype="<U64"), vectors=vectors)
-        tmp.replace(p)

@@ -11,7 +11,7 @@ itself, so the score is unchanged); ``innerproduct`` and ``l2`` need the model's
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -153,6 +153,31 @@ class Encoder:
             "normalized": self.normalize,
             "max_seq_length": self.max_seq_length,
         }
+
+
+def check_query_model(encoder: Any, built_with: Mapping[str, Any], dimension: int, where: str, *,
+                      allow_model_mismatch: bool = False) -> None:
+    """InputError when ``encoder`` cannot encode queries for an index whose vectors ``built_with`` (the
+    index's model identity {"name", "path", "sha256"}) made, ``dimension`` long: another vector length
+    (always refused), or another model — a different sha256 (mrs.models.model_identity), whether another
+    model was asked for or the model directory was changed in place since the index was built. Its vectors
+    live in another space, so every dense score would be meaningless. allow_model_mismatch: accept the
+    second case (the user says the models are compatible). where: the index, for the message."""
+    have = dict(getattr(encoder, "identity", {}) or {})
+    if int(encoder.dimension) != int(dimension):
+        raise InputError(f"query model {have.get('name')!r} makes {encoder.dimension}-dimensional vectors, the index "
+                         f"holds {dimension}-dimensional ones (index built with {built_with.get('name')!r})", path=where)
+    old, new = built_with.get("sha256"), have.get("sha256")
+    if allow_model_mismatch or not old or not new or old == new:
+        return
+    if built_with.get("path") and have.get("path") == built_with.get("path"):
+        what = (f"the model directory {have['path']} changed since the index was built (sha256 {old[:12]}… then, "
+                f"{new[:12]}… now): rebuild the index with `mrs index catalog`")
+    else:
+        what = (f"query model {have.get('name')!r} (sha256 {new[:12]}…) is not the model the index was built with, "
+                f"{built_with.get('name')!r} (sha256 {old[:12]}…; {built_with.get('path')}): its vectors are in "
+                "another space")
+    raise InputError(f"{what}, or pass --allow-model-mismatch to use it anyway", path=where)
 
 
 def load_encoder(

@@ -4,7 +4,8 @@ Where each setting comes from (secrets never from argv, never printed):
 
 | setting | source |
 |---|---|
-| URL | ``--url`` or ``MRS_OPENSEARCH_URL`` (a URL with ``user:password@`` is refused: put secrets in env) |
+| URL | ``--url`` or ``MRS_OPENSEARCH_URL``, checked by mrs.cluster_url before opensearch-py sees it (a URL with
+  ``user:password@`` is refused: put secrets in env) |
 | basic auth | ``MRS_OPENSEARCH_USER`` + ``MRS_OPENSEARCH_PASSWORD`` |
 | TLS | ``verify_certs`` (default on for https), ``ca_certs`` file (``--ca-file`` or ``MRS_OPENSEARCH_CA_FILE``) |
 | AWS SigV4 | ``aws_region`` (``MRS_OPENSEARCH_AWS_REGION``) + ``aws_service`` (``es`` for managed domains,
@@ -20,12 +21,12 @@ Reference: opensearch-py user guide (https://opensearch-project.github.io/opense
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from mrs.cluster_url import REDACTED, parse_cluster_url, redact_url
 from mrs.errors import InputError
 
 ENV_URL = "MRS_OPENSEARCH_URL"
@@ -34,8 +35,6 @@ ENV_PASSWORD = "MRS_OPENSEARCH_PASSWORD"
 ENV_CA_FILE = "MRS_OPENSEARCH_CA_FILE"
 ENV_AWS_REGION = "MRS_OPENSEARCH_AWS_REGION"
 ENV_AWS_SERVICE = "MRS_OPENSEARCH_AWS_SERVICE"
-
-REDACTED = "***"
 
 
 @dataclass
@@ -79,11 +78,6 @@ class ConnectionSettings:
         }
 
 
-def redact_url(url: str) -> str:
-    """``https://u:p@host:9200`` → ``https://***@host:9200`` (userinfo removed)."""
-    return re.sub(r"(?<=://)[^/\s]*@", REDACTED + "@", url)
-
-
 def redact(text: str, secrets: list[str] | None = None) -> str:
     """Remove every secret string and any URL userinfo from ``text``."""
     out = redact_url(str(text))
@@ -94,20 +88,14 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
 
 
 def checked_url(url: str | None, *, product: str, env_url: str, secrets_hint: str) -> str:
-    """``url`` when it is ``http(s)://host[:port][/prefix]`` with no ``user:password@`` in it.
+    """``url`` checked and normalised by mrs.cluster_url.parse_cluster_url (``http(s)://host[:port][/prefix]``,
+    no credentials, no trailing slash), as a string.
 
     product: the cluster kind named in messages ("OpenSearch"). env_url: the URL variable a user can set.
     secrets_hint: where credentials go instead (e.g. "MRS_OPENSEARCH_USER and MRS_OPENSEARCH_PASSWORD").
-    InputError: no URL, not http(s) or no host, credentials inside the URL (the message shows it redacted).
+    InputError: no URL, not http(s)://host[:port][/prefix], credentials inside the URL (never echoed).
     """
-    if not url:
-        raise InputError(f"no {product} URL: pass --url or set {env_url}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"bad {product} URL {redact_url(url)!r}: expected http(s)://host:port")
-    if parts.username or parts.password:
-        raise InputError(f"{product} URL {redact_url(url)!r} contains credentials; set {secrets_hint} instead")
-    return url
+    return str(parse_cluster_url(url, product=product, env_url=env_url, secrets_hint=secrets_hint))
 
 
 def basic_auth_from_env(env: Mapping[str, str], env_user: str, env_password: str) -> tuple[str | None, str | None]:

@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mrs.errors import InputError
+from mrs.errors import InputError, json_error_text
 
 NORMALIZATION_TECHNIQUES = ("min_max", "l2", "z_score")
 COMBINATION_TECHNIQUES = ("arithmetic_mean", "geometric_mean", "harmonic_mean")
@@ -285,5 +285,5 @@ def read_calibration(path: str | os.PathLike | None) -> Calibration:
         with open(p, encoding="utf-8") as fh:
             data = json.load(fh)
     except json.JSONDecodeError as e:
-        raise InputError(f"malformed JSON ({e.msg})", path=p, line=e.lineno) from None
+        raise InputError(f"malformed JSON ({json_error_text(e)})", path=p, line=e.lineno) from None
     return calibration_from_dict(data, source=p)

@@ -31,7 +31,7 @@ from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.levels import LevelScheme, get_scheme
 from mrs.data.splits import split_queries
 from mrs.data.text import DEFAULT_TEMPLATE
-from mrs.errors import InputError
+from mrs.errors import InputError, json_error_text
 from mrs.models import model_identity, quiet_model_loading, resolve_model, write_json
 
 JUDGE_FILE = "judge.json"
@@ -357,7 +357,7 @@ def read_pairs(path: str | os.PathLike, row_errors=None) -> list[PairRow]:
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as e:
-                row_errors.bad(p, line, f"malformed JSON ({e.msg})", text)
+                row_errors.bad(p, line, f"malformed JSON ({json_error_text(e)})", text)
                 continue
             row = _pair_row(obj, line) if isinstance(obj, dict) else None
             if row is None:

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from mrs.data.catalog import Product
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.text import ProductTextTemplate
-from mrs.errors import InputError
+from mrs.errors import InputError, json_error_text
 from mrs.models import load_sentence_transformer, model_identity, resolve_model, write_json
 from mrs.toolkit.augment import augment_spelling
 from mrs.toolkit.batching import TrainingExample, build_batches, rows_left_out
@@ -167,7 +167,7 @@ def read_stage1_report(model_dir: str) -> dict:
     try:
         return json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise InputError(f"malformed training.json ({e.msg})", str(p), e.lineno) from None
+        raise InputError(f"malformed training.json ({json_error_text(e)})", str(p), e.lineno) from None
 
 
 def train_stage2(

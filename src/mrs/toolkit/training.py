@@ -182,8 +182,12 @@ def plot_loss_curve(step_losses: Sequence[float], path: str | Path, title: str =
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    from mrs.atomic import figure_png, write_bytes
+
+    try:
+        write_bytes(path, figure_png(fig, 110))
+    finally:
+        plt.close(fig)
     return path
 
 
