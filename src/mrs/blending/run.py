@@ -10,7 +10,9 @@ Steps (``run_calibration``):
    precision on dev pairs (mrs.blending.thresholds);
 6. isotonic P(level ≥ L) maps on train pairs, ECE on dev pairs (mrs.blending.probability);
 7. blend search on train queries, dev score beside (mrs.blending.grid), bounded min_max variants from the
-   reachable thresholds; the chosen blend is re-checked against the engine's hybrid.combine;
+   reachable thresholds; the blend is chosen by the one-standard-error rule (mrs.blending.selection: the
+   simplest blend within one SE of the best train score, the reason recorded as blend.why) and re-checked
+   against the engine's hybrid.combine;
 8. per-level score summaries of judged pairs in each space: dense, lexical (BM25 raw) and hybrid (the chosen
    blend's combined score of judged pairs that either sub-query retrieved).
 """
@@ -27,6 +29,7 @@ from mrs.blending.candidates import JudgedPairs, QueryCandidates, SubquerySource
 from mrs.blending.grid import GridResult, blend_query, search_blends, verify_with_engine
 from mrs.blending.objective import parse_metric
 from mrs.blending.probability import calibration_errors, fit_probability_maps
+from mrs.blending.selection import BlendChoice, choose_blend
 from mrs.blending.thresholds import DEFAULT_MIN_SUPPORT, fit_thresholds
 from mrs.data.judgments import JudgmentSet
 from mrs.data.splits import split_queries
@@ -66,6 +69,7 @@ class CalibrationRun:
     train_ids: list[str]
     dev_ids: list[str]
     candidates: list[QueryCandidates]
+    choice: BlendChoice | None = None
 
 
 def check_level_counts(judgments: JudgmentSet, min_pairs: int, source: str | None = None) -> None:
@@ -182,8 +186,9 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
 
     grid = search_blends([by_id[q] for q in train_ids], [by_id[q] for q in dev_ids], metric, dense_bounds,
                          on_family=family_step)
-    grid.verified = verify_with_engine([by_id[q] for q in train_ids], grid.best.config, depth=metric.k or 10)
-    best = grid.best
+    choice = choose_blend(grid, [by_id[q] for q in train_ids], metric)
+    best = choice.chosen
+    grid.verified = verify_with_engine([by_id[q] for q in train_ids], best.config, depth=metric.k or 10)
     hybrid_scores = _hybrid_pair_scores(candidates, pairs, best.config)
 
     blend = {
@@ -192,6 +197,8 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
         "name": best.config.name,
         "train_score": best.train,
         "dev_score": best.dev,
+        "why": choice.reason,
+        "selection": choice.to_dict(),
         "default_score": grid.default.dev if grid.default.dev is not None else grid.default.train,
         "default": grid.default.to_dict(),
         "rrf": grid.rrf.to_dict(),
@@ -234,4 +241,4 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
             "hybrid_unretrieved_pairs": int(np.isnan(hybrid_scores).sum()),
         },
     )
-    return CalibrationRun(calibration, grid, pairs, train_ids, dev_ids, candidates)
+    return CalibrationRun(calibration, grid, pairs, train_ids, dev_ids, candidates, choice)
