@@ -92,6 +92,31 @@ def split_judgments(judgments: JudgmentSet, dev_fraction: float, seed: int) -> t
     return judgments.subset(sides["train"]), judgments.subset(sides["dev"])
 
 
+def load_judge(judge_dir: str | os.PathLike, catalog=None, device: str | None = None) -> Judge:
+    """Any judge directory written by ``mrs judge train``: its judge.json ``kind`` says which class reads it
+    (cross-encoder when absent). catalog: the products the judge will label (an ordinal judge reads their
+    fields; see mrs.toolkit.judge_ordinal). InputError when it is not a judge directory."""
+    d = Path(judge_dir)
+    meta_path = d / JUDGE_FILE
+    if not meta_path.is_file():
+        raise InputError(f"not a judge directory (no {JUDGE_FILE}); train one with `mrs judge train`", str(d))
+    try:
+        info = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"malformed {JUDGE_FILE} ({e.msg})", str(meta_path), e.lineno) from None
+    kind = info.get("kind", "cross-encoder")
+    if kind == "cross-encoder":
+        return CrossEncoderJudge.load(d, device=device)
+    from mrs.toolkit.judge_ordinal import ORDINAL_KINDS, OrdinalJudge
+
+    if kind not in ORDINAL_KINDS:
+        raise InputError(f"unknown judge kind {kind!r} in {JUDGE_FILE}", str(meta_path))
+    judge = OrdinalJudge.load(d, info)
+    if catalog is not None:
+        judge.attach_catalog(list(catalog))
+    return judge
+
+
 class CrossEncoderJudge:
     """A CrossEncoder with num_labels = len(scheme.levels): logits → softmax → level.
 
@@ -275,12 +300,14 @@ def _is_head(name: str) -> bool:
 def evaluate_judge(judge: Judge, examples: Sequence[JudgeExample]) -> dict:
     """Accuracy and within-one-level accuracy of the judge on examples, plus the confusion matrix.
 
-    Returns {"pairs", "accuracy", "within_one", "confusion": [[count gold g → predicted h]], "per_level_recall"}
-    (accuracy/within_one are fractions in [0, 1]; None when there are no examples)."""
+    Returns {"pairs", "accuracy", "balanced_accuracy" (mean recall over the levels present), "within_one",
+    "confusion": [[count gold g → predicted h]], "per_level_recall"} (fractions in [0, 1]; None when there are
+    no examples)."""
     n_levels = len(judge.scheme.levels)
     confusion = [[0] * n_levels for _ in range(n_levels)]
     if not examples:
-        return {"pairs": 0, "accuracy": None, "within_one": None, "confusion": confusion, "per_level_recall": {}}
+        return {"pairs": 0, "accuracy": None, "balanced_accuracy": None, "within_one": None, "confusion": confusion,
+                "per_level_recall": {}}
     labels = judge.label([(ex.query, ex.product_text) for ex in examples])
     exact = within = 0
     for ex, lab in zip(examples, labels, strict=True):
@@ -292,18 +319,21 @@ def evaluate_judge(judge: Judge, examples: Sequence[JudgeExample]) -> dict:
         row = sum(confusion[g])
         if row:
             recall[judge.scheme.name_of(g)] = confusion[g][g] / row
-    return {"pairs": len(examples), "accuracy": exact / len(examples), "within_one": within / len(examples),
+    return {"pairs": len(examples), "accuracy": exact / len(examples),
+            "balanced_accuracy": sum(recall.values()) / len(recall), "within_one": within / len(examples),
             "confusion": confusion, "per_level_recall": recall}
 
 
 def majority_baseline(train: Sequence[JudgeExample], dev: Sequence[JudgeExample]) -> dict:
-    """Accuracy / within-one of always answering the most frequent training grade (the bar a judge must beat)."""
+    """Accuracy / balanced accuracy / within-one of always answering the most frequent training grade (the bar a
+    judge must beat; its balanced accuracy is 1 / the number of levels present in dev)."""
     if not train or not dev:
-        return {"grade": None, "accuracy": None, "within_one": None}
+        return {"grade": None, "accuracy": None, "balanced_accuracy": None, "within_one": None}
     grade = Counter(ex.grade for ex in train).most_common(1)[0][0]
     acc = sum(ex.grade == grade for ex in dev) / len(dev)
     within = sum(abs(ex.grade - grade) <= 1 for ex in dev) / len(dev)
-    return {"grade": grade, "accuracy": acc, "within_one": within}
+    return {"grade": grade, "accuracy": acc, "balanced_accuracy": 1.0 / len({ex.grade for ex in dev}),
+            "within_one": within}
 
 
 def annotate(judge: Judge, pairs: Sequence[tuple[str, str, str, str]], *, source: str = "judge",
