@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mrs.cli.common import (
+    err_console,
     handle_errors,
     json_option,
     on_error_option,
@@ -109,6 +110,8 @@ def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, cir
     if rejects.count:
         rpath = rejects.write(rejects_path_for(out_dir))
         report["rejects"] = {"count": rejects.count, "path": str(rpath), "reasons": rejects.reasons()}
+    for warning in report.get("warnings", []):
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if as_json:
         hidden = ("loss_per_step", "supcon_per_step", "circle_per_step")
         print_json(report | {"training": {k: v for k, v in report["training"].items() if k not in hidden}})

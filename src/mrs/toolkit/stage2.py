@@ -24,7 +24,7 @@ from mrs.errors import InputError
 from mrs.models import load_sentence_transformer, model_identity, resolve_model, write_json
 from mrs.toolkit.augment import augment_spelling
 from mrs.toolkit.batching import TrainingExample, build_batches, rows_left_out
-from mrs.toolkit.dev_eval import encode, evaluate_dense, separation_auc
+from mrs.toolkit.dev_eval import encode, evaluate_dense, regression_warnings, separation_auc
 from mrs.toolkit.losses.circle import MultiClassCircleLoss, estimate_level_targets, spread_level_targets
 from mrs.toolkit.losses.supcon import GradedSupConLoss, default_level_weights
 from mrs.toolkit.mining import merge_mined, training_queries
@@ -330,6 +330,8 @@ def train_stage2(
             "circle_per_step": [round(v, 6) for v in loss.parts["circle"]],
         },
         "dev": {"base": (stage1.get("dev") or {}).get("base"), "stage1": dev_start, "stage2": dev_end},
+        "warnings": regression_warnings(dev_end, {"base model": (stage1.get("dev") or {}).get("base"),
+                                                  "Stage-1 model": dev_start}),
     }
 
     def write_extra(tmp: Path) -> None:
