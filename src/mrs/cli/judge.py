@@ -246,7 +246,8 @@ def annotate_cmd(pairs_path, out_path, judge_dir, llm_url, llm_model, scheme, ca
     from mrs.data.judgments import Judgment, JudgmentSet
     from mrs.data.readers import Rejects, write_judgments
     from mrs.data.rejects import RowErrors
-    from mrs.toolkit.judge import load_judge, read_pairs
+    from mrs.toolkit.judge import load_judge
+    from mrs.toolkit.judge_pairs import read_pairs
 
     if (judge_dir is None) == (llm_url is None):
         raise InputError("give exactly one of --judge DIR or --llm-url URL")
