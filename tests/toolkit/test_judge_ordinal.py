@@ -124,11 +124,11 @@ def test_cli_trains_the_default_ordinal_judge_and_warns_below_majority(sample, t
                                       "--embedding-model", "none", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["kind"] == "ordinal-gbm"
+    assert report["kind"] == "ordinal-logistic" and report["config"]["class_weight_power"] == 0.0
     for key in ("accuracy", "balanced_accuracy", "within_one", "per_level_recall", "confusion"):
         assert key in report["dev"] and key in report["training"]["cross_fit"]
     assert "balanced_accuracy" in report["dev_majority_baseline"]
     beats = report["dev"]["accuracy"] > report["dev_majority_baseline"]["accuracy"] and \
         report["dev"]["balanced_accuracy"] > report["dev_majority_baseline"]["balanced_accuracy"]
     assert beats == (not any("on dev" in w for w in report["warnings"]))
-    assert load_judge(out).kind == "ordinal-gbm"
+    assert load_judge(out).kind == "ordinal-logistic"

@@ -39,7 +39,9 @@ def _bar_callback(bar, label: str):
     return on_step
 
 
-JUDGE_KINDS = ("ordinal-gbm", "ordinal-logistic", "cross-encoder")
+JUDGE_KINDS = ("ordinal-logistic", "ordinal-gbm", "cross-encoder")
+DEFAULT_CLASS_WEIGHT_POWER = {"cross-encoder": 0.5, "ordinal-logistic": 0.0, "ordinal-gbm": 0.0}
+"""Per kind (docs/stage2.md, measured on ESCI): the ordinal judges beat the majority level only unweighted."""
 
 
 @command.command("train")
@@ -49,7 +51,7 @@ JUDGE_KINDS = ("ordinal-gbm", "ordinal-logistic", "cross-encoder")
               help="Catalog file (JSONL, CSV/TSV or Parquet) with the judged products.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Judge directory to write (replaced atomically).")
-@click.option("--kind", type=click.Choice(JUDGE_KINDS), default="ordinal-gbm", show_default=True,
+@click.option("--kind", type=click.Choice(JUDGE_KINDS), default="ordinal-logistic", show_default=True,
               help="ordinal-gbm / ordinal-logistic: an ordinal model over lexical, attribute and cosine features, "
                    "cross-fitted by query; cross-encoder: a MiniLM cross-encoder with a classification head.")
 @click.option("--embedding-model", default="",
@@ -72,8 +74,9 @@ JUDGE_KINDS = ("ordinal-gbm", "ordinal-logistic", "cross-encoder")
 @click.option("--head-lr", type=float, default=1e-3, show_default=True,
               help="Learning rate of the classification head (starts random).")
 @click.option("--max-length", type=int, default=128, show_default=True, help="Tokens per (query, product) pair.")
-@click.option("--class-weight-power", type=float, default=0.5, show_default=True,
-              help="Level weights (frequency)^-p in the loss; 0 = unweighted.")
+@click.option("--class-weight-power", type=float, default=None,
+              help="Level weights (frequency)^-p in the loss; 0 = unweighted. Default 0 for the ordinal kinds, "
+                   "0.5 for cross-encoder.")
 @id_field_option
 @click.option("--device", default=None, help="cpu or cuda (default: cpu).")
 @on_error_option
@@ -98,6 +101,8 @@ def train_cmd(judgments_path, catalog_path, out_dir, kind, embedding_model, fold
     from mrs.data.readers import Rejects, read_catalog, read_judgments
     from mrs.toolkit.judge import judge_examples, majority_baseline, split_judgments
 
+    if class_weight_power is None:
+        class_weight_power = DEFAULT_CLASS_WEIGHT_POWER[kind]
     rejects = Rejects()
     jset = read_judgments(judgments_path, scheme=get_scheme(scheme) if scheme else None, on_error=on_error,
                           rejects=rejects)
