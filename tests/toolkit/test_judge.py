@@ -183,8 +183,8 @@ def test_judge_cli_train_then_annotate(sample, tmp_path):
     runner = CliRunner()
     judge_dir = tmp_path / "judge"
     trained = runner.invoke(cli, ["judge", "train", "--judgments", str(sample.judgments), "--catalog",
-                                  str(sample.catalog), "--out", str(judge_dir), "--max-steps", "2",
-                                  "--batch-size", "8", "--json"])
+                                  str(sample.catalog), "--out", str(judge_dir), "--kind", "cross-encoder",
+                                  "--max-steps", "2", "--batch-size", "8", "--json"])
     assert trained.exit_code == 0, trained.output
     report = json.loads(trained.stdout)
     assert report["training"]["steps"] == 2 and report["dev_queries"] > 0
