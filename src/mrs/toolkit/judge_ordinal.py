@@ -39,7 +39,7 @@ from mrs.data.levels import LevelScheme, get_scheme
 from mrs.data.splits import query_point
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
 from mrs.errors import InputError
-from mrs.models import model_identity, write_json
+from mrs.models import write_json
 from mrs.toolkit.judge import JUDGE_FILE, JudgeLabel
 from mrs.toolkit.judge_features import FEATURE_NAMES, FieldStats, feature_matrix
 from mrs.toolkit.synthetic import normalize_query
@@ -261,6 +261,3 @@ def label_metrics(gold: Sequence[int], predicted: Sequence[int], scheme: LevelSc
                      "balanced_accuracy": 1.0 / len(present)},
     }
 
-
-def model_ref_identity(embedder: str | None) -> dict | None:
-    return None if embedder is None else model_identity(embedder or None)
