@@ -114,3 +114,21 @@ def test_every_row_is_batched_when_groups_meet_full_batches_and_conflicts():
         plan = [[rows[i] for i in b] for b in build_batches(rows, batch_size=batch_size, per_query=per_query, top=3)]
         assert rows_left_out(len(rows), plan) == 0
         assert all(len(b) <= batch_size for b in plan)
+
+
+def test_synthetic_fillers_are_spread_over_every_batch_of_conflicting_queries():
+    # four human queries judging the SAME six products: no two can share a batch (each one's products
+    # would be false negatives of the other), so there are at least four batches; 40 synthetic rows
+    # (one product each) must be spread over them, not used up by the first batch
+    rows: list[TrainingExample] = []
+    for q in range(4):
+        rows += [TrainingExample(f"h{q}", f"h{q}", f"query h{q}", f"shared-p{i}", f"text shared-p{i}", g, "human")
+                 for i, g in enumerate([3, 2, 1, 0, 0, 2])]
+    rows += [TrainingExample(f"syn:s{i}:0", f"syn:s{i}:0", f"synthetic {i}", f"s{i}", f"text s{i}", 3, "synthetic")
+             for i in range(40)]
+    plan = build_batches(rows, batch_size=20, per_query=8, top=3, seed=0)
+    assert len(plan) == 4
+    for batch in plan:
+        sources = Counter(rows[i].source for i in batch)
+        assert sources["human"] == 6 and sources["synthetic"] == 10
+    assert rows_left_out(len(rows), [[rows[i] for i in b] for b in plan]) == 0

@@ -53,3 +53,13 @@ def test_separation_auc_pools_pairs_and_is_none_without_both_levels():
     # exact cosines 0.9, 0.4; irrelevant 0.5, 0.1 → pairs (e>i): (0.9>0.5),(0.9>0.1),(0.4>0.1) = 3 of 4 → 0.75
     assert separation_auc([0.9, 0.4, 0.5, 0.1], [3, 3, 0, 0], 3, 0) == pytest.approx(0.75)
     assert separation_auc([0.9, 0.4], [3, 3], 3, 0) is None
+
+
+def test_regression_warnings_name_each_reference_the_model_falls_below():
+    from mrs.toolkit.dev_eval import regression_warnings
+
+    final = {"ndcg@10": 0.92}
+    got = regression_warnings(final, {"base model": {"ndcg@10": 0.977}, "Stage-1 model": {"ndcg@10": 0.90},
+                                      "missing": None})
+    assert len(got) == 1 and "base model" in got[0] and "0.9200 < 0.9770" in got[0]
+    assert regression_warnings(None, {"base model": {"ndcg@10": 0.5}}) == []

@@ -51,8 +51,10 @@ def test_evaluate_accuracy_and_within_one():
     assert (m["accuracy"], m["within_one"]) == (0.5, 0.75)
     assert m["confusion"][2][3] == 1 and m["confusion"][0][2] == 1
     base = majority_baseline([JudgeExample("x", "y", 3)] * 3, ex)
-    # always 3: exact on row 1 (1/4); within one on rows 1, 2 (2/4)
-    assert base == {"grade": 3, "accuracy": 0.25, "within_one": 0.5}
+    # always 3: exact on row 1 (1/4); within one on rows 1, 2 (2/4); balanced: 1 / 4 levels present
+    assert base == {"grade": 3, "accuracy": 0.25, "balanced_accuracy": 0.25, "within_one": 0.5}
+    # balanced accuracy: recall per level exact 1/1, substitute 0/1, irrelevant 0/1, complement 1/1 → 0.5
+    assert m["balanced_accuracy"] == 0.5
 
 
 def test_split_is_by_query_and_examples_report_missing_products():
@@ -181,8 +183,8 @@ def test_judge_cli_train_then_annotate(sample, tmp_path):
     runner = CliRunner()
     judge_dir = tmp_path / "judge"
     trained = runner.invoke(cli, ["judge", "train", "--judgments", str(sample.judgments), "--catalog",
-                                  str(sample.catalog), "--out", str(judge_dir), "--max-steps", "2",
-                                  "--batch-size", "8", "--json"])
+                                  str(sample.catalog), "--out", str(judge_dir), "--kind", "cross-encoder",
+                                  "--max-steps", "2", "--batch-size", "8", "--json"])
     assert trained.exit_code == 0, trained.output
     report = json.loads(trained.stdout)
     assert report["training"]["steps"] == 2 and report["dev_queries"] > 0

@@ -130,3 +130,38 @@ def test_stage2_cli_rejects_a_wrong_margin_count(sample, tmp_path):
                                       "--margins", "0.2,0.3"])
     assert result.exit_code == 2
     assert "--margins: expected 3 values" in result.output and "Traceback" not in result.output
+
+
+class _AngleModel:
+    """encode(texts): unit vectors (cos θ, sin θ) with θ looked up per text — cosines known by hand."""
+
+    def __init__(self, angles):
+        self.angles = angles
+
+    def encode(self, texts, **_):
+        import numpy as np
+
+        return np.array([[np.cos(self.angles[t]), np.sin(self.angles[t])] for t in texts], dtype=np.float32)
+
+
+def test_circle_level_targets_spread_list_and_estimated():
+    import math
+
+    from mrs.data.judgments import Judgment, JudgmentSet
+    from mrs.data.levels import ESCI
+    from mrs.errors import InputError
+    from mrs.toolkit.stage2 import circle_level_targets
+
+    assert circle_level_targets("spread", None, None, {}, 3) == pytest.approx([0.0, 0.5, 1.0])
+    assert circle_level_targets("0.1,0.4,0.6,0.8", None, None, {}, 4) == pytest.approx([0.1, 0.4, 0.6, 0.8])
+    with pytest.raises(InputError, match="strictly increasing"):
+        circle_level_targets("0.1,0.6,0.4,0.8", None, None, {}, 4)
+    # query "q" at angle 0; products at angles whose cosines are 0.9 (exact), 0.7 / 0.5 (substitute),
+    # 0.3 (complement), 0.1 (irrelevant): medians 0.1, 0.3, 0.6, 0.9
+    cos = {"e": 0.9, "s1": 0.7, "s2": 0.5, "c": 0.3, "i": 0.1}
+    grades = {"e": 3, "s1": 2, "s2": 2, "c": 1, "i": 0}
+    angles = {"q": 0.0} | {f"text {p}": math.acos(c) for p, c in cos.items()}
+    js = JudgmentSet(ESCI, [Judgment("q1", "q", p, g) for p, g in grades.items()])
+    texts = {p: f"text {p}" for p in cos}
+    got = circle_level_targets("estimated", _AngleModel(angles), js, texts, 4)
+    assert got == pytest.approx([0.1, 0.3, 0.6, 0.9], abs=1e-5)

@@ -279,11 +279,16 @@ def blend_query(qc: QueryCandidates, config: BlendConfig, size: int | None = Non
     return combine(subresults, pipeline, size=size or len(qc.ids))
 
 
+def config_scorer(config: BlendConfig) -> Callable[[QueryCandidates], np.ndarray]:
+    """qc → (1, n_ids) combined scores of one configuration, with its target's semantics (the grid's path)."""
+    w = np.asarray([config.weights])
+    return _scorer(config.normalization, config.combination, config.rank_constant, w, config.target, {}, 0)
+
+
 def verify_with_engine(candidates: Sequence[QueryCandidates], config: BlendConfig, depth: int = 10) -> bool:
     """True when the fast numpy path ranks the top ``depth`` of every query exactly as the engine does for
     ``config`` (blend_query: same ids in the same order)."""
-    w = np.asarray([config.weights])
-    score = _scorer(config.normalization, config.combination, config.rank_constant, w, config.target, {}, 0)
+    score = config_scorer(config)
     for qc in candidates:
         if not qc.ids:
             continue

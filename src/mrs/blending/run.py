@@ -11,9 +11,11 @@ Steps (``run_calibration``):
 6. isotonic P(level ≥ L) maps on train pairs, ECE on dev pairs (mrs.blending.probability);
 7. blend search on train queries, dev score beside (mrs.blending.grid), over the blends the deployment target
    (``options.target``: opensearch | elasticsearch) can run, scored with its semantics; bounded min_max
-   variants from the reachable thresholds (OpenSearch); the chosen blend is re-checked against the engine;
-   the best configuration of every family is kept as the calibration's ranking (``blend.ranking``), from
-   which a renderer for another target takes the best one it can run;
+   variants from the reachable thresholds (OpenSearch); the blend is chosen by the one-standard-error rule
+   (mrs.blending.selection: the simplest blend within one SE of the best train score, the reason recorded as
+   blend.why) and re-checked against the engine; the best configuration of every family is kept as the
+   calibration's ranking (``blend.ranking``), from which a renderer for another target takes the best one it
+   can run;
 8. per-level score summaries of judged pairs in each space: dense, lexical (BM25 raw) and hybrid (the chosen
    blend's combined score of judged pairs that either sub-query retrieved).
 """
@@ -31,6 +33,7 @@ from mrs.blending.candidates import JudgedPairs, QueryCandidates, SubquerySource
 from mrs.blending.grid import GridResult, blend_query, search_blends, verify_with_engine
 from mrs.blending.objective import parse_metric
 from mrs.blending.probability import calibration_errors, fit_probability_maps
+from mrs.blending.selection import BlendChoice, choose_blend
 from mrs.blending.thresholds import DEFAULT_MIN_SUPPORT, fit_thresholds, threshold_warnings
 from mrs.data.judgments import JudgmentSet
 from mrs.data.splits import split_queries
@@ -73,6 +76,7 @@ class CalibrationRun:
     train_ids: list[str]
     dev_ids: list[str]
     candidates: list[QueryCandidates]
+    choice: BlendChoice | None = None
 
 
 def check_level_counts(judgments: JudgmentSet, min_pairs: int, source: str | None = None) -> None:
@@ -207,8 +211,9 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
                              on_family=family_step, target=options.target)
     except ValueError as e:
         raise InputError(f"--target {options.target}: {e}") from None
-    grid.verified = verify_with_engine([by_id[q] for q in train_ids], grid.best.config, depth=metric.k or 10)
-    best = grid.best
+    choice = choose_blend(grid, [by_id[q] for q in train_ids], metric)
+    best = choice.chosen
+    grid.verified = verify_with_engine([by_id[q] for q in train_ids], best.config, depth=metric.k or 10)
     hybrid_scores = _hybrid_pair_scores(candidates, pairs, best.config)
 
     blend = {
@@ -217,6 +222,8 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
         "name": best.config.name,
         "train_score": best.train,
         "dev_score": best.dev,
+        "why": choice.reason,
+        "selection": choice.to_dict(),
         "default_score": grid.default.dev if grid.default.dev is not None else grid.default.train,
         "default": grid.default.to_dict(),
         "rrf": grid.rrf.to_dict(),
@@ -268,4 +275,4 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
         },
         warnings=threshold_warnings(thresholds, len(dev_ids)),
     )
-    return CalibrationRun(calibration, grid, pairs, train_ids, dev_ids, candidates)
+    return CalibrationRun(calibration, grid, pairs, train_ids, dev_ids, candidates, choice)

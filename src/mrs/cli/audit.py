@@ -125,15 +125,17 @@ def command(judgments_path, events_path, queries_path, ubi_queries_path, applica
 def _rejudger(judge_dir, catalog_path, id_field, on_error, rejects, scheme_name: str):
     from mrs.data.readers import read_catalog
     from mrs.data.text import ProductTextTemplate
-    from mrs.toolkit.judge import CrossEncoderJudge
+    from mrs.toolkit.judge import load_judge
 
-    judge = CrossEncoderJudge.load(judge_dir)
+    judge = load_judge(judge_dir)
     if judge.scheme.name != scheme_name:
         raise InputError(f"the judge labels in scheme {judge.scheme.name!r} but the judgments use {scheme_name!r}",
                          judge_dir)
     tpl = ProductTextTemplate(judge.template)
-    texts = {p.id: tpl.render(p) for p in read_catalog(catalog_path, id_field=id_field, on_error=on_error,
-                                                       rejects=rejects)}
+    products = list(read_catalog(catalog_path, id_field=id_field, on_error=on_error, rejects=rejects))
+    texts = {p.id: tpl.render(p) for p in products}
+    if hasattr(judge, "attach_catalog"):
+        judge.attach_catalog(products)  # an ordinal judge reads the products' fields
 
     def rejudge(rows):
         missing = [j.product_id for j in rows if j.product_id not in texts]

@@ -171,7 +171,7 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
         "pairs": cal.data["pairs"],
         "thresholds": {lv: t.to_dict() for lv, t in cal.thresholds.items()},
         "ece": cal.ece,
-        "blend": {key: cal.blend[key] for key in ("subqueries", "metric", "name", "train_score", "dev_score",
+        "blend": {key: cal.blend[key] for key in ("subqueries", "metric", "name", "why", "train_score", "dev_score",
                                                   "default", "rrf", "configurations", "verified_with_engine",
                                                   "top", "pipeline", "target", "retriever") if key in cal.blend},
         "scores": cal.scores,
@@ -215,6 +215,7 @@ def _print_summary(cal, result, paths, warnings) -> None:
     b.add_row("[dim]default min_max 0.7/0.3[/]", f"{g.default.train:.4f}", _fmt(g.default.dev))
     b.add_row("[dim]rrf k=60[/]", f"{g.rrf.train:.4f}", _fmt(g.rrf.dev))
     console.print(b)
+    console.print(f"chosen: {escape(cal.blend['name'])} — {escape(cal.blend.get('why') or '')}", highlight=False)
     for name, p in paths.items():
         console.print(f"{name}: {p}", style="dim")
     for w in warnings:

@@ -71,7 +71,7 @@ def command(model_dir, catalog_path, judgments_path, out_path, k, band, per_quer
     from mrs.data.text import ProductTextTemplate
     from mrs.models import load_sentence_transformer, resolve_model, write_json
     from mrs.toolkit.dev_eval import encode
-    from mrs.toolkit.judge import CrossEncoderJudge
+    from mrs.toolkit.judge import load_judge
     from mrs.toolkit.mining import MiningConfig, mine
     from mrs.toolkit.stage2 import read_stage1_report
     from mrs.toolkit.training import pick_device
@@ -81,7 +81,7 @@ def command(model_dir, catalog_path, judgments_path, out_path, k, band, per_quer
     dev_fraction = dev_fraction if dev_fraction is not None else s1.get("dev_fraction", 0.2)
     seed = seed if seed is not None else s1.get("seed", 0)
     tpl = ProductTextTemplate(template or s1.get("template") or ProductTextTemplate().template)
-    judge = CrossEncoderJudge.load(judge_dir) if judge_dir else None
+    judge = load_judge(judge_dir) if judge_dir else None
     rejects = Rejects()
     jset = read_judgment_input(judgments_path, queries_path=queries_path, scheme=scheme, on_error=on_error,
                                rejects=rejects)
@@ -90,6 +90,8 @@ def command(model_dir, catalog_path, judgments_path, out_path, k, band, per_quer
                          f"{jset.scheme.name!r}; pass --scheme {judge.scheme.name}")
     products = list(read_catalog(catalog_path, id_field=id_field, on_error=on_error, rejects=rejects))
     texts = {p.id: tpl.render(p) for p in products}
+    if hasattr(judge, "attach_catalog"):
+        judge.attach_catalog(products)  # an ordinal judge reads the products' fields
     judge_texts = None
     if judge is not None and judge.template != tpl.template:
         judge_tpl = ProductTextTemplate(judge.template)

@@ -126,6 +126,8 @@ def stage1_cmd(catalog_path, judgments_path, out_dir, base, dim, level_weights, 
         err_console.print(f"[yellow]warning:[/] {data['judgments_missing_product']} judgments name products "
                           "missing from the catalog; they were skipped", highlight=False)
     print_training_notice(report)
+    for warning in report.get("warnings", []):
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if as_json:
         print_json(report | {"training": {k: v for k, v in report["training"].items() if k != "loss_per_step"}})
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mrs.cli.common import (
+    err_console,
     handle_errors,
     json_option,
     on_error_option,
@@ -30,8 +31,11 @@ from mrs.cli.train import command_line, print_training_notice, print_training_su
               help="Weight of the multi-class circle loss added to SupCon (0 = SupCon only).")
 @click.option("--supcon-weight", type=float, default=1.0, show_default=True, help="Weight of graded SupCon.")
 @click.option("--margins", default=None,
-              help="Circle margin per adjacent boundary, lowest first (e.g. 0.25,0.25,0.3), or one for all. "
-                   "Default 0.25.")
+              help="Circle margin per adjacent boundary, lowest first (e.g. 0.25,0.25,0.3), or one for all, "
+                   "as a fraction of the gap between the two levels' targets, in (0, 0.5). Default 0.25.")
+@click.option("--circle-targets", default="spread", show_default=True,
+              help="Target cosine per level for the circle loss: spread (evenly over 0..1), estimated (median "
+                   "Stage-1 cosine per level on the training pairs) or a list, lowest level first (0.1,0.4,0.6,0.8).")
 @click.option("--gamma", type=float, default=32.0, show_default=True, help="Circle loss scale γ.")
 @click.option("--boundary-weights", default=None, help="Circle weight per boundary, lowest first (default 1).")
 @click.option("--temperature", type=float, default=0.05, show_default=True, help="SupCon temperature τ.")
@@ -56,9 +60,9 @@ from mrs.cli.train import command_line, print_training_notice, print_training_su
 @json_option
 @handle_errors
 def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, circle_weight, supcon_weight, margins,
-               gamma, boundary_weights, temperature, level_weights, min_confidence, spelling_rate, dev_fraction, seed,
-               epochs, max_steps, batch_size, per_query, lr, template, scheme, queries_path, id_field, device, on_error,
-               as_json):
+               circle_targets, gamma, boundary_weights, temperature, level_weights, min_confidence, spelling_rate,
+               dev_fraction, seed, epochs, max_steps, batch_size, per_query, lr, template, scheme, queries_path, id_field,
+               device, on_error, as_json):
     """Stage 2: refine the Stage-1 model on human + mined pairs with graded SupCon plus the multi-class circle
     loss (one term per adjacent level boundary). Same outputs as Stage 1: OUT with training.json (config, data,
     loss per step and per part, dev metrics of base / Stage 1 / Stage 2 incl. AUC per adjacent level pair) and
@@ -87,7 +91,7 @@ def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, cir
     n_boundaries = len(judgments.scheme.levels) - 1
     config = Stage2Config(
         model=path, circle_weight=circle_weight, supcon_weight=supcon_weight,
-        margins=parse_floats(margins, "--margins", n_boundaries), gamma=gamma,
+        margins=parse_floats(margins, "--margins", n_boundaries), gamma=gamma, circle_targets=circle_targets,
         boundary_weights=parse_floats(boundary_weights, "--boundary-weights", n_boundaries),
         temperature=temperature,
         level_weights=parse_level_weights(level_weights, judgments.scheme) if level_weights else None,
@@ -111,6 +115,8 @@ def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, cir
         rpath = rejects.write(rejects_path_for(out_dir))
         report["rejects"] = {"count": rejects.count, "path": str(rpath), "reasons": rejects.reasons()}
     print_training_notice(report)
+    for warning in report.get("warnings", []):
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if as_json:
         hidden = ("loss_per_step", "supcon_per_step", "circle_per_step")
         print_json(report | {"training": {k: v for k, v in report["training"].items() if k not in hidden}})

@@ -98,12 +98,69 @@ def build_batches(
     to a batch where one of its products is judged for another origin in the batch, or vice versa.
     Every row of the epoch appears in at most one batch; a group that never fits is dropped (counted by
     the caller as len(examples) - rows planned).
+
+    Synthetic rows (source "synthetic": one product per query, judged for nothing else) are fillers: the
+    judged groups are planned first, then the fillers are spread over those batches, the emptiest batch
+    first, and only fillers left over open batches of their own. Packing everything greedily in one pass
+    used the easy fillers up in the first batches, so when judged products overlap across queries (a
+    small shop) every epoch ended with batches of one to four conflicting queries and no fillers, a
+    different and harder loss each time the plan came round.
     """
     if batch_size < 2:
         raise ValueError("batch_size must be at least 2")
     rng = random.Random(seed)
     judged = judged if judged is not None else _judged_by_origin(examples)
-    pending = deque(plan_groups(examples, min(per_query, batch_size), top, rng))
+    groups = plan_groups(examples, min(per_query, batch_size), top, rng)
+    fillers = [g for g in groups if all(examples[i].source == "synthetic" for i in g)]
+    batches = _pack(deque(g for g in groups if not all(examples[i].source == "synthetic" for i in g)),
+                    examples, batch_size, judged, lookahead)
+    leftover = _spread(fillers, batches, examples, batch_size, judged)
+    batches += _pack(deque(leftover), examples, batch_size, judged, lookahead)
+    return batches
+
+
+def _batch_state(batch: list[int], examples: Sequence[TrainingExample]) -> tuple[set[str], set[str], set[str]]:
+    return ({examples[i].origin_id for i in batch}, {examples[i].product_id for i in batch},
+            {examples[i].product_text for i in batch})
+
+
+def _spread(fillers: list[list[int]], batches: list[list[int]], examples: Sequence[TrainingExample],
+            batch_size: int, judged: dict[str, set[str]]) -> list[list[int]]:
+    """Add filler groups to ``batches`` (in place), each to the emptiest batch it fits; returns the rest."""
+    import heapq
+
+    states = [_batch_state(b, examples) for b in batches]
+    heap = [(len(b), k) for k, b in enumerate(batches) if len(b) < batch_size]
+    heapq.heapify(heap)
+    rest: list[list[int]] = []
+    for group in fillers:
+        tried: list[tuple[int, int]] = []
+        placed = False
+        while heap:
+            size, k = heapq.heappop(heap)
+            origins, products, texts = states[k]
+            fitted = _fit(group, examples, batch_size - size, origins, products, texts, judged)
+            if fitted is None:
+                tried.append((size, k))
+                continue
+            batches[k].extend(fitted)
+            origins.add(examples[fitted[0]].origin_id)
+            products.update(examples[i].product_id for i in fitted)
+            texts.update(examples[i].product_text for i in fitted)
+            if len(batches[k]) < batch_size:
+                tried.append((len(batches[k]), k))
+            placed = True
+            break
+        for item in tried:
+            heapq.heappush(heap, item)
+        if not placed:
+            rest.append(group)
+    return rest
+
+
+def _pack(pending: deque, examples: Sequence[TrainingExample], batch_size: int, judged: dict[str, set[str]],
+          lookahead: int) -> list[list[int]]:
+    """Greedy first-fit of ``pending`` groups into batches of at most batch_size rows (see build_batches)."""
     batches: list[list[int]] = []
     while pending:
         batch: list[int] = []

@@ -95,6 +95,23 @@ def evaluate_dense(
     return metrics
 
 
+def regression_warnings(final: Mapping | None, references: Mapping[str, Mapping | None],
+                        metric: str = "ndcg@10") -> list[str]:
+    """One sentence per reference model whose dev ``metric`` the trained model's does not reach.
+
+    final: the trained model's dev metrics (evaluate_dense); references: {name: its dev metrics} on the same
+    dev queries (None entries are skipped). Returns [] when nothing regressed or there is no dev set."""
+    out = []
+    if not final or final.get(metric) is None:
+        return out
+    for name, ref in references.items():
+        if ref and ref.get(metric) is not None and final[metric] < ref[metric]:
+            out.append(f"the trained model is worse than the {name} on the dev queries: {metric} "
+                       f"{final[metric]:.4f} < {ref[metric]:.4f}; do not deploy it as is (fewer steps, a lower "
+                       "--lr or more judged queries)")
+    return out
+
+
 def _retrieval_metrics(scores: np.ndarray, qids: list[str], ids: list[str], judged: JudgmentSet, k: int) -> dict:
     """nDCG@10 (grades as gains) and recall@k of top-level products from cosines [len(qids), len(ids)]."""
     from ranx import Qrels, Run, evaluate

@@ -31,7 +31,7 @@ from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.levels import LevelScheme, get_scheme
 from mrs.data.splits import split_queries
 from mrs.data.text import DEFAULT_TEMPLATE
-from mrs.errors import InputError, json_error_text
+from mrs.errors import InputError
 from mrs.models import model_identity, quiet_model_loading, resolve_model, write_json
 
 JUDGE_FILE = "judge.json"
@@ -90,6 +90,31 @@ def split_judgments(judgments: JudgmentSet, dev_fraction: float, seed: int) -> t
         raise InputError(f"dev fraction must be below 1, got {dev_fraction}")
     sides = split_queries(qids, {"train": 1.0 - dev_fraction, "dev": dev_fraction}, seed=seed)
     return judgments.subset(sides["train"]), judgments.subset(sides["dev"])
+
+
+def load_judge(judge_dir: str | os.PathLike, catalog=None, device: str | None = None) -> Judge:
+    """Any judge directory written by ``mrs judge train``: its judge.json ``kind`` says which class reads it
+    (cross-encoder when absent). catalog: the products the judge will label (an ordinal judge reads their
+    fields; see mrs.toolkit.judge_ordinal). InputError when it is not a judge directory."""
+    d = Path(judge_dir)
+    meta_path = d / JUDGE_FILE
+    if not meta_path.is_file():
+        raise InputError(f"not a judge directory (no {JUDGE_FILE}); train one with `mrs judge train`", str(d))
+    try:
+        info = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"malformed {JUDGE_FILE} ({e.msg})", str(meta_path), e.lineno) from None
+    kind = info.get("kind", "cross-encoder")
+    if kind == "cross-encoder":
+        return CrossEncoderJudge.load(d, device=device)
+    from mrs.toolkit.judge_ordinal import ORDINAL_KINDS, OrdinalJudge
+
+    if kind not in ORDINAL_KINDS:
+        raise InputError(f"unknown judge kind {kind!r} in {JUDGE_FILE}", str(meta_path))
+    judge = OrdinalJudge.load(d, info)
+    if catalog is not None:
+        judge.attach_catalog(list(catalog))
+    return judge
 
 
 class CrossEncoderJudge:
@@ -279,12 +304,14 @@ def _is_head(name: str) -> bool:
 def evaluate_judge(judge: Judge, examples: Sequence[JudgeExample]) -> dict:
     """Accuracy and within-one-level accuracy of the judge on examples, plus the confusion matrix.
 
-    Returns {"pairs", "accuracy", "within_one", "confusion": [[count gold g → predicted h]], "per_level_recall"}
-    (accuracy/within_one are fractions in [0, 1]; None when there are no examples)."""
+    Returns {"pairs", "accuracy", "balanced_accuracy" (mean recall over the levels present), "within_one",
+    "confusion": [[count gold g → predicted h]], "per_level_recall"} (fractions in [0, 1]; None when there are
+    no examples)."""
     n_levels = len(judge.scheme.levels)
     confusion = [[0] * n_levels for _ in range(n_levels)]
     if not examples:
-        return {"pairs": 0, "accuracy": None, "within_one": None, "confusion": confusion, "per_level_recall": {}}
+        return {"pairs": 0, "accuracy": None, "balanced_accuracy": None, "within_one": None, "confusion": confusion,
+                "per_level_recall": {}}
     labels = judge.label([(ex.query, ex.product_text) for ex in examples])
     exact = within = 0
     for ex, lab in zip(examples, labels, strict=True):
@@ -296,18 +323,21 @@ def evaluate_judge(judge: Judge, examples: Sequence[JudgeExample]) -> dict:
         row = sum(confusion[g])
         if row:
             recall[judge.scheme.name_of(g)] = confusion[g][g] / row
-    return {"pairs": len(examples), "accuracy": exact / len(examples), "within_one": within / len(examples),
+    return {"pairs": len(examples), "accuracy": exact / len(examples),
+            "balanced_accuracy": sum(recall.values()) / len(recall), "within_one": within / len(examples),
             "confusion": confusion, "per_level_recall": recall}
 
 
 def majority_baseline(train: Sequence[JudgeExample], dev: Sequence[JudgeExample]) -> dict:
-    """Accuracy / within-one of always answering the most frequent training grade (the bar a judge must beat)."""
+    """Accuracy / balanced accuracy / within-one of always answering the most frequent training grade (the bar a
+    judge must beat; its balanced accuracy is 1 / the number of levels present in dev)."""
     if not train or not dev:
-        return {"grade": None, "accuracy": None, "within_one": None}
+        return {"grade": None, "accuracy": None, "balanced_accuracy": None, "within_one": None}
     grade = Counter(ex.grade for ex in train).most_common(1)[0][0]
     acc = sum(ex.grade == grade for ex in dev) / len(dev)
     within = sum(abs(ex.grade - grade) <= 1 for ex in dev) / len(dev)
-    return {"grade": grade, "accuracy": acc, "within_one": within}
+    return {"grade": grade, "accuracy": acc, "balanced_accuracy": 1.0 / len({ex.grade for ex in dev}),
+            "within_one": within}
 
 
 def annotate(judge: Judge, pairs: Sequence[tuple[str, str, str, str]], *, source: str = "judge",
@@ -321,81 +351,3 @@ def annotate(judge: Judge, pairs: Sequence[tuple[str, str, str, str]], *, source
         for (qid, q, pid, _), lab in zip(chunk, labels, strict=True):
             out.add(Judgment(qid, q, pid, lab.grade, source=source, confidence=lab.confidence))
     return out
-
-
-@dataclass(frozen=True)
-class PairRow:
-    """One (query, product) pair to label. product_text: given in the file, else None (render from the catalog).
-    line: 1-based line in the pairs file."""
-
-    query_id: str
-    query: str
-    product_id: str
-    product_text: str | None
-    line: int
-
-
-def read_pairs(path: str | os.PathLike, row_errors=None) -> list[PairRow]:
-    """Read pairs to label: a TSV/CSV with a header naming ``query`` and ``product_id`` (optional ``query_id``,
-    default = the query text; optional ``product_text``), or JSONL objects with those keys. A judgments file
-    (any grade columns are ignored) works as a pairs file.
-
-    row_errors: mrs.data.rejects.RowErrors (fail or skip bad rows); default fail. InputError names file and
-    line for a bad row or a missing header column."""
-    import csv
-
-    from mrs.data.lines import LineReader, check_file
-    from mrs.data.rejects import RowErrors
-
-    row_errors = row_errors or RowErrors("fail")
-    p = check_file(path)
-    rows: list[PairRow] = []
-    if p.suffix.lower() in {".jsonl", ".ndjson", ".json"}:
-        for line, text in LineReader(p, row_errors):
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as e:
-                row_errors.bad(p, line, f"malformed JSON ({json_error_text(e)})", text)
-                continue
-            row = _pair_row(obj, line) if isinstance(obj, dict) else None
-            if row is None:
-                row_errors.bad(p, line, "pair needs non-empty 'query' and 'product_id'", text)
-                continue
-            rows.append(row)
-    else:
-        lines = list(LineReader(p, row_errors))
-        if not lines:
-            raise InputError("empty pairs file", str(p), 1)
-        header_line, header = lines[0]
-        delimiter = "\t" if "\t" in header or p.suffix.lower() == ".tsv" else ","
-        columns = [c.strip() for c in next(csv.reader([header], delimiter=delimiter))]
-        if "query" not in columns or "product_id" not in columns:
-            raise InputError(f"pairs header needs 'query' and 'product_id' columns (got {', '.join(columns)})",
-                             str(p), header_line)
-        for line, text in lines[1:]:
-            if not text.strip():
-                continue
-            cells = next(csv.reader([text], delimiter=delimiter))
-            if len(cells) != len(columns):
-                row_errors.bad(p, line, f"expected {len(columns)} fields, got {len(cells)}", text)
-                continue
-            row = _pair_row(dict(zip(columns, cells, strict=True)), line)
-            if row is None:
-                row_errors.bad(p, line, "pair needs non-empty 'query' and 'product_id'", text)
-                continue
-            rows.append(row)
-    if not rows and row_errors.skipped == 0:
-        raise InputError("no pairs in file", str(p), 1)
-    return rows
-
-
-def _pair_row(obj: dict, line: int) -> PairRow | None:
-    query = str(obj.get("query") or "").strip()
-    pid = str(obj.get("product_id") or "").strip()
-    if not query or not pid:
-        return None
-    qid = str(obj.get("query_id") or "").strip() or query
-    text = obj.get("product_text")
-    return PairRow(qid, query, pid, str(text).strip() if text else None, line)

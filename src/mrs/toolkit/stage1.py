@@ -23,7 +23,7 @@ from mrs.errors import InputError
 from mrs.models import load_sentence_transformer, model_identity, write_json
 from mrs.toolkit.augment import augment_spelling
 from mrs.toolkit.batching import TrainingExample, build_batches, rows_left_out
-from mrs.toolkit.dev_eval import encode, evaluate_dense
+from mrs.toolkit.dev_eval import encode, evaluate_dense, regression_warnings
 from mrs.toolkit.losses.supcon import GradedSupConLoss, default_level_weights
 from mrs.toolkit.model_card import write_model_card
 from mrs.toolkit.synthetic import QueryGenerator, TemplateQueryGenerator, generate_synthetic
@@ -286,7 +286,10 @@ def train_stage1(
         },
         "training": training_summary(result, total_steps, config.max_steps),
         "dev": {"base": dev_metrics_base, "stage1": dev_metrics},
+        "warnings": regression_warnings(dev_metrics, {"base model": dev_metrics_base}),
     }
+    for warning in report["warnings"]:
+        log.warning(warning)
 
     def write_extra(tmp: Path) -> None:
         plot_loss_curve(result.step_losses, tmp / "loss_curve.png", title="Stage 1 graded SupCon loss")

@@ -24,8 +24,8 @@ from mrs.errors import InputError, json_error_text
 from mrs.models import load_sentence_transformer, model_identity, resolve_model, write_json
 from mrs.toolkit.augment import augment_spelling
 from mrs.toolkit.batching import TrainingExample, build_batches, rows_left_out
-from mrs.toolkit.dev_eval import encode, evaluate_dense, separation_auc
-from mrs.toolkit.losses.circle import MultiClassCircleLoss
+from mrs.toolkit.dev_eval import encode, evaluate_dense, regression_warnings, separation_auc
+from mrs.toolkit.losses.circle import MultiClassCircleLoss, estimate_level_targets, spread_level_targets
 from mrs.toolkit.losses.supcon import GradedSupConLoss, default_level_weights
 from mrs.toolkit.mining import merge_mined, training_queries
 from mrs.toolkit.model_card import write_model_card
@@ -50,8 +50,10 @@ class Stage2Config:
 
     model: the Stage-1 model directory (the starting point). circle_weight: weight of the circle loss added
     to SupCon (0 = SupCon only). supcon_weight: weight of graded SupCon (0 = circle loss only).
-    margins: circle margin per adjacent boundary, lowest boundary first (None = 0.25 each). gamma: circle
-    scale γ. boundary_weights: per boundary (None = 1 each). temperature / level_weights: SupCon's (None =
+    margins: circle margin per adjacent boundary, lowest boundary first, as a fraction of the boundary's gap
+    (None = 0.25 each). gamma: circle scale γ. boundary_weights: per boundary (None = 1 each).
+    circle_targets: the circle loss's target cosine per level — "spread" (evenly over [0, 1]), "estimated"
+    (median Stage-1 cosine of each level's training pairs, made increasing) or a list, lowest level first. temperature / level_weights: SupCon's (None =
     its defaults). min_confidence: mined rows below this judge confidence are left out. spelling_rate:
     misspelled copies per training query (0 = none; Stage 1 already added them). template: product text
     template (None = the one recorded in the Stage-1 training.json, else the default). dev_fraction / seed:
@@ -64,6 +66,7 @@ class Stage2Config:
     margins: list[float] | None = None
     gamma: float = 32.0
     boundary_weights: list[float] | None = None
+    circle_targets: str | list[float] = "spread"
     temperature: float = 0.05
     level_weights: list[float] | None = None
     min_confidence: float = 0.0
@@ -157,6 +160,30 @@ def dev_report(model, texts: Mapping[str, str], dev: JudgmentSet, product_embedd
     metrics = evaluate_dense(model, texts, dev, product_embeddings=product_emb)
     metrics.update(adjacent_aucs(model, texts, dev))
     return metrics
+
+
+def circle_level_targets(spec, model, train_set: JudgmentSet, texts: Mapping[str, str], n_levels: int
+                         ) -> list[float]:
+    """The circle loss's per-level target cosines (lowest level first) for Stage2Config.circle_targets:
+    "spread", "estimated" (the starting model's median cosine per level over the training pairs,
+    mrs.toolkit.losses.circle.estimate_level_targets) or an explicit list. InputError for anything else."""
+    if spec in (None, "", "spread"):
+        return spread_level_targets(n_levels)
+    if spec == "estimated":
+        rows = [j for j in train_set if j.product_id in texts]
+        queries = train_set.queries()
+        qids = list(queries)
+        q_emb = encode(model, [queries[q] for q in qids])
+        pids = list(dict.fromkeys(j.product_id for j in rows))
+        p_emb = encode(model, [texts[p] for p in pids])
+        qrow, prow = {q: i for i, q in enumerate(qids)}, {p: i for i, p in enumerate(pids)}
+        cos = [float(q_emb[qrow[j.query_id]] @ p_emb[prow[j.product_id]]) for j in rows]
+        return estimate_level_targets(cos, [j.grade for j in rows], n_levels)
+    values = list(spec) if not isinstance(spec, str) else parse_floats(spec, "--circle-targets", n_levels)
+    if len(values) != n_levels or any(b <= a for a, b in zip(values, values[1:], strict=False)):
+        raise InputError(f"--circle-targets: expected {n_levels} strictly increasing cosines (lowest level first), "
+                         f"got {spec!r}")
+    return [float(v) for v in values]
 
 
 def read_stage1_report(model_dir: str) -> dict:
@@ -260,9 +287,10 @@ def train_stage2(
     supcon_weights = config.level_weights or default_level_weights(n_levels)
     margins = config.margins if config.margins is not None else [0.25] * (n_levels - 1)
     supcon = GradedSupConLoss(model, temperature=config.temperature, level_weights=supcon_weights)
+    level_targets = circle_level_targets(config.circle_targets, model, train_set, texts, n_levels)
     try:
         circle = MultiClassCircleLoss(model, n_levels, margins=margins, gamma=config.gamma,
-                                      boundary_weights=config.boundary_weights)
+                                      boundary_weights=config.boundary_weights, level_targets=level_targets)
     except ValueError as e:
         raise InputError(str(e)) from None
     loss = Stage2Loss(model, supcon, circle, config.supcon_weight, config.circle_weight)
@@ -282,6 +310,7 @@ def train_stage2(
     report = {
         "stage": 2,
         "config": {**asdict(config), "template": template.template, "margins": margins,
+                   "circle_level_targets": {names[g]: round(t, 6) for g, t in enumerate(level_targets)},
                    "level_weights": {names[g]: w for g, w in enumerate(supcon_weights)}},
         "start_model": model_identity(model_path),
         "device": device,
@@ -308,6 +337,8 @@ def train_stage2(
             "circle_per_step": [round(v, 6) for v in loss.parts["circle"]],
         },
         "dev": {"base": (stage1.get("dev") or {}).get("base"), "stage1": dev_start, "stage2": dev_end},
+        "warnings": regression_warnings(dev_end, {"base model": (stage1.get("dev") or {}).get("base"),
+                                                  "Stage-1 model": dev_start}),
     }
 
     def write_extra(tmp: Path) -> None:
