@@ -238,3 +238,18 @@ def test_missing_and_corrupt_index(built, tmp_path):
         EmbeddedEngine.open(broken)
     manifest = json.loads((built[0] / "manifest.json").read_text())
     assert manifest["format_version"] == 2
+
+
+def test_a_new_max_seq_length_embeds_again_instead_of_reusing_the_cache(identity, tmp_path):
+    """The cache key includes the truncation length: vectors cut at 8 tokens are never reused at 256."""
+    from sentence_transformers import SentenceTransformer
+
+    from mrs.models import resolve_model
+
+    model = SentenceTransformer(str(resolve_model(None)), device="cpu")
+    index_dir = tmp_path / "index"
+    first = EmbeddedEngine.build(index_dir, CATALOG, encoder=Encoder(model, identity))
+    again = EmbeddedEngine.build(index_dir, CATALOG, encoder=Encoder(model, identity))
+    model.max_seq_length = 8
+    cut = EmbeddedEngine.build(index_dir, CATALOG, encoder=Encoder(model, identity))
+    assert (first.embedded, again.cached, cut.embedded, cut.cached) == (5, 5, 5, 0)

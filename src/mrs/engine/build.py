@@ -129,7 +129,8 @@ def _build_locked(directory: str | os.PathLike, products: Iterable[Product], *, 
 
     # Embeddings: cached ones reused, the rest encoded once per distinct text.
     identity = encoder.identity
-    keys = [cache_key(identity.get("sha256", ""), encoder.backend, encoder.normalize, d.text) for d in docs]
+    keys = [cache_key(identity.get("sha256", ""), encoder.backend, encoder.normalize, d.text,
+                      encoder.max_seq_length) for d in docs]
     store.recover_previous(target)
     cache = EmbeddingCache.load(target / store.CACHE_FILE) if (target / MANIFEST_FILE).exists() else EmbeddingCache()
     if cache.dimension is not None and cache.dimension != encoder.dimension:

@@ -24,10 +24,14 @@ import numpy as np
 CACHE_FILE = "embedding_cache.npz"
 
 
-def cache_key(model_sha256: str, backend: str, normalized: bool, text: str) -> str:
-    """The 64-char hex sha256 key of one embedding text under one model/encoder setting."""
+def cache_key(model_sha256: str, backend: str, normalized: bool, text: str,
+              max_seq_length: int | None = None) -> str:
+    """The 64-char hex sha256 key of one embedding text under one model/encoder setting: model sha256,
+    encoder backend, normalization and max_seq_length (tokens kept before truncation: another cut embeds the
+    same text differently)."""
     h = hashlib.sha256()
-    for part in (model_sha256, backend, "normalized" if normalized else "raw", text):
+    for part in (model_sha256, backend, "normalized" if normalized else "raw", f"max_seq_length={max_seq_length}",
+                 text):
         h.update(part.encode("utf-8"))
         h.update(b"\x00")
     return h.hexdigest()

@@ -90,7 +90,8 @@ class CachedEmbedder:
         from mrs.indexer.cache import cache_key
 
         sha = self.encoder.identity.get("sha256", "")
-        keys = [cache_key(sha, self.encoder.backend, self.encoder.normalize, t) for t in texts]
+        keys = [cache_key(sha, self.encoder.backend, self.encoder.normalize, t,
+                          self.encoder.max_seq_length) for t in texts]
         found, hit_vectors = self.cache.lookup(keys)
         out = np.zeros((len(texts), int(self.encoder.dimension)), dtype=np.float32)
         if found.any():
