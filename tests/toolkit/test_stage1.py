@@ -213,3 +213,12 @@ def test_bad_inputs_exit_2(sample, tmp_path):
             tmp_path / "m", "--level-weights", "exact=abc")
     assert r.exit_code == 2 and "not a number" in r.output
     assert not (tmp_path / "m").exists()
+
+
+def test_a_catalog_that_yields_no_synthetic_queries_is_warned_about():
+    from mrs.toolkit.stage1 import _synthetic_warnings
+
+    (warning,) = _synthetic_warnings(2, 0, 40)
+    assert "no synthetic queries were generated from the 40 products" in warning
+    assert "--synthetic-per-product 0" in warning
+    assert _synthetic_warnings(2, 5, 40) == [] and _synthetic_warnings(0, 0, 40) == []

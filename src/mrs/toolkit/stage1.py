@@ -286,7 +286,8 @@ def train_stage1(
         },
         "training": training_summary(result, total_steps, config.max_steps),
         "dev": {"base": dev_metrics_base, "stage1": dev_metrics},
-        "warnings": regression_warnings(dev_metrics, {"base model": dev_metrics_base}),
+        "warnings": regression_warnings(dev_metrics, {"base model": dev_metrics_base})
+        + _synthetic_warnings(config.synthetic_per_product, len(synthetic), len(products)),
     }
     for warning in report["warnings"]:
         log.warning(warning)
@@ -319,3 +320,14 @@ def _dev_corpus(texts: dict[str, str], dev: JudgmentSet, size: int, seed: int) -
     others = sorted(pid for pid in texts if pid not in judged)
     picked = set(random.Random(seed).sample(others, min(size, len(others))))
     return {pid: t for pid, t in texts.items() if pid in judged or pid in picked}
+
+
+def _synthetic_warnings(per_product: int, generated: int, n_products: int) -> list[str]:
+    """A warning when synthetic queries were asked for and the generator made none (the template generator
+    reads the catalog's title, brand, color, material and category fields: a catalog with other column names
+    gives it nothing), so a run without them never passes for the recipe."""
+    if per_product <= 0 or generated > 0:
+        return []
+    return [f"no synthetic queries were generated from the {n_products} products (asked for {per_product} per "
+            "product): the template generator reads title, brand, color, material and category; rename the "
+            "catalog's columns to those or pass --synthetic-per-product 0 to train without them knowingly"]
