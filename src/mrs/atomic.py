@@ -260,3 +260,31 @@ def figure_png(fig: Any, dpi: int) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
+
+
+@contextmanager
+def atomic_directory(out_dir: str | os.PathLike) -> Iterator[Path]:
+    """A whole output directory, all or nothing: ``with atomic_directory(out) as tmp:`` write the files into
+    ``tmp`` (a hidden sibling ``.<name>.*``, same file system); when the block ends normally ``tmp`` replaces
+    ``out`` (the previous directory is moved aside, then removed, so a crash leaves either the old or the new
+    directory whole); when it raises, ``tmp`` is removed and ``out`` is untouched."""
+    import shutil
+    import tempfile
+
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -16,8 +16,6 @@ import json
 import math
 import os
 import random
-import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -164,23 +162,16 @@ class CrossEncoderJudge:
         return cls(model, scheme, info.get("template", DEFAULT_TEMPLATE), info)
 
     def save(self, out_dir: str | os.PathLike, extra: dict | None = None) -> Path:
-        """Write the model + judge.json atomically (temp sibling dir, then rename)."""
-        out = Path(out_dir)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
+        """Write the model + judge.json, all or nothing (mrs.atomic.atomic_directory)."""
+        from mrs.atomic import atomic_directory
+
+        with atomic_directory(out_dir) as tmp:
             self.model.save(str(tmp))
             self.info.update(extra or {})
             self.info.update({"scheme": self.scheme.name, "levels": list(self.scheme.levels),
                               "template": self.template})
             write_json(tmp / JUDGE_FILE, self.info)
-            if out.exists():
-                shutil.rmtree(out)
-            tmp.rename(out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return out
+        return Path(out_dir)
 
     def probabilities(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> torch.Tensor:
         """[(query, product text)] → softmax probabilities [N, levels] (column g = grade g)."""

@@ -25,8 +25,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -156,11 +154,10 @@ class OrdinalJudge:
         return [JudgeLabel(int(g), float(probs[i, g])) for i, g in enumerate(grades)]
 
     def save(self, out_dir: str | os.PathLike, extra: dict | None = None) -> Path:
-        """Write judge.json, field_stats.json and models.pkl atomically (temp sibling dir, then rename)."""
-        out = Path(out_dir)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
+        """Write judge.json, field_stats.json and models.pkl, all or nothing (mrs.atomic.atomic_directory)."""
+        from mrs.atomic import atomic_directory
+
+        with atomic_directory(out_dir) as tmp:
             self.info.update(extra or {})
             self.info.update({"kind": self.kind, "scheme": self.scheme.name, "levels": list(self.scheme.levels),
                               "template": self.template, "features": list(FEATURE_NAMES),
@@ -169,13 +166,7 @@ class OrdinalJudge:
             write_json(tmp / STATS_FILE, self.stats.to_dict())
             with open(tmp / MODELS_FILE, "wb") as fh:
                 pickle.dump({"full": self.full, "folds": self.fold_models}, fh)
-            if out.exists():
-                shutil.rmtree(out)
-            tmp.rename(out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return out
+        return Path(out_dir)
 
     @classmethod
     def load(cls, judge_dir: str | os.PathLike, info: dict) -> OrdinalJudge:

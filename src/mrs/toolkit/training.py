@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 import random
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -192,29 +190,16 @@ def plot_loss_curve(step_losses: Sequence[float], path: str | Path, title: str =
 
 
 def save_model_atomic(model, out_dir: str | Path, write_extra: Callable[[Path], None] | None = None) -> Path:
-    """Save a SentenceTransformer to out_dir via a temporary sibling directory + rename, so a crash never
-    leaves a half-written model where a previous one stood (the previous directory is replaced whole). write_extra(tmp_dir) adds files (training.json, the loss
+    """Save a SentenceTransformer to out_dir, all or nothing (mrs.atomic.atomic_directory: a crash never leaves
+    a half-written model where a previous one stood). write_extra(tmp_dir) adds files (training.json, the loss
     curve) before the rename, so they appear together with the model."""
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    from mrs.atomic import atomic_directory
+
+    with atomic_directory(out_dir) as tmp:
         model.save(str(tmp))
         if write_extra is not None:
             write_extra(tmp)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out_dir)
 
 
 def fit_planned(
