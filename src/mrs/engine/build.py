@@ -130,7 +130,7 @@ def _build_locked(directory: str | os.PathLike, products: Iterable[Product], *, 
     # Embeddings: cached ones reused, the rest encoded once per distinct text.
     identity = encoder.identity
     keys = [cache_key(identity.get("sha256", ""), encoder.backend, encoder.normalize, d.text,
-                      encoder.max_seq_length) for d in docs]
+                      getattr(encoder, "max_seq_length", None)) for d in docs]  # None: encoder does not truncate
     store.recover_previous(target)
     cache = EmbeddingCache.load(target / store.CACHE_FILE) if (target / MANIFEST_FILE).exists() else EmbeddingCache()
     if cache.dimension is not None and cache.dimension != encoder.dimension:

@@ -91,7 +91,7 @@ class CachedEmbedder:
 
         sha = self.encoder.identity.get("sha256", "")
         keys = [cache_key(sha, self.encoder.backend, self.encoder.normalize, t,
-                          self.encoder.max_seq_length) for t in texts]
+                          getattr(self.encoder, "max_seq_length", None)) for t in texts]
         found, hit_vectors = self.cache.lookup(keys)
         out = np.zeros((len(texts), int(self.encoder.dimension)), dtype=np.float32)
         if found.any():
