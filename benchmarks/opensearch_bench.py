@@ -28,13 +28,14 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from mrs.cluster.bulk import BulkConfig  # noqa: E402
+from mrs.cluster.documents import document_source  # noqa: E402
 from mrs.data.readers import read_catalog  # noqa: E402
 from mrs.data.text import ProductTextTemplate  # noqa: E402
 from mrs.indexer.backend import Document  # noqa: E402
 from mrs.indexer.documents import bm25_texts  # noqa: E402
 from mrs.models import load_sentence_transformer  # noqa: E402
-from mrs.opensearch.backend import document_source  # noqa: E402
-from mrs.opensearch.bulk import BulkConfig, BulkWriter  # noqa: E402
+from mrs.opensearch.bulk import OpenSearchBulkWriter  # noqa: E402
 from mrs.opensearch.mapping import IndexSpec  # noqa: E402
 from mrs.opensearch.ml_export import _encode_one, export_model  # noqa: E402
 
@@ -109,7 +110,7 @@ def bulk_row(products: list) -> dict:
                            vector=rng.standard_normal(384).astype(np.float32))
             yield p.id, document_source(doc, spec, bm25_texts(p, spec.text_fields))
 
-    report = BulkWriter(client, "bench", config=BulkConfig(chunk_docs=500)).write(sources())
+    report = OpenSearchBulkWriter(client, "bench", config=BulkConfig(chunk_docs=500)).write(sources())
     seconds = time.perf_counter() - t
     sent = sum(len(b) for m, p, _, b in cluster.requests if p == "/_bulk")
     return {"documents": report.indexed, "chunks": report.chunks, "seconds": round(seconds, 2),

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from mrs.cluster.bulk import BulkConfig
+from mrs.cluster.checkpoint import Checkpoint
 from mrs.data.catalog import Product
-from mrs.elasticsearch.bulk import BulkConfig, Checkpoint, ElasticsearchBulkWriter
+from mrs.elasticsearch.bulk import ElasticsearchBulkWriter
 from mrs.elasticsearch.indexing import index_catalog_elasticsearch
 from mrs.elasticsearch.mapping import ElasticIndexSpec
 from mrs.errors import InputError

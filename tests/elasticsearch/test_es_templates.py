@@ -9,6 +9,7 @@ import json
 import pytest
 
 from fakes.mustache import chevron_render
+from mrs.cluster.mustache import render_json
 from mrs.elasticsearch.mapping import ElasticIndexSpec
 from mrs.elasticsearch.templates import (
     KNN_MIN_PREFIX,
@@ -22,7 +23,6 @@ from mrs.elasticsearch.templates import (
 )
 from mrs.errors import InputError
 from mrs.opensearch.pipelines import calibration_from_dict
-from mrs.opensearch.templates import render_json
 
 SPEC = ElasticIndexSpec(dimension=4, text_fields={"title": 3.0, "brand": 2.0})
 HOSTILE = [
@@ -224,7 +224,7 @@ def test_cli_says_on_stderr_when_it_substitutes(tmp_path):
 
 
 def test_manifest_says_scores_match_only_on_one_shard(tmp_path):
-    from mrs.opensearch.mapping import shard_notes
+    from mrs.cluster.mapping import shard_notes
 
     rs = rendered_set()
     write_set(rs, tmp_path / "es")

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from mrs.cli.main import cli
-from mrs.cluster_url import ClusterURL, parse_cluster_url, redact_url
+from mrs.cluster.url import ClusterURL, parse_cluster_url, redact_url
 from mrs.elasticsearch.connection import client_kwargs as es_client_kwargs
 from mrs.elasticsearch.connection import settings_from_env as es_settings
 from mrs.errors import InputError

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mrs.cluster.aliases import check_index_name, generation_name, generations, rollback, swap_alias
 from mrs.errors import InputError
-from mrs.opensearch.aliases import check_index_name, generation_name, generations, rollback, swap_alias
 
 
 def make(cluster, *names):

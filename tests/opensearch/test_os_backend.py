@@ -10,13 +10,15 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from mrs.cluster.bulk import BulkConfig
+from mrs.cluster.connection import ClusterError
+from mrs.cluster.documents import document_source
+from mrs.cluster.indexing import work_paths
 from mrs.data.catalog import Product
 from mrs.errors import InputError
 from mrs.indexer.backend import Document, SearchBackend
-from mrs.opensearch.backend import OpenSearchBackend, backend_from_index, document_source
-from mrs.opensearch.bulk import BulkConfig
-from mrs.opensearch.connection import ClusterError
-from mrs.opensearch.indexing import index_catalog_opensearch, work_paths
+from mrs.opensearch.backend import OpenSearchBackend, backend_from_index
+from mrs.opensearch.indexing import index_catalog_opensearch
 from mrs.opensearch.mapping import IndexSpec, index_body
 from mrs.opensearch.pipelines import rrf_pipeline
 

@@ -13,6 +13,7 @@ import json
 import numpy as np
 import pytest
 
+from mrs.cluster.aliases import alias_swap_actions
 from mrs.errors import InputError
 from mrs.opensearch import bodies
 from mrs.opensearch.mapping import IndexSpec, index_body, similarity_type_for_cluster, spec_from_manifest
@@ -81,7 +82,7 @@ def test_search_request_with_temporary_pipeline():
 
 
 def test_alias_swap_is_one_atomic_request_removing_old_and_adding_new():
-    body = bodies.alias_swap_actions("products", "products-2", ["products-1"])
+    body = alias_swap_actions("products", "products-2", ["products-1"])
     assert body == {"actions": [
         {"remove": {"index": "products-1", "alias": "products"}},
         {"add": {"index": "products-2", "alias": "products", "is_write_index": True}},

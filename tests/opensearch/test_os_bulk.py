@@ -7,16 +7,16 @@ import json
 
 import pytest
 
-from mrs.errors import InputError
-from mrs.opensearch.bulk import (
+from mrs.cluster.bulk import (
     BulkConfig,
     BulkVerificationError,
-    BulkWriter,
-    Checkpoint,
     backoff_s,
     chunk_actions,
     verify_count,
 )
+from mrs.cluster.checkpoint import Checkpoint
+from mrs.errors import InputError
+from mrs.opensearch.bulk import OpenSearchBulkWriter as BulkWriter
 
 
 def docs(n, start=0):

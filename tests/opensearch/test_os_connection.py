@@ -8,13 +8,12 @@ import types
 import pytest
 from click.testing import CliRunner
 
+from mrs.cluster.connection import redact, redact_url
 from mrs.errors import InputError
 from mrs.opensearch.connection import (
     client_kwargs,
     describe_error,
     make_client,
-    redact,
-    redact_url,
     settings_from_env,
 )
 

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from fakes.mustache import chevron_render
+from mrs.cluster.mustache import render_json, render_mustache
 from mrs.errors import InputError
 from mrs.opensearch.mapping import IndexSpec
 from mrs.opensearch.pipelines import calibration_from_dict, normalization_pipeline
@@ -22,8 +23,6 @@ from mrs.opensearch.templates import (
     lexical_template,
     radial_template,
     read_set,
-    render_json,
-    render_mustache,
     render_set,
     write_set,
 )

@@ -293,13 +293,15 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def label_search_hits(engine, query: str, hits: Sequence[Hit], calibration: Calibration) -> list[dict[str, Any]]:
-    """label_hits for hits of an EmbeddedEngine search: hits without a dense score (lexical mode, or hybrid
-    hits the k-NN sub-query did not return) get theirs from ``engine.score_documents`` (query encoded once)."""
+def label_search_hits(engine, query: str, hits: Sequence[Hit], calibration: Calibration,
+                      encoder: Any = None) -> list[dict[str, Any]]:
+    """label_hits for hits of a search on any backend: hits without a dense score (lexical mode, or hybrid
+    hits the k-NN sub-query did not return) get theirs from ``engine.score_documents`` (query encoded once, by
+    ``encoder``, default the EmbeddedEngine's own)."""
     missing = [h.id for h in hits if not h.scores or h.scores.get(SUBQUERY_DENSE) is None]
     dense: dict[str, float | None] = {}
     if missing:
-        vector = engine.open_encoder().encode_query(query)
+        vector = (encoder or engine.open_encoder()).encode_query(query)
         dense = {doc_id: s.get(SUBQUERY_DENSE) for doc_id, s in engine.score_documents(query, vector, missing).items()}
     return label_hits(hits, calibration, dense)
 

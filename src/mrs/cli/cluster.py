@@ -71,8 +71,9 @@ def cluster_errors(f: Callable) -> Callable:
         from opensearchpy.exceptions import TransportError
 
         from mrs.cli.common import EXIT_FAILURE, err_console
-        from mrs.opensearch.bulk import BulkVerificationError
-        from mrs.opensearch.connection import ClusterError, describe_error
+        from mrs.cluster.bulk import BulkVerificationError
+        from mrs.cluster.connection import ClusterError, redact
+        from mrs.opensearch.connection import describe_error
 
         try:
             return f(*args, **kwargs)
@@ -81,8 +82,6 @@ def cluster_errors(f: Callable) -> Callable:
         except TransportError as e:
             message = describe_error(e, _LAST_SETTINGS[0] if _LAST_SETTINGS else None)
         if _LAST_SETTINGS:
-            from mrs.opensearch.connection import redact
-
             message = redact(message, _LAST_SETTINGS[0].secrets())
         from rich.markup import escape
 

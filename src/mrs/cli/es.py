@@ -1,5 +1,6 @@
-"""CLI plumbing for ``--backend elasticsearch`` / ``--target elasticsearch``: shared options, the client, and the
-bodies of the Elasticsearch branches of ``mrs index catalog``, ``mrs eval`` and ``mrs calibrate``.
+"""CLI plumbing for ``--backend elasticsearch`` / ``--target elasticsearch``: the client from the cluster options,
+its errors as one redacted line, opening an index, and the Elasticsearch branches of ``mrs templates``.
+mrs.cli.backends dispatches to it (this module imports nothing from mrs.cli.backends).
 
 Cluster options are mrs.cli.cluster's (``--url``, ``--ca-file``, ``--insecure``, ``--timeout``, ``--retries``);
 for Elasticsearch the URL defaults to $MRS_ELASTICSEARCH_URL and credentials come ONLY from
@@ -14,11 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# --backend and the cluster options are decided in one place for every backend (mrs.cli.backends);
-# these names stay for the Elasticsearch-only callers.
-from mrs.cli.backends import BACKENDS, backend_option  # noqa: F401
-from mrs.cli.backends import cluster_backend_options as es_cluster_options  # noqa: F401
-from mrs.cli.backends import index_cluster_options as es_index_options  # noqa: F401
 from mrs.elasticsearch.connection import ElasticsearchSettings, make_client, settings_from_env
 from mrs.errors import InputError
 
@@ -53,9 +49,9 @@ def es_errors(f: Callable) -> Callable:
         from elasticsearch import ApiError
 
         from mrs.cli.common import EXIT_FAILURE, err_console
-        from mrs.elasticsearch.connection import ClusterError, describe_error
-        from mrs.opensearch.bulk import BulkVerificationError
-        from mrs.opensearch.connection import redact
+        from mrs.cluster.bulk import BulkVerificationError
+        from mrs.cluster.connection import ClusterError, redact
+        from mrs.elasticsearch.connection import describe_error
 
         settings = None
         try:
@@ -78,55 +74,17 @@ def es_errors(f: Callable) -> Callable:
 def open_backend(index: str, opts: dict[str, Any], model: str | None = None, *, allow_model_mismatch: bool = False,
                  **backend_kwargs: Any):
     """(ElasticsearchBackend, query encoder) for an mrs-built index/alias: the spec and model come from the
-    mapping's _meta; ``model`` overrides the model (its dimension must match, and it must be the _meta's model
-    unless allow_model_mismatch: mrs.indexer.embed.check_query_model)."""
+    mapping's _meta; ``model`` overrides the model (mrs.cluster.backend.query_encoder)."""
+    from mrs.cluster.backend import query_encoder
     from mrs.elasticsearch.backend import ElasticsearchBackend, read_index_meta
-    from mrs.indexer.embed import Encoder, check_query_model
-    from mrs.models import DEFAULT_MODEL
 
     client, settings = es_client(opts)
     spec, model_meta = read_index_meta(client, index, settings=settings)
-    ref = model
-    if ref is None and model_meta.get("name") != DEFAULT_MODEL:
-        ref = model_meta.get("path")
-    encoder = Encoder.load(ref, space_type=spec.space_type)
-    check_query_model(encoder, model_meta, int(spec.dimension), index, allow_model_mismatch=allow_model_mismatch)
+    encoder = query_encoder(model_meta, spec.dimension, spec.space_type, model, index,
+                            allow_model_mismatch=allow_model_mismatch)
     backend = ElasticsearchBackend(client, index, spec, settings=settings, max_retries=settings.max_retries,
                                    **backend_kwargs)
     return backend, encoder
-
-
-def index_catalog(catalog: Path, alias: str, *, encoder, template, fields, similarity, k1, b, analyzer, id_field,
-                  space_type, m, ef_construction, on_error, as_json, opts: dict[str, Any],
-                  field_types: dict[str, str | None] | None = None) -> dict[str, Any]:
-    """The Elasticsearch branch of `mrs index catalog` (returns the JSON summary); typed attributes as
-    mrs.cli.backends.typed_catalog detects them."""
-    from mrs.cli.backends import typed_catalog
-    from mrs.cli.common import progress
-    from mrs.data.readers import Rejects, read_catalog
-    from mrs.elasticsearch.indexing import index_catalog_elasticsearch
-    from mrs.elasticsearch.mapping import ElasticIndexSpec
-
-    rejects = Rejects()
-    products, attributes = typed_catalog(read_catalog(catalog, id_field=id_field, on_error=on_error,
-                                                      rejects=rejects), field_types)
-    spec = ElasticIndexSpec(dimension=int(encoder.dimension), text_fields=dict(fields), bm25_similarity=similarity,
-                            k1=k1, b=b, analyzer=analyzer, space_type=space_type,
-                            similarity=opts.get("vector_similarity"), index_type=opts.get("index_type") or "hnsw",
-                            m=m, ef_construction=max(2, ef_construction), attributes=attributes)
-    client, settings = es_client(opts)
-    work_dir = opts.get("work_dir") or Path(".mrs-elasticsearch")
-    with progress(quiet=as_json) as bar:
-        task = bar.add_task(f"bulk → {alias}", total=None)
-        report = index_catalog_elasticsearch(products, client=client, alias=alias, encoder=encoder, spec=spec,
-                                             template=template, work_dir=work_dir, resume=bool(opts.get("resume")),
-                                             keep=int(opts.get("keep", 1)),
-                                             on_documents=lambda n: bar.advance(task, n))
-    out = report.to_dict()
-    rejects_file = str(rejects.write(Path(work_dir) / f"{alias}.rejects.jsonl")) if rejects.count else None
-    out.update({"backend": "elasticsearch", "rejected": rejects.count, "rejects": rejects_file,
-                "cluster": settings.describe(), "spec": spec.to_dict(), "model": encoder.identity.get("name")})
-    return out
 
 
 def render_templates(calibration, os_spec, out_dir: Path, *, rank_window_size: int, rank_constant: int,
@@ -157,7 +115,8 @@ def is_elasticsearch_set(rendered_dir: Path) -> bool:
 
 def install_templates(rendered_dir: Path, opts: dict[str, Any]) -> dict[str, Any]:
     """The Elasticsearch branch of `mrs templates install`: PUT _scripts, then _render/template checks."""
-    from mrs.elasticsearch.connection import ClusterError, describe_error
+    from mrs.cluster.connection import ClusterError
+    from mrs.elasticsearch.connection import describe_error
     from mrs.elasticsearch.templates import install_set, read_set
 
     rendered = read_set(rendered_dir)

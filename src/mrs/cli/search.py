@@ -1,4 +1,5 @@
-"""`mrs search QUERY --index DIR`: lexical, dense or hybrid search on an embedded index."""
+"""`mrs search QUERY --index DIR`: lexical, dense or hybrid search on an embedded index or a cluster index
+(--backend opensearch|elasticsearch), with calibrated level labels, filters and facets."""
 
 from __future__ import annotations
 
@@ -9,20 +10,23 @@ from rich.markup import escape
 from rich.table import Table
 
 from mrs.blending.calibration import at_or_above, label_search_hits, open_for_search
-from mrs.cli.backends import (
-    backend_errors,
-    cluster_backend_options,
-    model_mismatch_option,
-    run_cluster_search,
-)
+from mrs.cli.backends import backend_errors, cluster_backend_options, model_mismatch_option, open_backend
 from mrs.cli.common import console, err_console, handle_errors, json_option, print_json
-from mrs.engine.engine import MODES, EmbeddedEngine
-from mrs.engine.facets import DEFAULT_FACET_SIZE
+from mrs.engine.engine import EmbeddedEngine
+from mrs.engine.facets import DEFAULT_FACET_SIZE, check_facet_fields
 from mrs.engine.filters import combine, parse_filter, to_dsl
 from mrs.engine.pipeline import load_pipeline
 from mrs.engine.where import parse_where
 from mrs.errors import InputError
-from mrs.indexer.backend import DEFAULT_HYBRID_DEPTH, SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit, hybrid_depth
+from mrs.indexer.backend import (
+    DEFAULT_HYBRID_DEPTH,
+    MODES,
+    SUBQUERY_DENSE,
+    SUBQUERY_LEXICAL,
+    Hit,
+    hybrid_depth,
+    search_by_mode,
+)
 
 
 def hit_json(hit: Hit) -> dict:
@@ -111,7 +115,7 @@ def command(query: str, index_dir: Path, mode: str, k: int, min_score, pipeline_
     depth = hybrid_depth(k, pagination_depth) if mode == "hybrid" else None
     allow_model_mismatch = cluster.pop("allow_model_mismatch", False)
     if backend != "embedded":  # --index names the index/alias on the cluster
-        hits, labels, calibrated, n_docs, facet_counts = run_cluster_search(
+        hits, labels, calibrated, n_docs, facet_counts = _search_cluster(
             backend, index_dir, cluster, query, mode=mode, k=k, min_score=min_score, pipeline=pipeline,
             pagination_depth=depth if depth != k else None,  # OpenSearch < 2.19 lacks pagination_depth
             calibration_file=calibration_file, min_level=min_level,
@@ -208,3 +212,44 @@ def _search_embedded(query, index_dir, mode, k, min_score, pipeline, pagination_
                                            pagination_depth=pagination_depth, filter=search_filter)
         counts = engine.facets(matched, facets, facet_size)
     return hits, labels, calibrated, engine.count(), counts
+
+
+def _search_cluster(kind: str, index, opts: dict, query: str, *, mode: str, k: int, min_score, pipeline,
+                    pagination_depth, calibration_file, min_level, filter=None, facets=(), facet_size=10,
+                    allow_model_mismatch=False):
+    """(hits with their stored product fields, calibrated labels (empty dicts without --calibration), the
+    SearchCalibration or None, documents in the index, facet counts or None) of a search on a cluster backend.
+
+    As on the embedded engine: --calibration labels each hit from its dense k-NN score (judged from the cluster
+    with score_documents when the hit has none) and, in hybrid mode without --pipeline / --pagination-depth,
+    supplies the calibrated blend and pagination depth; --min-level cuts on the level's dense threshold (dense
+    mode: radial k-NN)."""
+    from mrs.blending.calibration import read_calibration
+
+    depth = pagination_depth
+    if calibration_file is not None and mode == "hybrid" and pipeline is None and depth is None:
+        depth = read_calibration(calibration_file).blend.get("pagination_depth")
+    backend, encoder = open_backend(kind, index, opts, candidates=depth, max_k=k,
+                                    needs_encoder=mode != "lexical" or calibration_file is not None,
+                                    allow_model_mismatch=allow_model_mismatch)
+    calibrated = open_for_search(calibration_file, backend, mode, min_level, min_score, index)
+    if calibrated is not None:
+        min_score = calibrated.min_score
+        if mode == "hybrid" and pipeline is None and calibrated.pipeline is not None:
+            pipeline = calibrated.pipeline
+    backend.filter_dsl(filter)  # unknown fields / wrong types: one error before searching
+    check_facet_fields(facets, backend.spec.attributes)
+    hits = search_by_mode(backend, query, mode, k, encode_query=lambda text: encoder.encode_query(text),
+                          min_score=min_score, pipeline=pipeline, filter=filter)
+    labels: list[dict] = [{} for _ in hits]
+    if calibrated is not None:
+        labels = label_search_hits(backend, query, hits, calibrated.calibration, encoder)
+        if min_level is not None:  # hybrid hits the lexical sub-query brought in below the level go too
+            hits, labels = at_or_above(hits, labels, min_score)
+    backend.attach_sources(hits)
+    counts = None
+    if facets:
+        vector = encoder.encode_query(query) if mode != "lexical" else None
+        counts = backend.facets(query, vector, mode, facets, k=k, size=facet_size, min_score=min_score,
+                                filter=filter)
+    return hits, labels, calibrated, backend.count(), counts

@@ -10,8 +10,9 @@ Scores come back in the ENGINE's score spaces, so thresholds calibrated locally 
 - hybrid: the linear / rrf retriever's ``_score`` as the cluster computes it (mrs.engine.linear_retriever
   reproduces it offline). minmax and l2_norm are invariant to the BM25 factor, so rankings match the engine.
 
-Every call goes through ``ElasticsearchBackend.call``: 429 / 5xx / connection errors are retried with the
-exponential backoff + jitter of mrs.opensearch.bulk; failures raise ClusterError with a redacted message.
+Every call goes through ``call`` (mrs.cluster.backend.ClusterBackend, shared with the OpenSearch backend): 429 /
+5xx / connection errors are retried with the exponential backoff + jitter of mrs.cluster.bulk; failures raise
+ClusterError with a redacted message.
 
 score_documents: the lexical query with an ``ids`` filter (filters do not change scores) and a knn search whose
 ``filter`` is the same ids with k = num_candidates = len(ids): when the filter matches no more documents than
@@ -20,20 +21,20 @@ k, Lucene's kNN query scores every filtered document exactly (approximate search
 
 from __future__ import annotations
 
-import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from mrs.cluster.backend import ClusterBackend
 from mrs.elasticsearch import bodies
-from mrs.elasticsearch.connection import ClusterError, ElasticsearchSettings, describe_error, status_of
+from mrs.elasticsearch.bulk import ElasticsearchBulkWriter
+from mrs.elasticsearch.connection import ElasticsearchSettings, describe_error, status_of
 from mrs.elasticsearch.mapping import MAX_NUM_CANDIDATES, ElasticIndexSpec, index_body
 from mrs.elasticsearch.spaces import engine_score_from_es, knn_similarity_threshold
 from mrs.engine.facets import DEFAULT_FACET_SIZE, facets_from_aggregations, terms_aggregations
-from mrs.engine.filters import cluster_filter
 from mrs.engine.linear_retriever import (
     RetrieverSpec,
     default_linear,
@@ -42,22 +43,21 @@ from mrs.engine.linear_retriever import (
     parse_retriever,
 )
 from mrs.errors import InputError
-from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Document, Hit
-from mrs.opensearch.backend import document_source
-from mrs.opensearch.bodies import filtered
-from mrs.opensearch.bulk import BulkConfig, backoff_s, is_retryable
+from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit
 
 
-class ElasticsearchBackend:
+class ElasticsearchBackend(ClusterBackend):
     """An Elasticsearch index (or alias) seen through the backend protocol.
 
     client: elasticsearch.Elasticsearch. index: index or alias name. spec: the ElasticIndexSpec the index was
     built with. retriever: default hybrid blend — a RetrieverSpec, a linear/rrf retriever body, an OpenSearch
     pipeline body (converted: mrs.engine.linear_retriever.linear_from_pipeline), or None (linear minmax
     0.7/0.3). rank_window_size: candidates per sub-retriever (raised to k when smaller). num_candidates: knn
-    candidates per shard (at least 1.5·k, at most 10,000). max_radial: k of a thresholded knn search.
-    settings: for redacting errors.
+    candidates per shard (at least 1.5·k, at most 10,000). max_radial: k of a thresholded knn search. Other
+    arguments: mrs.cluster.backend.ClusterBackend.
     """
+
+    bulk_writer = ElasticsearchBulkWriter
 
     def __init__(
         self,
@@ -76,39 +76,25 @@ class ElasticsearchBackend:
         rand: Callable[[], float] | None = None,
         hybrid_raw_scores: bool = True,
     ) -> None:
-        self.client = client
-        self.index = index
-        self.spec = spec
+        super().__init__(client, index, spec, tie_breaker=tie_breaker, max_retries=max_retries, settings=settings,
+                         sleep=sleep, rand=rand, hybrid_raw_scores=hybrid_raw_scores)
         self.rank_window_size = int(rank_window_size)
         self.retriever = self.resolve_retriever(retriever)
         self.num_candidates = int(num_candidates)
         self.max_radial = min(int(max_radial), MAX_NUM_CANDIDATES)
-        self.tie_breaker = float(tie_breaker)
-        self.retry = BulkConfig(max_retries=max_retries, initial_backoff_s=0.5, max_backoff_s=10.0)
-        self.settings = settings
-        self.sleep = sleep
-        self.rand = rand or random.Random().random
-        self.hybrid_raw_scores = hybrid_raw_scores
 
-    # ------------------------------------------------------------------ the one place requests go through
-    def call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        """Run one client call; retry 429/5xx/connection errors with backoff; raise ClusterError (redacted)."""
+    # ------------------------------------------------------------------ the client's errors
+    def transport_errors(self) -> tuple[type[BaseException], ...]:
         from elastic_transport import TransportError
         from elasticsearch import ApiError
 
-        for attempt in range(self.retry.max_retries + 1):
-            try:
-                return fn(**kwargs)
-            except (ApiError, TransportError) as e:
-                if attempt < self.retry.max_retries and is_retryable(status_of(e)):
-                    self.sleep(backoff_s(attempt, self.retry, self.rand()))
-                    continue
-                raise ClusterError(describe_error(e, self.settings)) from None
-        raise AssertionError("unreachable")
+        return (ApiError, TransportError)
 
-    def _search(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        resp = self.call(self.client.search, index=self.index, body=body)
-        return resp["hits"]["hits"]
+    def status_of(self, err: BaseException) -> Any:
+        return status_of(err)
+
+    def describe(self, err: BaseException) -> str:
+        return describe_error(err, self.settings)
 
     # ------------------------------------------------------------------ score spaces
     def _lexical_score(self, es_score: float) -> float:
@@ -121,13 +107,9 @@ class ElasticsearchBackend:
         return min(MAX_NUM_CANDIDATES, max(int(k), int(1.5 * k), self.num_candidates))
 
     # ------------------------------------------------------------------ SearchBackend
-    def filter_dsl(self, filter: Any) -> dict[str, Any] | None:
-        """A filter (query DSL / --where node) checked against the index's attributes, as the cluster runs it."""
-        return cluster_filter(filter, self.spec.attributes)
-
     def lexical(self, text: str, k: int, *, filter: Any = None) -> list[Hit]:
         """Top-k by multi_match best_fields, within the filter (non-scoring); scores in the engine's BM25 space."""
-        query = filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker), self.filter_dsl(filter))
+        query = self.lexical_query(text, self.filter_dsl(filter))
         out = []
         for h in self._search(bodies.search_request(k, query=query)):
             s = self._lexical_score(h["_score"])
@@ -182,14 +164,16 @@ class ElasticsearchBackend:
         if window > MAX_NUM_CANDIDATES:
             raise InputError(f"rank_window_size {window} exceeds the knn limit of {MAX_NUM_CANDIDATES} candidates")
         dsl = self.filter_dsl(filter)
-        lexical = filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker), dsl)
+        lexical = self.lexical_query(text, dsl)
         knn = bodies.knn_section(self.spec.vector_field, vector, window, self._candidates(window), filter=dsl)
         return bodies.search_request(k, retriever=bodies.hybrid_retriever(spec, lexical, knn))
 
     def hybrid(self, text: str, vector: np.ndarray, k: int, pipeline: Any = None, *,
-               filter: Any = None) -> list[Hit]:
+               filter: Any = None, knn_min_score: float | None = None) -> list[Hit]:
         """Top-k of the hybrid retriever (``pipeline``: anything resolve_retriever takes; None = the default).
-        With hybrid_raw_scores each hit's ``scores`` holds its exact lexical and dense scores (engine spaces)."""
+        With hybrid_raw_scores each hit's ``scores`` holds its exact lexical and dense scores (engine spaces).
+        knn_min_score (a radial dense sub-retriever): InputError, the embedded engine's alone."""
+        self.check_no_radial(knn_min_score)
         hits = self._search(self.hybrid_body(text, vector, k, pipeline, filter=filter))
         out = [Hit(id=h["_id"], score=float(h["_score"])) for h in hits]
         if self.hybrid_raw_scores and out:
@@ -207,7 +191,7 @@ class ElasticsearchBackend:
         dsl = self.filter_dsl(filter)
         body: dict[str, Any] = {"size": 0, "aggs": aggs, "_source": False}
         if mode in ("lexical", "hybrid"):
-            body["query"] = filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker), dsl)
+            body["query"] = self.lexical_query(text, dsl)
         if mode in ("dense", "hybrid"):
             depth = int(k) if mode == "dense" else max(int(k), int(self.retriever.rank_window_size))
             body["knn"] = self.knn_body(vector, None if min_score is not None else depth, min_score, filter=dsl)["knn"]
@@ -234,9 +218,6 @@ class ElasticsearchBackend:
                 out[h["_id"]][SUBQUERY_DENSE] = self._dense_score(h["_score"])
         return out
 
-    def count(self) -> int:
-        return int(self.call(self.client.count, index=self.index)["count"])
-
     def index_manifest(self, model: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """What a calibration records about the index, in the embedded manifest's shape (mrs.engine.manifest)."""
         return {"model": dict(model or {}, dimension=self.spec.dimension),
@@ -252,28 +233,6 @@ class ElasticsearchBackend:
         if spec is not None:
             self.spec = spec if isinstance(spec, ElasticIndexSpec) else ElasticIndexSpec.from_dict(spec)
         self.call(self.client.indices.create, index=self.index, body=index_body(self.spec))
-
-    def write(self, docs: Iterable[Document], bm25: Callable[[Document], Mapping[str, str]] | None = None,
-              config: BulkConfig | None = None, dead_letter: str | None = None) -> dict[str, int]:
-        """Bulk-write documents (vectors set) with the shared retrying writer; ClusterError if any failed."""
-        from mrs.data.text import field_text
-        from mrs.elasticsearch.bulk import ElasticsearchBulkWriter
-
-        def texts(doc: Document) -> Mapping[str, str]:
-            return bm25(doc) if bm25 is not None else {f: field_text(doc.fields.get(f)) for f in self.spec.text_fields}
-
-        writer = ElasticsearchBulkWriter(self.client, self.index, config=config, dead_letter=dead_letter,
-                                         sleep=self.sleep)
-        report = writer.write((d.id, document_source(d, self.spec, texts(d))) for d in docs)  # type: ignore[arg-type]
-        if report.failed:
-            raise ClusterError(f"{report.failed} documents failed to index: {report.failure_reasons}")
-        return {"indexed": report.indexed, "failed": report.failed, "chunks": report.chunks}
-
-    def delete(self) -> None:
-        self.call(self.client.indices.delete, index=self.index)
-
-    def refresh(self) -> None:
-        self.call(self.client.indices.refresh, index=self.index)
 
 
 def read_index_meta(client: Any, index: str, **kwargs: Any) -> tuple[ElasticIndexSpec, dict[str, Any]]:

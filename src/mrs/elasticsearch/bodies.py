@@ -4,7 +4,7 @@ rrf), search requests. No client, no I/O: tests compare them with the documented
 Documentation relied on (Elasticsearch reference, www.elastic.co/docs/reference/elasticsearch):
 - multi_match (query-dsl-multi-match-query): ``{"multi_match": {"query", "type": "best_fields", "fields":
   ["title^3", ...], "tie_breaker", "operator"}}`` — the same shape OpenSearch takes, so it is shared
-  (mrs.opensearch.bodies.lexical_query).
+  (mrs.cluster.bodies.lexical_query, re-exported here with ids_filtered and vector_list).
 - kNN search (knn-search; search API ``knn`` option) and the knn retriever (rest-apis/retrievers/knn-retriever):
   ``{"field", "query_vector", "k", "num_candidates", "similarity", "filter"}``; k ≤ num_candidates ≤ 10,000;
   ``similarity`` = minimum raw similarity (l2_norm: maximum distance), not ``_score``.
@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from mrs.cluster.bodies import ids_filtered, lexical_query, vector_list
 from mrs.elasticsearch.mapping import MAX_NUM_CANDIDATES
 from mrs.engine.linear_retriever import RetrieverSpec, retriever_body
 from mrs.errors import InputError
-from mrs.opensearch.bodies import ids_filtered, lexical_query, vector_list
 
 __all__ = ["ids_filtered", "knn_section", "hybrid_retriever", "knn_retriever", "lexical_query",
            "search_request", "standard_retriever", "vector_list"]

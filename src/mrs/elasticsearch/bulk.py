@@ -1,12 +1,12 @@
-"""Bulk writing to Elasticsearch with the SAME retry / backoff / dead-letter / checkpoint logic as OpenSearch:
-``ElasticsearchBulkWriter`` subclasses mrs.opensearch.bulk.BulkWriter and replaces only the client-specific
-step — sending one chunk (``_send``) and serializing for chunk sizes (``dumps``).
+"""Bulk writing to Elasticsearch: mrs.cluster.bulk.BulkWriter (the retry / backoff / dead-letter / checkpoint logic
+both clusters share) over elasticsearch-py — this module holds only the client-specific step, sending one chunk
+(``_send``) and serializing for chunk sizes (``dumps``).
 
 Differences handled here:
 - ``elasticsearch.helpers.streaming_bulk`` turns an HTTP error of the whole request (429, 5xx: an ApiError)
   into per-item failures when ``raise_on_exception=False``, like opensearch-py; but a transport failure with no
   HTTP answer (elastic_transport.ConnectionError / ConnectionTimeout) propagates. ``_send`` catches it and marks
-  every item of the chunk failed with status "N/A" — retryable, as in mrs.opensearch.bulk.is_retryable.
+  every item of the chunk failed with status "N/A" — retryable, as in mrs.cluster.bulk.is_retryable.
 - Serialization: elastic_transport's JSON serializer writes compact JSON (separators ``,`` ``:``).
 
 Documentation relied on: elasticsearch-py helpers (https://www.elastic.co/docs/reference/elasticsearch/clients/
@@ -20,21 +20,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mrs.opensearch.bulk import (
-    BulkConfig,
-    BulkReport,
-    BulkVerificationError,
-    BulkWriter,
-    Checkpoint,
-    verify_count,
-)
+from mrs.cluster.bulk import BulkWriter
 
-__all__ = ["BulkConfig", "BulkReport", "BulkVerificationError", "Checkpoint", "ElasticsearchBulkWriter",
-           "verify_count"]
+__all__ = ["ElasticsearchBulkWriter"]
 
 
 class ElasticsearchBulkWriter(BulkWriter):
-    """mrs.opensearch.bulk.BulkWriter over an ``elasticsearch.Elasticsearch`` client (see module doc)."""
+    """mrs.cluster.bulk.BulkWriter over an ``elasticsearch.Elasticsearch`` client (see module doc)."""
 
     def dumps(self, obj: Any) -> str:
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

@@ -8,7 +8,10 @@ timeouts, retries — with secrets kept out of argv, reprs, messages and logs.
 | basic auth | ``MRS_ELASTICSEARCH_USER`` + ``MRS_ELASTICSEARCH_PASSWORD`` (not together with an API key) |
 | TLS | ``verify_certs`` (default on), ``ca_certs`` (``--ca-file`` or ``MRS_ELASTICSEARCH_CA_FILE``) |
 | timeouts / retries | ``request_timeout``; ``max_retries`` with ``retry_on_status`` (429, 502, 503, 504) and
-  ``retry_on_timeout`` — done by elastic_transport; bulk writes add their own backoff (mrs.opensearch.bulk) |
+  ``retry_on_timeout`` — done by elastic_transport; bulk writes add their own backoff (mrs.cluster.bulk) |
+
+The rules both clusters share (URL check, basic auth pair, CA file, redaction, ClusterError) are
+mrs.cluster.connection's.
 
 Documentation relied on: elasticsearch-py "Connecting" (https://www.elastic.co/docs/reference/elasticsearch/
 clients/python/connecting: ``Elasticsearch(url, api_key=..., basic_auth=(user, pw), ca_certs=...)``),
@@ -23,15 +26,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mrs.errors import InputError
-from mrs.opensearch.connection import (
+from mrs.cluster.connection import (
     ClusterError,
     basic_auth_from_env,
     checked_url,
     existing_ca_file,
-    redact,
+    first_line,
     redact_url,
 )
+from mrs.errors import InputError
 
 ENV_URL = "MRS_ELASTICSEARCH_URL"
 ENV_API_KEY = "MRS_ELASTICSEARCH_API_KEY"
@@ -160,5 +163,4 @@ def describe_error(err: BaseException, settings: ElasticsearchSettings | None = 
         text = f"HTTP {status_of(err)}: {reason}"
     else:
         text = str(err) or type(err).__name__
-    first = text.splitlines()[0] if text else type(err).__name__
-    return redact(first, secrets)
+    return first_line(text, err, secrets)

@@ -3,7 +3,7 @@ template and content-hash embedding cache) → resilient bulk load into ``NAME-<
 atomic alias swap, keeping N old generations.
 
 Everything but the mapping and the bulk send step is the flow shared with OpenSearch
-(mrs.opensearch.cluster_indexing, with mrs.opensearch.bulk and .aliases): work files (``NAME.checkpoint.jsonl``,
+(mrs.cluster.indexing, with mrs.cluster.bulk and mrs.cluster.aliases): work files (``NAME.checkpoint.jsonl``,
 ``NAME.dead-letter.jsonl``, ``NAME.embedding_cache.npz`` under ``work_dir``, default ``.mrs-elasticsearch/``),
 resume semantics (written ids skipped, the same physical index continued), and the rule that the alias is NOT
 moved while any document sits in the dead letter.
@@ -15,13 +15,14 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from mrs.cluster.bulk import BulkConfig
+from mrs.cluster.indexing import IndexReport, index_catalog_to_cluster
 from mrs.data.catalog import Product
 from mrs.data.text import ProductTextTemplate
-from mrs.elasticsearch.bulk import BulkConfig, ElasticsearchBulkWriter
+from mrs.elasticsearch.bulk import ElasticsearchBulkWriter
 from mrs.elasticsearch.mapping import ElasticIndexSpec, index_body
-from mrs.opensearch.cluster_indexing import IndexReport, index_catalog_to_cluster
 
-__all__ = ["IndexReport", "index_catalog_elasticsearch"]
+__all__ = ["index_catalog_elasticsearch"]
 
 
 def index_catalog_elasticsearch(

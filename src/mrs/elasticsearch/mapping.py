@@ -14,7 +14,8 @@
 Documentation relied on: Elasticsearch reference "Dense vector field type" (dims, index, similarity,
 index_options type/m/ef_construction, "bbq_hnsw ... only supports dims ≥ 64"), "Similarity module"
 (index.similarity.<name> with type BM25, k1, b), "text" and "keyword" field types, "_meta" mapping field,
-"dynamic" mapping parameter.
+"dynamic" mapping parameter. The parts both clusters share (text fields, stored fields, attributes, spec
+checks) are mrs.cluster.mapping's.
 """
 
 from __future__ import annotations
@@ -23,10 +24,17 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mrs.cluster.mapping import (
+    DEFAULT_TEXT_FIELDS,
+    bm25_similarity,
+    check_spec,
+    known_fields,
+    manifest_spec_fields,
+    mappings,
+)
 from mrs.elasticsearch.spaces import bm25_factor, es_similarity_for_space
-from mrs.engine.attributes import CLUSTER_OBJECT, cluster_properties
+from mrs.engine.bm25 import SIMILARITIES
 from mrs.errors import InputError
-from mrs.opensearch.mapping import DEFAULT_TEXT_FIELDS, SIMILARITIES, SIMILARITY_NAME, IndexSpec
 
 INDEX_TYPES = ("hnsw", "int8_hnsw", "bbq_hnsw")
 MAX_NUM_CANDIDATES = 10_000
@@ -68,18 +76,11 @@ class ElasticIndexSpec:
         self.similarity = es_similarity_for_space(self.space_type, self.similarity)
         if self.index_type not in INDEX_TYPES:
             raise InputError(f"index_options type {self.index_type!r}: expected one of {', '.join(INDEX_TYPES)}")
-        if int(self.dimension) < 1:
-            raise InputError(f"vector dimension must be ≥ 1 (got {self.dimension})")
+        check_spec(self)
         if self.index_type == "bbq_hnsw" and int(self.dimension) < 64:
             raise InputError(f"bbq_hnsw needs dims ≥ 64 (the model makes {self.dimension}-d vectors)")
-        if not self.text_fields:
-            raise InputError("index needs at least one BM25 text field")
-        if self.k1 < 0 or not 0.0 <= self.b <= 1.0:
-            raise InputError(f"BM25 parameters out of range: k1={self.k1} (≥ 0), b={self.b} (in [0, 1])")
         if self.m < 2 or self.ef_construction < 2:
             raise InputError("hnsw parameters: m ≥ 2, ef_construction ≥ 2")
-        if self.vector_field in self.text_fields:
-            raise InputError(f"vector field {self.vector_field!r} is also a text field")
 
     @property
     def bm25_factor(self) -> float:
@@ -91,14 +92,13 @@ class ElasticIndexSpec:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ElasticIndexSpec:
-        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d and d[k] is not None}
-        if "dimension" not in known:
-            raise InputError("index spec has no vector dimension")
-        return cls(**known)
+        return cls(**known_fields(cls, d))
 
     @classmethod
-    def from_opensearch(cls, spec: IndexSpec, **overrides: Any) -> ElasticIndexSpec:
-        """The same index for Elasticsearch: fields, BM25 formula, analyzer, space, HNSW m/ef_construction."""
+    def from_opensearch(cls, spec: Any, **overrides: Any) -> ElasticIndexSpec:
+        """The same index for Elasticsearch: fields, BM25 formula, analyzer, space, HNSW m/ef_construction.
+
+        spec: an OpenSearch index spec (mrs.opensearch.mapping.IndexSpec; read by attribute, not imported)."""
         d: dict[str, Any] = {"dimension": spec.dimension, "text_fields": dict(spec.text_fields),
                              "bm25_similarity": spec.similarity, "k1": spec.k1, "b": spec.b,
                              "analyzer": spec.analyzer, "vector_field": spec.vector_field,
@@ -110,14 +110,12 @@ class ElasticIndexSpec:
 
 
 def spec_from_manifest(manifest: Mapping[str, Any], **overrides: Any) -> ElasticIndexSpec:
-    """The ElasticIndexSpec reproducing an embedded index manifest (see mrs.opensearch.mapping.spec_from_manifest)."""
-    from mrs.opensearch.mapping import spec_from_manifest as os_spec
-
-    os_overrides = {k: overrides.pop(k) for k in ("text_fields", "k1", "b", "analyzer", "space_type", "m",
-                                                  "ef_construction", "attributes") if k in overrides}
-    if "bm25_similarity" in overrides and overrides["bm25_similarity"] is not None:
-        os_overrides["similarity"] = overrides.pop("bm25_similarity")
-    return ElasticIndexSpec.from_opensearch(os_spec(manifest, **os_overrides), **overrides)
+    """The ElasticIndexSpec reproducing an embedded index manifest (mrs.cluster.mapping.manifest_spec_fields; the
+    manifest's BM25 ``similarity`` is the spec's bm25_similarity). ``overrides`` (e.g. index_type="int8_hnsw") win."""
+    d = manifest_spec_fields(manifest)
+    d["bm25_similarity"] = d.pop("similarity")
+    d.update({k: v for k, v in overrides.items() if v is not None})
+    return ElasticIndexSpec.from_dict(d)
 
 
 def dense_vector_mapping(spec: ElasticIndexSpec) -> dict[str, Any]:
@@ -131,23 +129,10 @@ def dense_vector_mapping(spec: ElasticIndexSpec) -> dict[str, Any]:
     }
 
 
-def text_field_mapping(spec: ElasticIndexSpec) -> dict[str, Any]:
-    """A BM25 text field with the explicit similarity and a keyword subfield."""
-    return {"type": "text", "analyzer": spec.analyzer, "similarity": SIMILARITY_NAME,
-            "fields": {"keyword": {"type": "keyword", "ignore_above": int(spec.keyword_ignore_above)}}}
-
-
 def index_body(spec: ElasticIndexSpec, model: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The ``PUT /<index>`` body: settings (shards, replicas, similarity) and mappings (text fields, id,
     embedding_text, product, dense_vector; ``dynamic: false``; ``_meta.mrs`` = the spec, ``_meta.mrs_model`` =
     the model identity {name, path, sha256, dimension} when given, so queries are encoded by the same model)."""
-    properties: dict[str, Any] = {name: text_field_mapping(spec) for name in spec.text_fields}
-    properties[spec.vector_field] = dense_vector_mapping(spec)
-    properties.setdefault("id", {"type": "keyword"})
-    properties.setdefault("embedding_text", {"type": "text", "index": False})
-    properties.setdefault("product", {"type": "object", "enabled": False})
-    if spec.attributes:
-        properties[CLUSTER_OBJECT] = cluster_properties(spec.attributes)
     meta: dict[str, Any] = {"mrs": spec.to_dict()}
     if model:
         meta["mrs_model"] = {k: model.get(k) for k in ("name", "path", "sha256", "dimension") if k in model}
@@ -155,7 +140,7 @@ def index_body(spec: ElasticIndexSpec, model: Mapping[str, Any] | None = None) -
         "settings": {"index": {
             "number_of_shards": int(spec.shards),
             "number_of_replicas": int(spec.replicas),
-            "similarity": {SIMILARITY_NAME: {"type": "BM25", "k1": float(spec.k1), "b": float(spec.b)}},
+            "similarity": bm25_similarity("BM25", spec.k1, spec.b),
         }},
-        "mappings": {"dynamic": False, "_meta": meta, "properties": properties},
+        "mappings": mappings(spec, dense_vector_mapping(spec), meta),
     }

@@ -2,17 +2,12 @@
 the ``linear`` and ``rrf`` retrievers), rendered from calibration.json, written as a deployable set and
 installed with a render check.
 
-How caller-supplied values enter the JSON, so quotes, backslashes, ``}}``, newlines or unicode in a query
-cannot break the request or inject clauses:
-- the query text as ``"{{query_text}}"``: with a JSON request Elasticsearch renders ``{{var}}`` through its
-  JSON-escaping encoder, inside the quotes this module writes;
-- numbers (size, k, num_candidates) as ``"{{size}}"``: numeric strings, which Elasticsearch's parsers coerce
-  (the search-template docs write ``"size": "{{size}}"``);
-- lists and objects (the query vector, a filter) through ``{{#toJson}}name{{/toJson}}``. toJson is NOT used
-  for strings: for anything but a list or a map Elasticsearch writes the raw, unescaped text
-  (CustomMustacheFactory.ToJsonCode: ``// Do not handle as JSON return oh.stringify(resolved)``) — the
-  injection this module prevents. (The issue asked for toJson on the query text; the code says otherwise.)
-Field lists, boosts, weights, normalizers, thresholds and rank_window_size are baked in with json.dumps.
+Query text, numbers, vectors and filters enter the JSON as mrs.cluster.mustache explains (``"{{query_text}}"``
+JSON-escaped; vectors and filters through ``{{#toJson}}``, never strings); field lists, boosts, weights,
+normalizers, thresholds and rank_window_size are baked in with json.dumps. The pieces the OpenSearch templates
+share are mrs.cluster.templates'. The calibration is read by attribute (subqueries, pipeline, ranking,
+thresholds, dimension, space_type, target, source) — whatever the one calibration reader returns — so this
+module imports no other backend.
 
 Template parameters (every template takes the optional has_filter (bool) + filter (a query object on the
 ``attr.<field>`` attribute fields, e.g. what mrs.engine.filters.cluster_filter renders)):
@@ -50,6 +45,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mrs.cluster.mapping import shard_notes
+from mrs.cluster.templates import (
+    check_cluster_rendering,
+    check_rendering,
+    dump,
+    filtered_query,
+    level_slug,
+    multi_match,
+    sample_filter,
+    script_body,
+    search_head,
+    write_rendered_files,
+)
 from mrs.elasticsearch.mapping import MAX_NUM_CANDIDATES, ElasticIndexSpec, index_body
 from mrs.elasticsearch.spaces import knn_similarity_threshold
 from mrs.engine.linear_retriever import (
@@ -63,18 +71,6 @@ from mrs.engine.linear_retriever import (
 )
 from mrs.engine.techniques import ELASTICSEARCH, OPENSEARCH, version_notes
 from mrs.errors import InputError
-from mrs.opensearch.bodies import boosted_fields
-from mrs.opensearch.mapping import shard_notes
-from mrs.opensearch.pipelines import Calibration
-from mrs.opensearch.templates import (
-    check_cluster_rendering,
-    check_rendering,
-    filtered_query,
-    level_slug,
-    sample_filter,
-    script_body,
-    write_rendered_files,
-)
 
 LEXICAL_TEMPLATE = "mrs-lexical"
 KNN_TEMPLATE = "mrs-knn"
@@ -83,27 +79,14 @@ LINEAR_TEMPLATE = "mrs-hybrid-linear"
 RRF_TEMPLATE = "mrs-hybrid-rrf"
 
 
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _head(spec: ElasticIndexSpec) -> str:
-    return '{"size": "{{size}}", "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
-
-
-def _multi_match(spec: ElasticIndexSpec, tie_breaker: float) -> str:
-    return ('{"multi_match": {"query": "{{query_text}}", "type": "best_fields", "fields": '
-            + _dump(boosted_fields(spec.text_fields)) + ', "tie_breaker": ' + _dump(float(tie_breaker)) + '}}')
-
-
 def _knn_object(spec: ElasticIndexSpec, similarity: float | None = None, *, k: str | None = None,
                 num_candidates: str | None = None, with_filter: bool = True) -> str:
     k = k or '"{{k}}"'
     num_candidates = num_candidates or '"{{num_candidates}}"'
-    text = ('{"field": ' + _dump(spec.vector_field) + ', "query_vector": {{#toJson}}query_vector{{/toJson}}, '
+    text = ('{"field": ' + dump(spec.vector_field) + ', "query_vector": {{#toJson}}query_vector{{/toJson}}, '
             '"k": ' + k + ', "num_candidates": ' + num_candidates)
     if similarity is not None:
-        text += ', "similarity": ' + _dump(float(similarity))
+        text += ', "similarity": ' + dump(float(similarity))
     if with_filter:
         text += '{{#has_filter}}, "filter": {{#toJson}}filter{{/toJson}}{{/has_filter}}'
     return text + '}'
@@ -111,13 +94,13 @@ def _knn_object(spec: ElasticIndexSpec, similarity: float | None = None, *, k: s
 
 def lexical_template(spec: ElasticIndexSpec, tie_breaker: float = 0.0) -> str:
     """multi_match best_fields with boosts; params query_text, size, has_filter, filter."""
-    return _head(spec) + '"query": ' + filtered_query(_multi_match(spec, tie_breaker)) + '}'
+    return search_head(spec) + '"query": ' + filtered_query(multi_match(spec, tie_breaker)) + '}'
 
 
 def knn_template(spec: ElasticIndexSpec, similarity: float | None = None) -> str:
     """Top-level knn search; params query_vector, k, num_candidates, size, has_filter, filter. ``similarity``:
     the raw threshold (None: none)."""
-    return _head(spec) + '"knn": ' + _knn_object(spec, similarity) + '}'
+    return search_head(spec) + '"knn": ' + _knn_object(spec, similarity) + '}'
 
 
 def hybrid_template(spec: ElasticIndexSpec, retriever: RetrieverSpec, tie_breaker: float = 0.0) -> str:
@@ -126,11 +109,11 @@ def hybrid_template(spec: ElasticIndexSpec, retriever: RetrieverSpec, tie_breake
     window = int(retriever.rank_window_size)
     candidates = min(MAX_NUM_CANDIDATES, max(window, int(1.5 * window)))
     marks = {"lexical": "@@LEXICAL@@", "dense": "@@DENSE@@"}
-    skeleton = _dump(retriever_body(retriever, marks))
-    lexical = '{"standard": {"query": ' + filtered_query(_multi_match(spec, tie_breaker)) + '}}'
-    dense = '{"knn": ' + _knn_object(spec, k=_dump(window), num_candidates=_dump(candidates)) + '}'
-    body = skeleton.replace(_dump(marks["lexical"]), lexical).replace(_dump(marks["dense"]), dense)
-    return _head(spec) + '"retriever": ' + body + '}'
+    skeleton = dump(retriever_body(retriever, marks))
+    lexical = '{"standard": {"query": ' + filtered_query(multi_match(spec, tie_breaker)) + '}}'
+    dense = '{"knn": ' + _knn_object(spec, k=dump(window), num_candidates=dump(candidates)) + '}'
+    body = skeleton.replace(dump(marks["lexical"]), lexical).replace(dump(marks["dense"]), dense)
+    return search_head(spec) + '"retriever": ' + body + '}'
 
 
 def sample_params(spec: ElasticIndexSpec, query_text: str = 'red "cotton" shirt') -> dict[str, Any]:
@@ -175,7 +158,7 @@ def _blend_name(pipeline: Mapping[str, Any]) -> str:
     return description.removeprefix("mrs calibrate: ")
 
 
-def calibrated_retrievers(calibration: Calibration, rank_window_size: int,
+def calibrated_retrievers(calibration: Any, rank_window_size: int,
                           rank_constant: int = 60) -> tuple[dict[str, RetrieverSpec], dict[str, Any]]:
     """({"linear": ..., "rrf": ...}, choice): the retrievers to deploy and how they were chosen (module doc).
 
@@ -218,13 +201,13 @@ def calibrated_retrievers(calibration: Calibration, rank_window_size: int,
     return {"linear": linear, "rrf": rrf}, choice
 
 
-def blends_from_calibration(calibration: Calibration, rank_window_size: int,
+def blends_from_calibration(calibration: Any, rank_window_size: int,
                             rank_constant: int = 60) -> dict[str, RetrieverSpec]:
     """{"linear": the calibrated blend as a linear retriever, "rrf": the rrf alternative} (calibrated_retrievers)."""
     return calibrated_retrievers(calibration, rank_window_size, rank_constant)[0]
 
 
-def render_set(calibration: Calibration, spec: ElasticIndexSpec, *, rank_window_size: int = 100,
+def render_set(calibration: Any, spec: ElasticIndexSpec, *, rank_window_size: int = 100,
                rank_constant: int = 60, tie_breaker: float = 0.0) -> ElasticRenderedSet:
     """The deployable set from a calibration (or its defaults). Thresholds are converted from the calibration's
     k-NN score space to raw similarities; every template is rendered with a hostile query and parsed."""

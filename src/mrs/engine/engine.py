@@ -42,11 +42,11 @@ from mrs.engine.manifest import read_manifest
 from mrs.engine.pipeline import default_pipeline, parse_pipeline
 from mrs.engine.vectors import VectorIndex
 from mrs.errors import InputError
-from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit
+from mrs.indexer.backend import MODES, SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit, search_by_mode
 from mrs.indexer.embed import Encoder, check_query_model, load_encoder
 from mrs.models import DEFAULT_MODEL, model_dimension
 
-MODES = ("lexical", "dense", "hybrid")
+__all__ = ["MODES", "EmbeddedEngine"]
 
 
 def _check_query_text(text: str) -> str:
@@ -306,24 +306,15 @@ class EmbeddedEngine:
         mode: lexical | dense | hybrid. min_score: radial k-NN on the dense side (dense and hybrid modes).
         filter: query DSL filter (see the module doc), applied to every sub-query.
         """
-        _check_query_text(text)
-        if mode not in MODES:
-            raise InputError(f"unknown mode {mode!r} (expected one of {', '.join(MODES)})")
-        if mode == "lexical":
-            if min_score is not None:
-                raise InputError("--min-score is a k-NN (dense) threshold; it does not apply to lexical mode")
-            return self.lexical(text, k, filter=filter, with_source=with_source)
-        if encoder is None:
-            encoder = self.open_encoder()
-        else:
+        def encode_query(query: str) -> np.ndarray:
+            if encoder is None:
+                return self.open_encoder().encode_query(query)
             self.check_encoder(encoder)
-        vector = encoder.encode_query(text)
-        if mode == "dense":
-            hits = self.knn(vector, None if min_score is not None else k, min_score, filter=filter,
-                            with_source=with_source)
-            return hits[:k]
-        return self.hybrid(text, vector, k, pipeline, pagination_depth=pagination_depth, knn_min_score=min_score,
-                           filter=filter, with_source=with_source)
+            return encoder.encode_query(query)
+
+        return search_by_mode(self, text, mode, k, encode_query=encode_query, min_score=min_score, pipeline=pipeline,
+                              filter=filter, hybrid_options={"pagination_depth": pagination_depth},
+                              hit_options={"with_source": with_source})
 
     def matched_documents(self, text: str, mode: str, vector: np.ndarray | None = None, *, k: int = 10,
                           min_score: float | None = None, pagination_depth: int | None = None,

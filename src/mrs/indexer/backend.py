@@ -9,14 +9,17 @@ Scores are always in the backend's (OpenSearch's) score space:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from mrs.errors import InputError
+
 SUBQUERY_LEXICAL = "lexical"
 SUBQUERY_DENSE = "dense"
+MODES = ("lexical", "dense", "hybrid")
 
 DEFAULT_HYBRID_DEPTH = 100
 """Candidates each hybrid sub-query returns (OpenSearch's pagination_depth, Elasticsearch's rank_window_size)
@@ -106,3 +109,32 @@ class WritableBackend(Protocol):
     def count(self) -> int: ...
 
     def delete(self) -> None: ...
+
+
+def search_by_mode(backend: Any, text: str, mode: str, k: int, *, encode_query: Callable[[str], np.ndarray],
+                   min_score: float | None = None, pipeline: Any = None, filter: Any = None,
+                   hybrid_options: Mapping[str, Any] | None = None,
+                   hit_options: Mapping[str, Any] | None = None) -> list[Hit]:
+    """One `mrs search` query on any backend: lexical top-k; dense top-k, or radial (every product with k-NN score
+    ≥ min_score, the first k); hybrid top-k through ``pipeline`` (None: the backend's default), with a radial dense
+    sub-query when min_score is given (``knn_min_score``: a backend that cannot run it refuses). ``filter`` applies
+    to every sub-query.
+
+    encode_query(text) → the query vector (called for dense and hybrid only). hybrid_options: extra keyword
+    arguments of backend.hybrid (e.g. pagination_depth). hit_options: extra keyword arguments of every search
+    call (e.g. the embedded engine's with_source). InputError: empty query, unknown mode, min_score in lexical mode.
+    """
+    if text is None or not str(text).strip():
+        raise InputError("empty query")
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r} (expected one of {', '.join(MODES)})")
+    hit_options = dict(hit_options or {})
+    if mode == "lexical":
+        if min_score is not None:
+            raise InputError("--min-score is a k-NN (dense) threshold; it does not apply to lexical mode")
+        return backend.lexical(text, k, filter=filter, **hit_options)
+    vector = encode_query(text)
+    if mode == "dense":
+        return backend.knn(vector, None if min_score is not None else k, min_score, filter=filter, **hit_options)[:k]
+    return backend.hybrid(text, vector, k, pipeline, filter=filter, knn_min_score=min_score,
+                          **dict(hybrid_options or {}), **hit_options)

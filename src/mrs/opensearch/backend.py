@@ -2,8 +2,9 @@
 index lifecycle (create / write / delete) on a cluster, so ``mrs eval`` and ``mrs calibrate`` run unchanged
 against OpenSearch.
 
-Request bodies come from mrs.opensearch.bodies; every call goes through ``OpenSearchBackend.call`` (retries on
-429/5xx/connection errors with exponential backoff + jitter; errors redacted). Scores are OpenSearch's own:
+Request bodies come from mrs.opensearch.bodies; every call goes through ``call`` (mrs.cluster.backend.ClusterBackend:
+retries on 429/5xx/connection errors with exponential backoff + jitter; errors redacted), which this backend shares
+with the Elasticsearch one along with filters, the lexical query, stored sources, count and bulk writes. Scores are OpenSearch's own:
 lexical = multi_match best_fields BM25, dense = k-NN score of the space (cosinesimil: (1 + cos)/2), hybrid =
 the search pipeline's combined score.
 
@@ -15,21 +16,19 @@ filters", efficient filtering), so judged pairs get the exact k-NN score whether
 
 from __future__ import annotations
 
-import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from mrs.engine.attributes import CLUSTER_OBJECT, attribute_source
+from mrs.cluster.backend import ClusterBackend
 from mrs.engine.facets import DEFAULT_FACET_SIZE, facets_from_aggregations, terms_aggregations
-from mrs.engine.filters import cluster_filter
 from mrs.errors import InputError
-from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Document, Hit
+from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit
 from mrs.opensearch import bodies
-from mrs.opensearch.bulk import BulkConfig, BulkWriter, backoff_s, is_retryable
-from mrs.opensearch.connection import ClusterError, ConnectionSettings, describe_error
+from mrs.opensearch.bulk import OpenSearchBulkWriter
+from mrs.opensearch.connection import ConnectionSettings, describe_error
 from mrs.opensearch.mapping import IndexSpec, index_body
 from mrs.opensearch.pipelines import check_pipeline, default_pipeline
 
@@ -43,25 +42,7 @@ def cluster_major_version(client: Any) -> int | None:
         return None
 
 
-def document_source(doc: Document, spec: IndexSpec, bm25: Mapping[str, str]) -> dict[str, Any]:
-    """The ``_source`` written for one document (see mrs.opensearch.mapping.index_body).
-
-    bm25: {field: text} exactly as the embedded engine indexes it; empty texts are left out so field
-    statistics (documents that have the field) match the local index. ``attr``: the typed attribute values
-    (spec.attributes; mrs.engine.attributes.attribute_source) that filters and facets read.
-    """
-    source: dict[str, Any] = {name: text for name, text in bm25.items() if text}
-    source["id"] = doc.id
-    source["embedding_text"] = doc.text
-    source["product"] = doc.fields
-    if spec.attributes:
-        source[CLUSTER_OBJECT] = attribute_source(doc.fields, spec.attributes)
-    if doc.vector is not None:
-        source[spec.vector_field] = bodies.vector_list(doc.vector)
-    return source
-
-
-class OpenSearchBackend:
+class OpenSearchBackend(ClusterBackend):
     """A cluster index (or alias) seen through the backend protocol.
 
     client: opensearchpy.OpenSearch. index: index or alias name. spec: the IndexSpec the index was built
@@ -69,8 +50,10 @@ class OpenSearchBackend:
     an installed pipeline (str) or a body (dict, sent as a temporary pipeline); None → min_max +
     arithmetic_mean 0.7/0.3. pagination_depth: candidates per sub-query in hybrid (and k of its dense
     sub-query); None → k, as the embedded engine (and OpenSearch without pagination_depth: from + size).
-    max_radial: size cap of a radial (min_score) search. settings: for redacting errors.
+    max_radial: size cap of a radial (min_score) search. Other arguments: mrs.cluster.backend.ClusterBackend.
     """
+
+    bulk_writer = OpenSearchBulkWriter
 
     def __init__(
         self,
@@ -88,49 +71,32 @@ class OpenSearchBackend:
         rand: Callable[[], float] | None = None,
         hybrid_raw_scores: bool = True,
     ) -> None:
-        self.client = client
-        self.index = index
-        self.spec = spec
+        super().__init__(client, index, spec, tie_breaker=tie_breaker, max_retries=max_retries, settings=settings,
+                         sleep=sleep, rand=rand, hybrid_raw_scores=hybrid_raw_scores)
         self.pipeline = pipeline if pipeline is not None else default_pipeline()
         self.pagination_depth = int(pagination_depth) if pagination_depth else None
         self.max_radial = int(max_radial)
-        self.tie_breaker = float(tie_breaker)
-        self.retry = BulkConfig(max_retries=max_retries, initial_backoff_s=0.5, max_backoff_s=10.0)
-        self.settings = settings
-        self.sleep = sleep
-        self.rand = rand or random.Random().random
-        self.hybrid_raw_scores = hybrid_raw_scores
         self.meta: dict[str, Any] = {}
 
-    # ------------------------------------------------------------------ the one place requests go through
-    def call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        """Run one client call; retry 429/5xx/connection errors with backoff; raise ClusterError (redacted)."""
+    # ------------------------------------------------------------------ the client's errors
+    def transport_errors(self) -> tuple[type[BaseException], ...]:
         from opensearchpy.exceptions import TransportError
 
-        for attempt in range(self.retry.max_retries + 1):
-            try:
-                return fn(**kwargs)
-            except TransportError as e:
-                if attempt < self.retry.max_retries and is_retryable(e.status_code):
-                    self.sleep(backoff_s(attempt, self.retry, self.rand()))
-                    continue
-                raise ClusterError(describe_error(e, self.settings)) from None
-        raise AssertionError("unreachable")
+        return (TransportError,)
+
+    def status_of(self, err: BaseException) -> Any:
+        return getattr(err, "status_code", "N/A")
+
+    def describe(self, err: BaseException) -> str:
+        return describe_error(err, self.settings)
 
     def _search(self, body: dict[str, Any], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        resp = self.call(self.client.search, index=self.index, body=body, params=params or None)
-        return resp["hits"]["hits"]
+        return super()._search(body, params=params or None)
 
     # ------------------------------------------------------------------ SearchBackend
-    def filter_dsl(self, filter: Any) -> dict[str, Any] | None:
-        """A filter (query DSL / --where node) checked against the index's attributes, as the cluster runs it."""
-        return cluster_filter(filter, self.spec.attributes)
-
     def lexical(self, text: str, k: int, *, filter: Any = None) -> list[Hit]:
         """Top-k by multi_match best_fields (raw BM25), within the filter (non-scoring)."""
-        query = bodies.filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker),
-                                self.filter_dsl(filter))
-        hits = self._search(bodies.search_request(query, k))
+        hits = self._search(bodies.search_request(self.lexical_query(text, self.filter_dsl(filter)), k))
         return [Hit(id=h["_id"], score=float(h["_score"]), scores={SUBQUERY_LEXICAL: float(h["_score"]),
                                                                     SUBQUERY_DENSE: None}) for h in hits]
 
@@ -154,7 +120,7 @@ class OpenSearchBackend:
         depth = self.depth(k)
         dsl = self.filter_dsl(filter)
         query = bodies.hybrid_query(
-            [bodies.filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker), dsl),
+            [self.lexical_query(text, dsl),
              bodies.knn_query(self.spec.vector_field, vector, k=depth, filter=dsl)],
             pagination_depth=self.pagination_depth,
         )
@@ -172,13 +138,15 @@ class OpenSearchBackend:
         return int(self.pagination_depth or k)
 
     def hybrid(self, text: str, vector: np.ndarray, k: int, pipeline: Any = None, *,
-               filter: Any = None) -> list[Hit]:
+               filter: Any = None, knn_min_score: float | None = None) -> list[Hit]:
         """Top-k of the hybrid query combined by ``pipeline`` (name, body, or the backend's default).
 
         With hybrid_raw_scores, each hit's ``scores`` holds its raw score in each sub-query's candidate list
         (the lexical and k-NN top-depth, fetched alongside), None when it was not among that sub-query's
-        candidates — the same meaning as the embedded engine's Hit.scores.
+        candidates — the same meaning as the embedded engine's Hit.scores. knn_min_score (a radial dense
+        sub-query): InputError, the embedded engine's alone.
         """
+        self.check_no_radial(knn_min_score)
         body, params = self.hybrid_body(text, vector, k, pipeline, filter=filter)
         hits = self._search(body, params)
         out = [Hit(id=h["_id"], score=float(h["_score"])) for h in hits]
@@ -197,7 +165,7 @@ class OpenSearchBackend:
         within the filter; in facet_counts' shape (mrs.engine.facets)."""
         aggs = terms_aggregations(fields, self.spec.attributes, size)
         dsl = self.filter_dsl(filter)
-        lexical = bodies.filtered(bodies.lexical_query(text, self.spec.text_fields, self.tie_breaker), dsl)
+        lexical = self.lexical_query(text, dsl)
         if mode == "lexical":
             query = lexical
         else:
@@ -228,8 +196,21 @@ class OpenSearchBackend:
             out[h["_id"]][SUBQUERY_DENSE] = float(h["_score"])
         return out
 
-    def count(self) -> int:
-        return int(self.call(self.client.count, index=self.index)["count"])
+    def index_manifest(self, model: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The index described in the embedded manifest's shape (mrs.engine.manifest): what run_calibration records
+        and check_index compares (model sha256, dimension, space_type). model: the model identity [default: the
+        mapping's ``_meta.mrs_model``]."""
+        spec = self.spec
+        identity = dict(model if model is not None else self.meta.get("mrs_model") or {})
+        return {
+            "model": dict(identity, dimension=spec.dimension),
+            "vectors": {"space_type": spec.space_type, "dimension": spec.dimension},
+            "bm25": {"similarity": spec.similarity, "fields": dict(spec.text_fields), "analyzer": spec.analyzer,
+                     "k1": spec.k1, "b": spec.b},
+            "text_template": self.meta.get("mrs_text_template"),
+            "opensearch": {"index": self.index, "engine": spec.engine, "m": spec.m,
+                           "ef_construction": spec.ef_construction, "ef_search": spec.ef_search},
+        }
 
     # ------------------------------------------------------------------ WritableBackend
     def create(self, spec: dict[str, Any] | IndexSpec | None = None) -> None:
@@ -238,28 +219,6 @@ class OpenSearchBackend:
             self.spec = spec if isinstance(spec, IndexSpec) else IndexSpec.from_dict(spec)
         body = index_body(self.spec, cluster_major_version(self.client))
         self.call(self.client.indices.create, index=self.index, body=body)
-
-    def write(self, docs: Iterable[Document], bm25: Callable[[Document], Mapping[str, str]] | None = None,
-              config: BulkConfig | None = None, dead_letter: str | None = None) -> dict[str, int]:
-        """Bulk-write documents (vectors set); bm25(doc) → field texts (default: the stored fields as text)."""
-        from mrs.data.text import field_text
-
-        def texts(doc: Document) -> Mapping[str, str]:
-            if bm25 is not None:
-                return bm25(doc)
-            return {f: field_text(doc.fields.get(f)) for f in self.spec.text_fields}
-
-        writer = BulkWriter(self.client, self.index, config=config, dead_letter=dead_letter, sleep=self.sleep)
-        report = writer.write((d.id, document_source(d, self.spec, texts(d))) for d in docs)
-        if report.failed:
-            raise ClusterError(f"{report.failed} documents failed to index: {report.failure_reasons}")
-        return {"indexed": report.indexed, "failed": report.failed, "chunks": report.chunks}
-
-    def delete(self) -> None:
-        self.call(self.client.indices.delete, index=self.index)
-
-    def refresh(self) -> None:
-        self.call(self.client.indices.refresh, index=self.index)
 
 
 def backend_from_index(client: Any, index: str, **kwargs: Any) -> OpenSearchBackend:

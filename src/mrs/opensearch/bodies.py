@@ -1,22 +1,18 @@
-"""Pure builders of OpenSearch request bodies: queries, search requests, alias actions. No client, no I/O.
+"""Pure builders of OpenSearch request bodies: k-NN / radial queries, the hybrid query, search requests. No client,
+no I/O. The bodies both clusters share (multi_match, vectors, filters, ids) are mrs.cluster.bodies', re-exported
+here for the OpenSearch callers.
 
 Each function returns the dict OpenSearch documents for that request, so tests compare them with the
 documented shapes and the backend/templates send exactly these.
 
 Documentation relied on (OpenSearch docs, docs.opensearch.org):
-- multi_match (query-dsl/full-text/multi-match): ``{"multi_match": {"query", "type": "best_fields",
-  "fields": ["title^3", ...], "tie_breaker"}}`` — score = max of the boosted field scores + tie_breaker × others.
 - k-NN query (vector-search/querying-data, "approximate k-NN"): ``{"knn": {FIELD: {"vector": [...], "k": K,
   "filter": {...}}}}``; radial search (vector-search/specialized-operations/radial-search): exactly one of
   ``k``, ``min_score``, ``max_distance``.
 - hybrid query (query-dsl/compound/hybrid): ``{"hybrid": {"queries": [...≤5], "pagination_depth": N}}``,
   used with ``?search_pipeline=NAME`` or a temporary ``"search_pipeline": {...}`` in the request body.
-- ids query (query-dsl/term/ids): ``{"ids": {"values": [...]}}`` — in a bool filter it does not change scores.
-- filters (query-dsl/compound/bool, filter context): a lexical query is filtered as ``bool {must, filter}``; a
-  k-NN query takes the filter inside (efficient filtering); a hybrid query gets the filter in every sub-query,
+- filters: a k-NN query takes the filter inside (efficient filtering); a hybrid query gets the filter in every sub-query,
   which is what the hybrid query's own top-level ``filter`` (OpenSearch ≥ 3.0) rewrites to.
-- aliases API (api-reference/index-apis/alias): ``POST _aliases {"actions": [{"remove": ...}, {"add": ...}]}``
-  applied atomically.
 """
 
 from __future__ import annotations
@@ -26,46 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from mrs.cluster.bodies import boosted_fields, filtered, ids_filtered, lexical_query, vector_list
 from mrs.errors import InputError
 
+__all__ = ["boosted_fields", "filtered", "hybrid_query", "ids_filtered", "knn_query", "lexical_query",
+           "search_request", "vector_list"]
+
 MAX_HYBRID_SUBQUERIES = 5
-
-
-def boosted_fields(fields: Mapping[str, float]) -> list[str]:
-    """{"title": 3.0, "color": 1.0} → ["title^3", "color"] (multi_match field syntax)."""
-    return [name if float(boost) == 1.0 else f"{name}^{float(boost):g}" for name, boost in fields.items()]
-
-
-def lexical_query(text: str, fields: Mapping[str, float], tie_breaker: float = 0.0,
-                  operator: str = "or") -> dict[str, Any]:
-    """multi_match best_fields over the BM25 fields with boosts.
-
-    text: the user's query. fields: {field: boost}. tie_breaker: weight of the non-best fields (0 = pure max,
-    what the embedded engine computes by default). Returns ``{"multi_match": {...}}``.
-    """
-    if not fields:
-        raise InputError("lexical query needs at least one BM25 field")
-    if not 0.0 <= tie_breaker <= 1.0:
-        raise InputError(f"tie_breaker must be in [0, 1] (got {tie_breaker})")
-    return {
-        "multi_match": {
-            "query": text,
-            "type": "best_fields",
-            "fields": boosted_fields(fields),
-            "tie_breaker": float(tie_breaker),
-            "operator": operator,
-        }
-    }
-
-
-def vector_list(vector: np.ndarray | Sequence[float]) -> list[float]:
-    """A vector as a JSON list of floats: each float32 written with 9 significant digits, the fewest that
-    always parse back to the same float32 (OpenSearch stores float32), so requests are ~1/3 smaller than with
-    float64 reprs and the cluster sees exactly the local vector."""
-    arr = np.asarray(vector, dtype=np.float32).reshape(-1)
-    if arr.size == 0 or not np.all(np.isfinite(arr)):
-        raise InputError("query vector is empty or holds NaN/inf")
-    return [float(f"{x:.9g}") for x in arr.tolist()]
 
 
 def knn_query(
@@ -116,19 +79,6 @@ def hybrid_query(subqueries: Sequence[Mapping[str, Any]], pagination_depth: int 
     return {"hybrid": body}
 
 
-def filtered(query: Mapping[str, Any], filter: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``query`` with a non-scoring ``filter`` clause (bool query filter context: scores are the query's own,
-    statistics still over the whole index); ``query`` itself when filter is None."""
-    if not filter:
-        return dict(query)
-    return {"bool": {"must": [dict(query)], "filter": [dict(filter)]}}
-
-
-def ids_filtered(query: Mapping[str, Any], ids: Sequence[str]) -> dict[str, Any]:
-    """``query`` restricted to documents ``ids``; the ids clause is a filter so scores are the query's own."""
-    return {"bool": {"must": [dict(query)], "filter": [{"ids": {"values": [str(i) for i in ids]}}]}}
-
-
 def search_request(
     query: Mapping[str, Any],
     size: int,
@@ -151,21 +101,3 @@ def search_request(
     if explain:
         body["explain"] = True
     return body
-
-
-def alias_swap_actions(alias: str, new_index: str, current_indices: Sequence[str]) -> dict[str, Any]:
-    """The ``POST _aliases`` body that moves ``alias`` to ``new_index`` in one atomic step.
-
-    Removes the alias from every index that holds it now, then adds it to the new one; OpenSearch applies
-    all actions of one request atomically, so readers never see zero or two indices behind the alias.
-    """
-    actions: list[dict[str, Any]] = [
-        {"remove": {"index": old, "alias": alias}} for old in sorted(current_indices) if old != new_index
-    ]
-    actions.append({"add": {"index": new_index, "alias": alias, "is_write_index": True}})
-    return {"actions": actions}
-
-
-def count_request() -> dict[str, Any]:
-    """``_count`` body over all documents."""
-    return {"query": {"match_all": {}}}

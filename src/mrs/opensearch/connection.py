@@ -4,7 +4,7 @@ Where each setting comes from (secrets never from argv, never printed):
 
 | setting | source |
 |---|---|
-| URL | ``--url`` or ``MRS_OPENSEARCH_URL``, checked by mrs.cluster_url before opensearch-py sees it (a URL with
+| URL | ``--url`` or ``MRS_OPENSEARCH_URL``, checked by mrs.cluster.url before opensearch-py sees it (a URL with
   ``user:password@`` is refused: put secrets in env) |
 | basic auth | ``MRS_OPENSEARCH_USER`` + ``MRS_OPENSEARCH_PASSWORD`` |
 | TLS | ``verify_certs`` (default on for https), ``ca_certs`` file (``--ca-file`` or ``MRS_OPENSEARCH_CA_FILE``) |
@@ -12,7 +12,10 @@ Where each setting comes from (secrets never from argv, never printed):
   ``aoss`` for Serverless); credentials from boto3's default chain (env, profile, instance role);
   opensearch-py's ``RequestsAWSV4SignerAuth`` over ``RequestsHttpConnection`` |
 | timeouts / retries | ``timeout_s`` per request; ``max_retries`` on ``retry_on_status`` (502, 503, 504) and timeouts,
-  done by opensearch-py's Transport (bulk writes add their own backoff, see mrs.opensearch.bulk) |
+  done by opensearch-py's Transport (bulk writes add their own backoff, see mrs.cluster.bulk) |
+
+The rules both clusters share (URL check, basic auth pair, CA file, redaction, ClusterError) are
+mrs.cluster.connection's.
 
 Reference: opensearch-py user guide (https://opensearch-project.github.io/opensearch-py/ , "Connecting",
 "AWS SigV4"), opensearchpy/helpers/signer.py.
@@ -26,8 +29,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from mrs.cluster_url import REDACTED, parse_cluster_url, redact_url
+from mrs.cluster.connection import (
+    ClusterError,
+    basic_auth_from_env,
+    checked_url,
+    existing_ca_file,
+    first_line,
+    redact,
+    redact_url,
+)
 from mrs.errors import InputError
+
+__all__ = ["ClusterError", "ConnectionSettings", "client_kwargs", "describe_error", "make_client", "redact",
+           "redact_url", "settings_from_env"]
 
 ENV_URL = "MRS_OPENSEARCH_URL"
 ENV_USER = "MRS_OPENSEARCH_USER"
@@ -76,44 +90,6 @@ class ConnectionSettings:
             "timeout_s": self.timeout_s,
             "max_retries": self.max_retries,
         }
-
-
-def redact(text: str, secrets: list[str] | None = None) -> str:
-    """Remove every secret string and any URL userinfo from ``text``."""
-    out = redact_url(str(text))
-    for s in secrets or []:
-        if s:
-            out = out.replace(s, REDACTED)
-    return out
-
-
-def checked_url(url: str | None, *, product: str, env_url: str, secrets_hint: str) -> str:
-    """``url`` checked and normalised by mrs.cluster_url.parse_cluster_url (``http(s)://host[:port][/prefix]``,
-    no credentials, no trailing slash), as a string.
-
-    product: the cluster kind named in messages ("OpenSearch"). env_url: the URL variable a user can set.
-    secrets_hint: where credentials go instead (e.g. "MRS_OPENSEARCH_USER and MRS_OPENSEARCH_PASSWORD").
-    InputError: no URL, not http(s)://host[:port][/prefix], credentials inside the URL (never echoed).
-    """
-    return str(parse_cluster_url(url, product=product, env_url=env_url, secrets_hint=secrets_hint))
-
-
-def basic_auth_from_env(env: Mapping[str, str], env_user: str, env_password: str) -> tuple[str | None, str | None]:
-    """(user, password) from the environment variables ``env_user``/``env_password`` (empty counts as unset).
-    InputError when only one of the two is set."""
-    user = env.get(env_user) or None
-    password = env.get(env_password) or None
-    if bool(user) != bool(password):
-        raise InputError(f"set both {env_user} and {env_password} (or neither)")
-    return user, password
-
-
-def existing_ca_file(ca: str | None) -> str | None:
-    """The CA bundle path (None when not given). InputError naming the path when the file does not exist."""
-    ca = ca or None
-    if ca and not os.path.isfile(ca):
-        raise InputError("CA file not found", path=ca)
-    return ca
 
 
 def settings_from_env(
@@ -208,10 +184,6 @@ def make_client(settings: ConnectionSettings, connection_class: Any = None) -> A
     return OpenSearch(**client_kwargs(settings, connection_class=connection_class))
 
 
-class ClusterError(RuntimeError):
-    """A cluster call failed (after retries). The message is redacted: no password, no URL userinfo."""
-
-
 def describe_error(err: BaseException, settings: ConnectionSettings | None = None) -> str:
     """One redacted line for an opensearch-py exception: status, error type and reason when present."""
     from opensearchpy.exceptions import ConnectionError as OSConnectionError
@@ -229,5 +201,4 @@ def describe_error(err: BaseException, settings: ConnectionSettings | None = Non
         text = f"HTTP {err.status_code}: {reason}"
     else:
         text = str(err)
-    first = text.splitlines()[0] if text else type(err).__name__
-    return redact(first, secrets)
+    return first_line(text, err, secrets)

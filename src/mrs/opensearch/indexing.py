@@ -2,8 +2,8 @@
 text template and content-hash embedding cache) → resilient bulk load into ``NAME-<timestamp>`` → count check
 → atomic alias swap (blue/green), keeping N old generations.
 
-The flow itself (work files, resume, dead letter, alias rule) is mrs.opensearch.cluster_indexing, shared with
-the Elasticsearch target; this module resolves the OpenSearch index spec and mapping. Work files live under
+The flow itself (work files, resume, dead letter, alias rule) is mrs.cluster.indexing, shared with the
+Elasticsearch target; this module resolves the OpenSearch index spec and mapping. Work files live under
 ``work_dir`` (default ``.mrs-opensearch/``): ``NAME.checkpoint.jsonl``, ``NAME.dead-letter.jsonl``,
 ``NAME.embedding_cache.npz``.
 
@@ -17,20 +17,15 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from mrs.cluster.bulk import BulkConfig
+from mrs.cluster.indexing import IndexReport, index_catalog_to_cluster
 from mrs.data.catalog import Product
 from mrs.data.text import ProductTextTemplate
 from mrs.opensearch.backend import cluster_major_version
-from mrs.opensearch.bulk import BulkConfig, BulkWriter
-from mrs.opensearch.cluster_indexing import (
-    BATCH_PRODUCTS,
-    CachedEmbedder,
-    IndexReport,
-    index_catalog_to_cluster,
-    work_paths,
-)
+from mrs.opensearch.bulk import OpenSearchBulkWriter
 from mrs.opensearch.mapping import IndexSpec, index_body
 
-__all__ = ["BATCH_PRODUCTS", "CachedEmbedder", "IndexReport", "index_catalog_opensearch", "work_paths"]
+__all__ = ["index_catalog_opensearch"]
 
 
 def index_catalog_opensearch(
@@ -74,5 +69,5 @@ def index_catalog_opensearch(
 
     return index_catalog_to_cluster(
         products, client=client, alias=alias, encoder=encoder, spec=spec, create_body=create_body,
-        writer_class=BulkWriter, template=template, work_dir=work_dir, resume=resume, keep=keep, bulk=bulk,
+        writer_class=OpenSearchBulkWriter, template=template, work_dir=work_dir, resume=resume, keep=keep, bulk=bulk,
         use_cache=use_cache, seed_cache=seed_cache, on_documents=on_documents, sleep=sleep, rand=rand, now=now)

@@ -18,7 +18,8 @@
 Documentation relied on: OpenSearch "Similarity" (im-plugin/similarity; LegacyBM25 type for 3.x),
 "k-NN vector" field type (field-types/supported-field-types/knn-vector), "Methods and engines"
 (vector-search/creating-vector-index/method: hnsw parameters m, ef_construction; engines faiss, lucene),
-"k-NN index settings" (index.knn, index.knn.algo_param.ef_search).
+"k-NN index settings" (index.knn, index.knn.algo_param.ef_search). The parts both clusters share (text fields,
+stored fields, attributes, shard notes, spec checks) are mrs.cluster.mapping's.
 """
 
 from __future__ import annotations
@@ -27,16 +28,23 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mrs.engine.attributes import CLUSTER_OBJECT, cluster_properties
+from mrs.cluster.mapping import (
+    DEFAULT_TEXT_FIELDS,
+    bm25_similarity,
+    check_spec,
+    known_fields,
+    manifest_spec_fields,
+    mappings,
+    shard_notes,
+)
+from mrs.engine.bm25 import SIMILARITIES
+from mrs.engine.spaces import SPACE_TYPES
 from mrs.errors import InputError
 
-SIMILARITY_NAME = "mrs_bm25"
-SIMILARITIES = ("BM25", "LegacyBM25")
+__all__ = ["ENGINES", "IndexSpec", "index_body", "knn_vector_mapping", "shard_notes", "similarity_settings",
+           "similarity_type_for_cluster", "spec_from_manifest"]
+
 ENGINES = ("faiss", "lucene")
-SPACE_TYPES = ("cosinesimil", "innerproduct", "l2")
-DEFAULT_TEXT_FIELDS: dict[str, float] = {
-    "title": 3.0, "brand": 2.0, "color": 1.0, "category": 1.0, "bullet_points": 1.0, "description": 1.0,
-}
 
 
 @dataclass
@@ -76,16 +84,9 @@ class IndexSpec:
             raise InputError(f"k-NN engine {self.engine!r}: expected one of {', '.join(ENGINES)}")
         if self.space_type not in SPACE_TYPES:
             raise InputError(f"space type {self.space_type!r}: expected one of {', '.join(SPACE_TYPES)}")
-        if int(self.dimension) < 1:
-            raise InputError(f"vector dimension must be ≥ 1 (got {self.dimension})")
-        if not self.text_fields:
-            raise InputError("index needs at least one BM25 text field")
-        if self.k1 < 0 or not 0.0 <= self.b <= 1.0:
-            raise InputError(f"BM25 parameters out of range: k1={self.k1} (≥ 0), b={self.b} (in [0, 1])")
+        check_spec(self)
         if self.m < 2 or self.ef_construction < 2 or self.ef_search < 1:
             raise InputError("hnsw parameters: m ≥ 2, ef_construction ≥ 2, ef_search ≥ 1")
-        if self.vector_field in self.text_fields:
-            raise InputError(f"vector field {self.vector_field!r} is also a text field")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,10 +94,7 @@ class IndexSpec:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> IndexSpec:
         """Build from a dict (e.g. an embedded index manifest); unknown keys are ignored."""
-        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d and d[k] is not None}
-        if "dimension" not in known:
-            raise InputError("index spec has no vector dimension")
-        return cls(**known)
+        return cls(**known_fields(cls, d))
 
 
 def similarity_type_for_cluster(similarity: str, cluster_major: int | None) -> str:
@@ -116,27 +114,9 @@ def similarity_type_for_cluster(similarity: str, cluster_major: int | None) -> s
     )
 
 
-def shard_notes(shards: int, target: str = "opensearch") -> list[str]:
-    """Lines rendered beside a mapping (manifest.json ``scoring``, CLI warnings) on what keeps BM25 scores equal
-    to the embedded engine's with ``shards`` primary shards on ``target`` (opensearch | elasticsearch)."""
-    lines = ["BM25 idf and avgdl are per shard: lexical scores, the calibrated thresholds and the blend equal the "
-             "embedded engine's only on one shard (number_of_shards: 1, as rendered)"]
-    if int(shards) > 1:
-        if target == "opensearch":
-            fix = ("re-create the index with number_of_shards: 1 (OpenSearch's hybrid query rejects "
-                   "search_type=dfs_query_then_fetch; lexical-only searches may send it)")
-        else:
-            fix = ("re-create the index with number_of_shards: 1, or send search_type=dfs_query_then_fetch, which "
-                   "makes term and field statistics global (not verified by mrs for retriever searches)")
-        lines.insert(0, f"warning: number_of_shards {int(shards)}: scores will differ from the embedded engine's "
-                        f"and from the calibration; {fix}")
-    return lines
-
-
 def similarity_settings(spec: IndexSpec, cluster_major: int | None = None) -> dict[str, Any]:
     """``{"mrs_bm25": {"type": ..., "k1": ..., "b": ...}}`` for ``index.similarity``."""
-    return {SIMILARITY_NAME: {"type": similarity_type_for_cluster(spec.similarity, cluster_major),
-                              "k1": float(spec.k1), "b": float(spec.b)}}
+    return bm25_similarity(similarity_type_for_cluster(spec.similarity, cluster_major), spec.k1, spec.b)
 
 
 def knn_vector_mapping(spec: IndexSpec) -> dict[str, Any]:
@@ -150,16 +130,6 @@ def knn_vector_mapping(spec: IndexSpec) -> dict[str, Any]:
             "space_type": spec.space_type,
             "parameters": {"m": int(spec.m), "ef_construction": int(spec.ef_construction)},
         },
-    }
-
-
-def text_field_mapping(spec: IndexSpec) -> dict[str, Any]:
-    """A BM25 text field with the explicit similarity and a keyword subfield for exact filters."""
-    return {
-        "type": "text",
-        "analyzer": spec.analyzer,
-        "similarity": SIMILARITY_NAME,
-        "fields": {"keyword": {"type": "keyword", "ignore_above": int(spec.keyword_ignore_above)}},
     }
 
 
@@ -181,41 +151,14 @@ def index_body(spec: IndexSpec, cluster_major: int | None = None,
     }
     if spec.engine == "faiss":
         settings["knn.algo_param.ef_search"] = int(spec.ef_search)
-    properties: dict[str, Any] = {name: text_field_mapping(spec) for name in spec.text_fields}
-    properties[spec.vector_field] = knn_vector_mapping(spec)
-    properties.setdefault("id", {"type": "keyword"})
-    properties.setdefault("embedding_text", {"type": "text", "index": False})
-    properties.setdefault("product", {"type": "object", "enabled": False})
-    if spec.attributes:
-        properties[CLUSTER_OBJECT] = cluster_properties(spec.attributes)
-    return {
-        "settings": {"index": settings},
-        "mappings": {"dynamic": False, "_meta": {"mrs": spec.to_dict(), **dict(meta or {})}, "properties": properties},
-    }
+    return {"settings": {"index": settings},
+            "mappings": mappings(spec, knn_vector_mapping(spec), {"mrs": spec.to_dict(), **dict(meta or {})})}
 
 
 def spec_from_manifest(manifest: Mapping[str, Any], **overrides: Any) -> IndexSpec:
-    """The IndexSpec that reproduces an embedded index (mrs.engine.manifest, format mrs-embedded-index/1):
-    BM25 fields/boosts, analyzer, similarity, k1, b from ``bm25``; dimension from ``model``; space_type and
-    HNSW m / ef_construction / ef_search from ``vectors``. ``overrides`` (e.g. engine="lucene") win."""
-    bm25 = manifest.get("bm25") or {}
-    vectors = manifest.get("vectors") or {}
-    model = manifest.get("model") or {}
-    analyzer = bm25.get("analyzer", "standard")
-    if isinstance(analyzer, Mapping):
-        analyzer = analyzer.get("name", "standard")
-    d: dict[str, Any] = {
-        "dimension": model.get("dimension") or vectors.get("dimension"),
-        "text_fields": bm25.get("fields"),
-        "similarity": bm25.get("similarity"),
-        "k1": bm25.get("k1"),
-        "b": bm25.get("b"),
-        "analyzer": analyzer,
-        "space_type": vectors.get("space_type"),
-        "m": vectors.get("m"),
-        "ef_construction": vectors.get("ef_construction"),
-        "ef_search": vectors.get("ef_search"),
-        "attributes": manifest.get("attributes"),
-    }
+    """The IndexSpec that reproduces an embedded index (mrs.cluster.mapping.manifest_spec_fields: BM25 fields and
+    boosts, analyzer, similarity, k1, b, dimension, space_type, HNSW m / ef_construction / ef_search, attributes).
+    ``overrides`` (e.g. engine="lucene") win."""
+    d = manifest_spec_fields(manifest)
     d.update({k: v for k, v in overrides.items() if v is not None})
     return IndexSpec.from_dict(d)

@@ -1,16 +1,9 @@
-"""Mustache search templates (lexical, dense k-NN, dense radial per calibrated level, hybrid), a small mustache
-renderer that behaves like OpenSearch's for checking them offline, and render/install of the whole set.
+"""OpenSearch search templates (lexical, dense k-NN, dense radial per calibrated level, hybrid) and the search
+pipelines beside them, rendered from a calibration; writing, reading and installing the whole set.
 
-How caller values enter the JSON (OpenSearch's mustache, CustomMustacheFactory, JSON content type):
-- strings (the query text) and numbers (k, size) as ``"{{name}}"``: the JSON escape encoder writes the value
-  escaped (quotes, backslashes, control characters) inside the quotes, and a value is never re-parsed as a
-  template, so quotes, ``\\``, ``}}``, newlines or unicode in a query cannot break the request or inject
-  clauses. Numbers arrive as numeric strings ("10"), which OpenSearch's parsers coerce (as the search-template
-  docs' ``"size": "{{size}}"``).
-- lists and objects (the query vector, a filter) through ``{{#toJson}}name{{/toJson}}``, which writes them as
-  JSON. toJson is NOT used for strings: for anything but a list or a map OpenSearch writes the raw, unescaped
-  text (``oh.stringify``), which is exactly the injection this module prevents.
-Field lists, boosts, thresholds and pagination depth are baked in at render time with json.dumps.
+The mustache renderer that checks them offline is mrs.cluster.mustache (how query text, vectors and filters enter
+the JSON safely); the pieces the Elasticsearch templates share (filtered lexical query, sample params, render
+checks, files) are mrs.cluster.templates'.
 
 Template parameters (every template takes the optional has_filter (bool) + filter (a query object on the
 ``attr.<field>`` attribute fields, e.g. what mrs.engine.filters.cluster_filter renders)):
@@ -23,9 +16,7 @@ Template parameters (every template takes the optional has_filter (bool) + filte
   with ``?search_pipeline=mrs-hybrid`` (or the RRF one, ``mrs-hybrid-rrf``)
 
 Documentation relied on: OpenSearch "Search templates" (search-plugins/search-template: ``PUT _scripts/ID
-{"script": {"lang": "mustache", "source": "..."}}``, ``POST _render/template``, conditions with
-``{{#var}}...{{/var}}`` / ``{{^var}}``, "Convert to JSON" ``{{#toJson}}var{{/toJson}}``, ``{{#join}}``),
-the mustache manual (mustache.github.io/mustache.5.html) and "Creating a search pipeline"
+{"script": {"lang": "mustache", "source": "..."}}``, ``POST _render/template``) and "Creating a search pipeline"
 (``PUT /_search/pipeline/ID``).
 """
 
@@ -33,16 +24,26 @@ from __future__ import annotations
 
 import json
 import os
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mrs.engine.attributes import cluster_field
+from mrs.cluster.mapping import shard_notes
+from mrs.cluster.templates import (
+    check_cluster_rendering,
+    check_rendering,
+    dump,
+    filtered_query,
+    level_slug,
+    multi_match,
+    sample_filter,
+    script_body,
+    search_head,
+    write_rendered_files,
+)
 from mrs.errors import InputError
-from mrs.opensearch.bodies import boosted_fields
-from mrs.opensearch.mapping import IndexSpec, index_body, shard_notes
+from mrs.opensearch.mapping import IndexSpec, index_body
 from mrs.opensearch.pipelines import Calibration, pipeline_weights, rrf_pipeline, with_explanation
 
 HYBRID_PIPELINE = "mrs-hybrid"
@@ -52,204 +53,42 @@ DENSE_TEMPLATE = "mrs-dense"
 HYBRID_TEMPLATE = "mrs-hybrid"
 RADIAL_PREFIX = "mrs-dense-min-"
 
-# ---------------------------------------------------------------- LOW LEVEL: a mustache renderer
-
-_TAG = re.compile(r"\{\{([#^/]?)\s*([^}]*?)\s*\}\}")
-
-
-def _lookup(stack: list[Any], name: str) -> Any:
-    """Resolve a (dotted) name through the context stack, innermost first; '.' is the current item."""
-    if name == ".":
-        return stack[-1]
-    head, *rest = name.split(".")
-    for ctx in reversed(stack):
-        if isinstance(ctx, Mapping) and head in ctx:
-            value = ctx[head]
-            for part in rest:
-                value = value.get(part) if isinstance(value, Mapping) else None
-            return value
-    return None
-
-
-def _json_escape(value: Any) -> str:
-    """A value inside a JSON string literal (what OpenSearch's JSON-escaping encoder writes for {{var}})."""
-    text = value if isinstance(value, str) else ("" if value is None else json.dumps(value, ensure_ascii=False))
-    return json.dumps(text, ensure_ascii=False)[1:-1]
-
-
-def _to_json(value: Any) -> str:
-    """OpenSearch's toJson: lists and maps as JSON; anything else as its raw text (NOT quoted or escaped)."""
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple, Mapping)):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _parse(source: str) -> list[Any]:
-    """Template → nested nodes: str | ("var", name) | ("section"/"inverted", name, children)."""
-    root: list[Any] = []
-    stack: list[tuple[str, str, list[Any]]] = [("root", "", root)]
-    pos = 0
-    for m in _TAG.finditer(source):
-        if m.start() > pos:
-            stack[-1][2].append(source[pos:m.start()])
-        sigil, name = m.group(1), m.group(2)
-        if sigil in ("#", "^"):
-            children: list[Any] = []
-            stack[-1][2].append(("section" if sigil == "#" else "inverted", name, children))
-            stack.append(("section", name, children))
-        elif sigil == "/":
-            if len(stack) == 1 or stack[-1][1] != name:
-                raise InputError(f"mustache: unexpected closing tag {{{{/{name}}}}}")
-            stack.pop()
-        else:
-            stack[-1][2].append(("var", name))
-        pos = m.end()
-    if len(stack) != 1:
-        raise InputError(f"mustache: section {{{{#{stack[-1][1]}}}}} is not closed")
-    if pos < len(source):
-        root.append(source[pos:])
-    return root
-
-
-def _text_of(children: list[Any]) -> str:
-    if len(children) != 1 or not isinstance(children[0], str):
-        raise InputError("mustache: toJson/join take a bare variable name")
-    return children[0].strip()
-
-
-def _render_nodes(nodes: list[Any], stack: list[Any]) -> str:
-    out: list[str] = []
-    for node in nodes:
-        if isinstance(node, str):
-            out.append(node)
-            continue
-        kind, name = node[0], node[1]
-        if kind == "var":
-            out.append(_json_escape(_lookup(stack, name)))
-            continue
-        children = node[2]
-        if kind == "section" and name == "toJson":
-            out.append(_to_json(_lookup(stack, _text_of(children))))
-            continue
-        if kind == "section" and name == "join":
-            value = _lookup(stack, _text_of(children)) or []
-            out.append(",".join(str(v) for v in value))
-            continue
-        value = _lookup(stack, name)
-        truthy = bool(value) if not isinstance(value, (int, float)) or isinstance(value, bool) else True
-        if kind == "inverted":
-            if not truthy:
-                out.append(_render_nodes(children, stack))
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                out.append(_render_nodes(children, stack + [item]))
-        elif truthy:
-            out.append(_render_nodes(children, stack + [value] if isinstance(value, Mapping) else stack))
-    return "".join(out)
-
-
-def render_mustache(source: str, params: Mapping[str, Any]) -> str:
-    """Render ``source`` with ``params`` as OpenSearch's mustache (JSON content type) does: ``{{var}}`` JSON-escaped,
-    sections / inverted sections, ``toJson`` (lists/maps as JSON, scalars raw) and ``join``."""
-    return _render_nodes(_parse(source), [dict(params)])
-
-
-def render_json(source: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Render and parse; InputError when the result is not valid JSON."""
-    text = render_mustache(source, params)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"rendered template is not valid JSON ({e.msg} at char {e.pos})") from None
-
-
-# ---------------------------------------------------------------- HIGH LEVEL: the templates
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def filtered_query(query: str) -> str:
-    """A query template that, when has_filter is set, becomes ``{"bool": {"must": [query], "filter": [filter]}}``
-    (the filter through toJson: never re-parsed, so hostile values stay data)."""
-    return ('{{#has_filter}}{"bool": {"must": [' + query + '], "filter": [{{#toJson}}filter{{/toJson}}]}}'
-            '{{/has_filter}}{{^has_filter}}' + query + '{{/has_filter}}')
-
-
-def _multi_match(spec: IndexSpec, tie_breaker: float) -> str:
-    return ('{"multi_match": {"query": "{{query_text}}", "type": "best_fields", "fields": '
-            + _dump(boosted_fields(spec.text_fields)) + ', "tie_breaker": ' + _dump(float(tie_breaker)) + '}}')
+__all__ = ["DENSE_TEMPLATE", "HYBRID_PIPELINE", "HYBRID_TEMPLATE", "LEXICAL_TEMPLATE", "RADIAL_PREFIX", "RRF_PIPELINE",
+           "RenderedSet", "dense_template", "hybrid_template", "install_set", "lexical_template", "radial_template",
+           "read_set", "render_set", "rrf_for", "sample_params", "write_set"]
 
 
 def lexical_template(spec: IndexSpec, tie_breaker: float = 0.0) -> str:
     """multi_match best_fields over the BM25 fields with their boosts; params query_text, size, has_filter, filter."""
-    return (
-        '{"size": "{{size}}", "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
-        '"query": ' + filtered_query(_multi_match(spec, tie_breaker)) + '}'
-    )
+    return search_head(spec) + '"query": ' + filtered_query(multi_match(spec, tie_breaker)) + '}'
 
 
 def _knn_clause(spec: IndexSpec, limit: str) -> str:
     return (
-        '{"knn": {' + _dump(spec.vector_field) + ': {"vector": {{#toJson}}query_vector{{/toJson}}, ' + limit
+        '{"knn": {' + dump(spec.vector_field) + ': {"vector": {{#toJson}}query_vector{{/toJson}}, ' + limit
         + '{{#has_filter}}, "filter": {{#toJson}}filter{{/toJson}}{{/has_filter}}}}}'
     )
 
 
 def dense_template(spec: IndexSpec) -> str:
     """Approximate k-NN with k; params query_vector, k, size, has_filter, filter."""
-    return (
-        '{"size": "{{size}}", "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
-        '"query": ' + _knn_clause(spec, '"k": "{{k}}"') + '}'
-    )
+    return search_head(spec) + '"query": ' + _knn_clause(spec, '"k": "{{k}}"') + '}'
 
 
 def radial_template(spec: IndexSpec, min_score: float) -> str:
     """Radial search: every document with k-NN score ≥ min_score (a calibrated level threshold)."""
-    return (
-        '{"size": "{{size}}", "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
-        '"query": ' + _knn_clause(spec, '"min_score": ' + _dump(float(min_score))) + '}'
-    )
+    return search_head(spec) + '"query": ' + _knn_clause(spec, '"min_score": ' + dump(float(min_score))) + '}'
 
 
 def hybrid_template(spec: IndexSpec, pagination_depth: int = 100, tie_breaker: float = 0.0) -> str:
     """Hybrid: [lexical multi_match, dense knn k] (the pipeline's weight order) with pagination_depth; the
     optional filter in both sub-queries."""
-    lexical = filtered_query(_multi_match(spec, tie_breaker))
+    lexical = filtered_query(multi_match(spec, tie_breaker))
     dense = _knn_clause(spec, '"k": "{{k}}"')
     return (
-        '{"size": "{{size}}", "_source": {"excludes": [' + _dump(spec.vector_field) + ']}, '
-        '"query": {"hybrid": {"queries": [' + lexical + ', ' + dense + '], "pagination_depth": '
-        + _dump(int(pagination_depth)) + '}}}'
+        search_head(spec) + '"query": {"hybrid": {"queries": [' + lexical + ', ' + dense + '], "pagination_depth": '
+        + dump(int(pagination_depth)) + '}}}'
     )
-
-
-def script_body(source: str) -> dict[str, Any]:
-    """The ``PUT _scripts/ID`` body of a mustache template."""
-    return {"script": {"lang": "mustache", "source": source}}
-
-
-def level_slug(level: str) -> str:
-    """A level name as part of a template id: lowercase, [a-z0-9_-]."""
-    slug = re.sub(r"[^a-z0-9_-]+", "-", level.lower()).strip("-")
-    if not slug:
-        raise InputError(f"level name {level!r} gives an empty template id")
-    return slug
-
-
-def sample_filter(attributes: Mapping[str, str], value: str) -> dict[str, Any]:
-    """A filter for render checks: a term on the first keyword attribute (``attr.<name>``; the id without
-    attributes) holding ``value`` (hostile text: it must come back as data), and a range."""
-    keyword = next((n for n, t in attributes.items() if t in ("keyword", "path")), None)
-    numeric = next((n for n, t in attributes.items() if t == "numeric"), None)
-    clauses: list[dict[str, Any]] = [{"term": {cluster_field(keyword) if keyword else "id": value}}]
-    if numeric:
-        clauses.append({"range": {cluster_field(numeric): {"lte": 100.0}}})
-    return {"bool": {"filter": clauses}}
 
 
 def sample_params(spec: IndexSpec, query_text: str = "red \"cotton\" shirt") -> dict[str, Any]:
@@ -262,22 +101,6 @@ def sample_params(spec: IndexSpec, query_text: str = "red \"cotton\" shirt") -> 
         "has_filter": True,
         "filter": sample_filter(spec.attributes, query_text),
     }
-
-
-def check_rendering(name: str, source: str, params: Mapping[str, Any]) -> None:
-    """Render one template with (hostile) ``params`` offline, with and without the filter: InputError when the
-    result is not JSON or the query text or filter did not come back intact."""
-    try:
-        rendered = render_json(source, params)
-        unfiltered = render_json(source, {**params, "has_filter": False})
-    except InputError as e:
-        raise InputError(f"template {name}: {e.message}") from None
-    if "query_text" in source and _find_value(rendered, params["query_text"]) is None:
-        raise InputError(f"template {name}: the query text did not survive rendering")
-    if _find_value(rendered, params["filter"]) is None:
-        raise InputError(f"template {name}: the filter did not survive rendering")
-    if _find_value(unfiltered, params["filter"]) is not None:
-        raise InputError(f"template {name}: renders the filter without has_filter")
 
 
 @dataclass
@@ -362,27 +185,6 @@ def write_set(rendered: RenderedSet, out_dir: str | os.PathLike) -> list[str]:
                                                           ("templates", templates)], rendered.manifest())
 
 
-def write_rendered_files(out_dir: str | os.PathLike, index: Mapping[str, Any],
-                         groups: Sequence[tuple[str, Mapping[str, Any]]], manifest: Mapping[str, Any]) -> list[str]:
-    """Write a rendered set as files (shared by the OpenSearch and Elasticsearch targets).
-
-    index → ``index.json``; each (subdir, {name: body}) group in order → ``subdir/name.json``; manifest →
-    ``manifest.json`` last. Returns the written paths as strings, in writing order.
-    """
-    from mrs.models import write_json
-
-    out = Path(out_dir)
-    paths = [out / "index.json"]
-    write_json(paths[0], index)
-    for subdir, bodies in groups:
-        for name, body in bodies.items():
-            paths.append(out / subdir / f"{name}.json")
-            write_json(paths[-1], body)
-    paths.append(out / "manifest.json")
-    write_json(paths[-1], manifest)
-    return [str(p) for p in paths]
-
-
 def read_set(out_dir: str | os.PathLike) -> RenderedSet:
     """Read a directory written by write_set (what ``mrs templates install`` sends)."""
     out = Path(out_dir)
@@ -417,32 +219,3 @@ def install_set(client: Any, rendered: RenderedSet, spec_dimension: int,
     return {"pipelines": sorted(rendered.pipelines), "templates": sorted(rendered.templates), "checked": checked}
 
 
-def check_cluster_rendering(client: Any, templates: Mapping[str, str], params: Mapping[str, Any]) -> int:
-    """Ask the cluster to render each stored template (``_render/template/ID``) with ``params`` and check that
-    ``params["query_text"]`` comes back intact wherever the template uses it. Returns how many were checked.
-
-    client: opensearchpy.OpenSearch or elasticsearch.Elasticsearch (its response object or a plain dict).
-    InputError naming the template whose rendered output lost or altered the query text.
-    """
-    checked = 0
-    for name, source in templates.items():
-        resp = client.render_search_template(id=name, body={"params": params})
-        body = resp.body if hasattr(resp, "body") else resp
-        output = body.get("template_output", {})
-        if "query_text" in source and _find_value(output, params["query_text"]) is None:
-            raise InputError(f"template {name}: the cluster rendered the query text differently: {output}")
-        checked += 1
-    return checked
-
-
-def _find_value(obj: Any, value: Any) -> Any:
-    """Depth-first search for ``value`` in a JSON structure (None when absent)."""
-    if obj == value:
-        return obj
-    if isinstance(obj, Mapping):
-        obj = list(obj.values())
-    if isinstance(obj, Sequence) and not isinstance(obj, str):
-        for v in obj:
-            if _find_value(v, value) is not None:
-                return v
-    return None

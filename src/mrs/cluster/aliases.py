@@ -9,27 +9,43 @@ never a half-written index. The sequence (``swap_alias``):
 3. ``GET NAME-*`` → the generation indices; delete the older ones beyond ``keep`` (never the new one nor
    one that still holds the alias).
 
+The same requests run on OpenSearch and Elasticsearch (opensearch-py and elasticsearch-py clients alike).
+
 Documentation relied on: OpenSearch "Alias" API (api-reference/index-apis/alias, "the actions are performed
-atomically"), "Index aliases" (im-plugin/index-alias), "Get alias", "Delete index".
+atomically"), "Index aliases" (im-plugin/index-alias), "Get alias", "Delete index"; Elasticsearch "Aliases"
+(indices-aliases: "atomic" actions add / remove).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from mrs.errors import InputError
-from mrs.opensearch.bodies import alias_swap_actions
 
 _TS_FORMAT = "%Y%m%d%H%M%S"
 _NAME_OK = re.compile(r"^[a-z0-9][a-z0-9_\-.]*$")
 
 
+def alias_swap_actions(alias: str, new_index: str, current_indices: Sequence[str]) -> dict[str, Any]:
+    """The ``POST _aliases`` body that moves ``alias`` to ``new_index`` in one atomic step.
+
+    Removes the alias from every index that holds it now, then adds it to the new one; both clusters apply
+    all actions of one request atomically, so readers never see zero or two indices behind the alias.
+    """
+    actions: list[dict[str, Any]] = [
+        {"remove": {"index": old, "alias": alias}} for old in sorted(current_indices) if old != new_index
+    ]
+    actions.append({"add": {"index": new_index, "alias": alias, "is_write_index": True}})
+    return {"actions": actions}
+
+
 def check_index_name(name: str) -> str:
-    """OpenSearch index/alias naming rules: lowercase, no spaces or \\ / * ? \" < > | , #, not starting with
-    - _ +, at most 255 bytes. InputError names the rule broken."""
+    """Index/alias naming rules of both clusters: lowercase, no spaces or \\ / * ? \" < > | , #, not starting
+    with - _ +, at most 255 bytes. InputError names the rule broken."""
     if not name or len(name.encode("utf-8")) > 255 or not _NAME_OK.match(name) or name in (".", ".."):
         raise InputError(
             f"index name {name!r} is not valid: use lowercase letters, digits, '-', '_' or '.', "
