@@ -137,7 +137,7 @@ def index_body(spec: IndexSpec, cluster_major: int | None = None,
                meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The ``PUT /<index>`` body: settings (shards, replicas, k-NN, similarity) and mappings.
 
-    Documents (mrs.opensearch.bulk.document_source) hold: each BM25 field as the exact text the embedded
+    Documents (mrs.cluster.documents.document_source) hold: each BM25 field as the exact text the embedded
     engine indexed, ``id`` (keyword), ``embedding_text`` (stored, not indexed), ``product`` (every product
     field as read: stored in _source, not indexed) and the vector. ``dynamic: false`` keeps unknown fields
     out of the mapping. ``_meta`` holds ``mrs`` (the IndexSpec, read back by backend_from_index) and ``meta``
