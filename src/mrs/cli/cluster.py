@@ -7,8 +7,10 @@ received (their names: url, ca_file, insecure, aws_region, aws_service, timeout_
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -61,18 +63,28 @@ def pop_cluster_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: kwargs.pop(k) for k in CLUSTER_KEYS if k in kwargs}
 
 
+def exit_with_cluster_error(message: str, settings: Any = None) -> NoReturn:
+    """Print ``message`` as one ``cluster error:`` line on stderr, its secrets (``settings.secrets()``) and any URL
+    userinfo redacted, and exit 1. Shared by the OpenSearch and Elasticsearch error wrappers."""
+    from rich.markup import escape
+
+    from mrs.cli.common import EXIT_FAILURE, err_console
+    from mrs.cluster.connection import redact
+
+    message = redact(message, settings.secrets() if settings is not None else [])
+    err_console.print(f"[bold red]cluster error:[/] {escape(message)}", highlight=False, soft_wrap=True, markup=True)
+    sys.exit(EXIT_FAILURE)
+
+
 def cluster_errors(f: Callable) -> Callable:
-    """Turns cluster failures (after retries) into one redacted line on stderr and exit code 1."""
-    import functools
-    import sys
+    """Turns OpenSearch failures (after retries) into one redacted line on stderr and exit code 1."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from opensearchpy.exceptions import TransportError
 
-        from mrs.cli.common import EXIT_FAILURE, err_console
         from mrs.cluster.bulk import BulkVerificationError
-        from mrs.cluster.connection import ClusterError, redact
+        from mrs.cluster.connection import ClusterError
         from mrs.opensearch.connection import describe_error
 
         try:
@@ -81,12 +93,7 @@ def cluster_errors(f: Callable) -> Callable:
             message = str(e)
         except TransportError as e:
             message = describe_error(e, _LAST_SETTINGS[0] if _LAST_SETTINGS else None)
-        if _LAST_SETTINGS:
-            message = redact(message, _LAST_SETTINGS[0].secrets())
-        from rich.markup import escape
-
-        err_console.print(f"[bold red]cluster error:[/] {escape(message)}", highlight=False, soft_wrap=True, markup=True)
-        sys.exit(EXIT_FAILURE)
+        exit_with_cluster_error(message, _LAST_SETTINGS[0] if _LAST_SETTINGS else None)
 
     return wrapper
 

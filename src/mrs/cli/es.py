@@ -10,7 +10,6 @@ $MRS_ELASTICSEARCH_API_KEY or $MRS_ELASTICSEARCH_USER / $MRS_ELASTICSEARCH_PASSW
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,32 +40,25 @@ def es_client(opts: dict[str, Any]) -> tuple[Any, ElasticsearchSettings]:
 
 
 def es_errors(f: Callable) -> Callable:
-    """Cluster failures (after retries) → one redacted line on stderr, exit 1."""
+    """Elasticsearch failures (after retries) → one redacted line on stderr, exit 1."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from elastic_transport import TransportError
         from elasticsearch import ApiError
 
-        from mrs.cli.common import EXIT_FAILURE, err_console
+        from mrs.cli.cluster import exit_with_cluster_error
         from mrs.cluster.bulk import BulkVerificationError
-        from mrs.cluster.connection import ClusterError, redact
+        from mrs.cluster.connection import ClusterError
         from mrs.elasticsearch.connection import describe_error
 
-        settings = None
         try:
             return f(*args, **kwargs)
         except (ClusterError, BulkVerificationError) as e:
             message = str(e)
         except (ApiError, TransportError) as e:
-            settings = _LAST[0] if _LAST else None
-            message = describe_error(e, settings)
-        if _LAST:
-            message = redact(message, _LAST[0].secrets())
-        from rich.markup import escape
-
-        err_console.print(f"[bold red]cluster error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-        sys.exit(EXIT_FAILURE)
+            message = describe_error(e, _LAST[0] if _LAST else None)
+        exit_with_cluster_error(message, _LAST[0] if _LAST else None)
 
     return wrapper
 

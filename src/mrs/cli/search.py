@@ -239,7 +239,8 @@ def _search_cluster(kind: str, index, opts: dict, query: str, *, mode: str, k: i
             pipeline = calibrated.pipeline
     backend.filter_dsl(filter)  # unknown fields / wrong types: one error before searching
     check_facet_fields(facets, backend.spec.attributes)
-    hits = search_by_mode(backend, query, mode, k, encode_query=encoder.encode_query,
+    # no encoder in lexical mode without --calibration: search_by_mode encodes for dense and hybrid only
+    hits = search_by_mode(backend, query, mode, k, encode_query=lambda text: encoder.encode_query(text),
                           min_score=min_score, pipeline=pipeline, filter=filter)
     labels: list[dict] = [{} for _ in hits]
     if calibrated is not None:

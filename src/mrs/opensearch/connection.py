@@ -35,13 +35,11 @@ from mrs.cluster.connection import (
     checked_url,
     existing_ca_file,
     first_line,
-    redact,
     redact_url,
 )
 from mrs.errors import InputError
 
-__all__ = ["ClusterError", "ConnectionSettings", "client_kwargs", "describe_error", "make_client", "redact",
-           "redact_url", "settings_from_env"]
+__all__ = ["ClusterError", "ConnectionSettings", "client_kwargs", "describe_error", "make_client", "settings_from_env"]
 
 ENV_URL = "MRS_OPENSEARCH_URL"
 ENV_USER = "MRS_OPENSEARCH_USER"
