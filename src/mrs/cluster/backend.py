@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -27,7 +28,7 @@ RADIAL_HYBRID = ("--min-score / --min-level in hybrid mode (radial k-NN sub-quer
                  "cluster use --mode dense")
 
 
-class ClusterBackend:
+class ClusterBackend(ABC):
     """A cluster index (or alias) seen through the backend protocol; the parts both clusters share.
 
     client: the cluster client. index: index or alias name. spec: the index spec (text fields and boosts, vector
@@ -52,17 +53,17 @@ class ClusterBackend:
         self.hybrid_raw_scores = hybrid_raw_scores
 
     # ------------------------------------------------------------------ what a client differs in
+    @abstractmethod
     def transport_errors(self) -> tuple[type[BaseException], ...]:
         """The client's exception types a failed request raises."""
-        raise NotImplementedError
 
+    @abstractmethod
     def status_of(self, err: BaseException) -> Any:
         """The HTTP status of a client error; "N/A" when no response came back."""
-        raise NotImplementedError
 
+    @abstractmethod
     def describe(self, err: BaseException) -> str:
         """One redacted line for a client error."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ the one place requests go through
     def call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
