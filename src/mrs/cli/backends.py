@@ -227,6 +227,10 @@ def index_catalog_cluster(kind: str, catalog: Path, alias: str, *, encoder, temp
                      analyzer=analyzer, space_type=space_type, engine="faiss", m=m,
                      ef_construction=max(2, ef_construction), ef_search=ef_search, attributes=attributes)
     client, settings = cluster_client(opts)
+    from mrs.cli.embed_on import prepare_cluster_embedding
+
+    embedding = prepare_cluster_embedding(kind, client, opts, template, dimension=spec.dimension,
+                                          vector_field=spec.vector_field)
     work_dir = Path(opts.get("work_dir") or ".mrs-opensearch")
     with progress(quiet=as_json) as bar:
         task = bar.add_task(f"bulk → {alias}", total=None)
@@ -234,8 +238,10 @@ def index_catalog_cluster(kind: str, catalog: Path, alias: str, *, encoder, temp
                                           template=template, work_dir=work_dir, resume=bool(opts.get("resume")),
                                           keep=int(opts.get("keep", 1)),
                                           bulk=BulkConfig(max_retries=settings.max_retries), seed_cache=None,
-                                          on_documents=lambda n: bar.advance(task, n))
+                                          on_documents=lambda n: bar.advance(task, n),
+                                          ingest_pipeline=(embedding or {}).get("ingest_pipeline"))
     out = report.to_dict()
+    out.update(embedding or {"embed_on": "local"})
     rejects_file = str(rejects.write(work_dir / f"{alias}.rejects.jsonl")) if rejects.count else None
     out.update({"backend": "opensearch", "rejected": rejects.count, "rejects": rejects_file,
                 "cluster": settings.describe(), "spec": spec.to_dict(), "model": encoder.identity.get("name")})

@@ -115,14 +115,20 @@ def index_catalog(catalog: Path, alias: str, *, encoder, template, fields, simil
                             similarity=opts.get("vector_similarity"), index_type=opts.get("index_type") or "hnsw",
                             m=m, ef_construction=max(2, ef_construction), attributes=attributes)
     client, settings = es_client(opts)
+    from mrs.cli.embed_on import prepare_cluster_embedding
+
+    embedding = prepare_cluster_embedding("elasticsearch", client, opts, template, dimension=spec.dimension,
+                                          vector_field=spec.vector_field)
     work_dir = opts.get("work_dir") or Path(".mrs-elasticsearch")
     with progress(quiet=as_json) as bar:
         task = bar.add_task(f"bulk → {alias}", total=None)
         report = index_catalog_elasticsearch(products, client=client, alias=alias, encoder=encoder, spec=spec,
                                              template=template, work_dir=work_dir, resume=bool(opts.get("resume")),
                                              keep=int(opts.get("keep", 1)),
-                                             on_documents=lambda n: bar.advance(task, n))
+                                             on_documents=lambda n: bar.advance(task, n),
+                                             ingest_pipeline=(embedding or {}).get("ingest_pipeline"))
     out = report.to_dict()
+    out.update(embedding or {"embed_on": "local"})
     rejects_file = str(rejects.write(Path(work_dir) / f"{alias}.rejects.jsonl")) if rejects.count else None
     out.update({"backend": "elasticsearch", "rejected": rejects.count, "rejects": rejects_file,
                 "cluster": settings.describe(), "spec": spec.to_dict(), "model": encoder.identity.get("name")})
@@ -165,6 +171,9 @@ def install_templates(rendered_dir: Path, opts: dict[str, Any]) -> dict[str, Any
     vector = next(v for v in rendered.index["mappings"]["properties"].values() if v.get("type") == "dense_vector")
     try:
         result = install_set(client, rendered, int(vector["dims"]))
+        from mrs.cli.embed_on import install_rendered_pipelines
+
+        result["ingest_pipelines"] = install_rendered_pipelines("elasticsearch", client, rendered_dir)
     except InputError:
         raise
     except Exception as e:  # noqa: BLE001 — any client failure becomes one redacted line

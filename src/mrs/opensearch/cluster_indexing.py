@@ -152,6 +152,7 @@ def index_catalog_to_cluster(
     sleep: Callable[[float], None] | None = None,
     rand: Callable[[], float] | None = None,
     now: Any = None,
+    ingest_pipeline: str | None = None,
 ) -> IndexReport:
     """Index ``products`` into a new generation of ``alias`` (or the checkpointed one on resume) and move the
     alias to it once every document is written and counted.
@@ -164,6 +165,8 @@ def index_catalog_to_cluster(
     default). resume: continue the generation recorded in the checkpoint. keep: old generations to keep after
     the swap. seed_cache: an extra, read-only embedding cache file whose vectors are reused bit for bit.
     on_documents(n): progress callback after each bulk chunk. sleep/rand/now: injectable for tests.
+    ingest_pipeline: the cluster embeds (mrs.opensearch.ingest_pipeline): documents go without vector and
+    embedding text through this pipeline, nothing is encoded here and no embedding cache is written.
     InputError: nothing to resume, the checkpointed index is gone, the new index name exists, a product id twice.
     """
     from mrs.indexer.documents import bm25_texts, to_document
@@ -191,6 +194,7 @@ def index_catalog_to_cluster(
         if paths["dead_letter"].exists():
             paths["dead_letter"].unlink()
 
+    use_cache = use_cache and not ingest_pipeline
     embed = CachedEmbedder(encoder, paths["cache"] if use_cache else None, seed_cache if use_cache else None)
     seen: set[str] = set()
     report = IndexReport(alias=alias, index=index, status="incomplete", dead_letter=str(paths["dead_letter"]),
@@ -206,13 +210,19 @@ def index_catalog_to_cluster(
                 if p.id not in checkpoint.written:
                     fresh.append(p)
             docs = [to_document(p, template) for p in fresh]
+            if ingest_pipeline:  # the pipeline writes embedding_text and the vector
+                for p, doc in zip(fresh, docs, strict=True):
+                    source = document_source(doc, spec, bm25_texts(p, spec.text_fields))
+                    source.pop("embedding_text", None)
+                    yield doc.id, source
+                continue
             vectors = embed([d.text for d in docs]) if docs else np.zeros((0, spec.dimension), np.float32)
             for p, doc, vec in zip(fresh, docs, vectors, strict=True):
                 doc.vector = vec
                 yield doc.id, document_source(doc, spec, bm25_texts(p, spec.text_fields))
 
     writer_kwargs: dict[str, Any] = {"config": bulk, "dead_letter": paths["dead_letter"], "checkpoint": checkpoint,
-                                     "on_chunk": on_documents, "rand": rand}
+                                     "on_chunk": on_documents, "rand": rand, "pipeline": ingest_pipeline}
     if sleep is not None:
         writer_kwargs["sleep"] = sleep
     bulk_report = writer_class(client, index, **writer_kwargs).write(sources())

@@ -51,6 +51,7 @@ def index_catalog_opensearch(
     sleep: Callable[[float], None] | None = None,
     rand: Callable[[], float] | None = None,
     now: Any = None,
+    ingest_pipeline: str | None = None,
 ) -> IndexReport:
     """Index ``products`` into a new generation of ``alias`` on the cluster and move the alias to it.
 
@@ -62,6 +63,8 @@ def index_catalog_opensearch(
     read-only embedding cache file (e.g. ``<embedded index>/embedding_cache.npz``) so vectors the embedded
     indexer already computed are reused, bit for bit.
     on_documents(n): progress callback after each bulk chunk. sleep/rand/now: injectable for tests.
+    ingest_pipeline: the cluster embeds through this pipeline (mrs.opensearch.ingest_pipeline), also the new
+    index's ``default_pipeline``; no vector is computed here.
     """
     template = template or ProductTextTemplate()
     base = spec or IndexSpec(dimension=int(encoder.dimension))
@@ -70,9 +73,13 @@ def index_catalog_opensearch(
 
     def create_body() -> dict[str, Any]:
         meta = {"mrs_model": dict(getattr(encoder, "identity", {})), "mrs_text_template": template.template}
-        return index_body(spec, cluster_major_version(client), meta)
+        body = index_body(spec, cluster_major_version(client), meta)
+        if ingest_pipeline:  # every writer's documents get embedded, not only this load's
+            body["settings"]["index"]["default_pipeline"] = ingest_pipeline
+        return body
 
     return index_catalog_to_cluster(
         products, client=client, alias=alias, encoder=encoder, spec=spec, create_body=create_body,
         writer_class=BulkWriter, template=template, work_dir=work_dir, resume=resume, keep=keep, bulk=bulk,
-        use_cache=use_cache, seed_cache=seed_cache, on_documents=on_documents, sleep=sleep, rand=rand, now=now)
+        use_cache=use_cache, seed_cache=seed_cache, on_documents=on_documents, sleep=sleep, rand=rand, now=now,
+        ingest_pipeline=ingest_pipeline)
