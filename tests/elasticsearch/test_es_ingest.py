@@ -10,12 +10,12 @@ inference API (PUT/GET _inference/text_embedding/<id>, service elasticsearch), i
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pytest
 from click.testing import CliRunner
 
+from fakes.ingest import NoLocalEncoding, hashed_vector
 from mrs.data.text import ProductTextTemplate
 from mrs.elasticsearch.ingest_pipeline import embedding_pipeline_body, inference_endpoint_body
 from mrs.errors import InputError
@@ -29,20 +29,6 @@ CATALOG = [
 ]
 
 
-class NoLocalEncoding:
-    backend = "torch"
-    normalize = True
-    space_type = "cosinesimil"
-    dimension = 3
-    identity = {"name": "fake", "sha256": "f" * 64, "path": "/models/fake"}
-
-    def encode(self, texts):
-        raise AssertionError("--embed-on cluster encoded locally")
-
-
-def text_vector(text: str) -> list[float]:
-    h = hashlib.sha256(text.encode()).digest()
-    return [h[0] + 1.0, h[1] + 1.0, h[2] + 1.0]
 
 
 @pytest.fixture
@@ -57,7 +43,7 @@ def es_node(es, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     es.inference_endpoints["minilm-e"] = {"inference_id": "minilm-e", "task_type": "text_embedding",
                                           "service": "elasticsearch", "service_settings": {"model_id": "minilm"}}
-    es.ingest.embedders["minilm-e"] = text_vector
+    es.ingest.embedders["minilm-e"] = hashed_vector
     return es
 
 
@@ -101,7 +87,7 @@ def test_embed_on_cluster_sends_no_vectors_through_the_pipeline(es_node, tmp_pat
 
     for row in CATALOG:
         text = ProductTextTemplate().render(Product(row["id"], row))
-        assert docs[row["id"]]["embedding_text"] == text and docs[row["id"]]["embedding"] == text_vector(text)
+        assert docs[row["id"]]["embedding_text"] == text and docs[row["id"]]["embedding"] == hashed_vector(text)
     assert docs["p2"]["embedding_text"] == "Blue denim jeans. Category: Clothing > Jeans"
 
 

@@ -22,6 +22,27 @@ from typing import Any
 from mrs.opensearch.ingest_pipeline import EMBEDDING_TEXT_SCRIPT
 
 
+class NoLocalEncoding:
+    """The local encoder of a cluster-embedded load: identity and a 3-d dimension only; encoding fails the test."""
+
+    backend = "torch"
+    normalize = True
+    space_type = "cosinesimil"
+    dimension = 3
+    identity = {"name": "fake", "sha256": "f" * 64, "path": "/models/fake"}
+
+    def encode(self, texts):
+        raise AssertionError("--embed-on cluster encoded locally")
+
+
+def hashed_vector(text: str) -> list[float]:
+    """A deterministic 3-d stand-in for a cluster model's embedding of ``text``."""
+    import hashlib
+
+    h = hashlib.sha256(text.encode()).digest()
+    return [h[0] + 1.0, h[1] + 1.0, h[2] + 1.0]
+
+
 class IngestFailure(Exception):
     """A processor failed: the bulk item gets status 400 with this reason."""
 

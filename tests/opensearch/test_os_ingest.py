@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fakes.ingest import _py_float, run_embedding_text_script
+from fakes.ingest import NoLocalEncoding, _py_float, hashed_vector, run_embedding_text_script
 from mrs.data.catalog import Product
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
 from mrs.errors import InputError
@@ -141,24 +141,6 @@ def test_ingest_text_equals_local_text_for_the_sample_catalog(sample_products, t
 
 # ---------------------------------------------------------------------------- `mrs index catalog --embed-on cluster`
 
-class NoLocalEncoding:
-    """The local encoder of a cluster-embedded load: identity and dimension only; encoding is a test failure."""
-
-    backend = "torch"
-    normalize = True
-    space_type = "cosinesimil"
-    dimension = 3
-    identity = {"name": "fake", "sha256": "f" * 64, "path": "/models/fake"}
-
-    def encode(self, texts):
-        raise AssertionError("--embed-on cluster encoded locally")
-
-
-def text_vector(text: str) -> list[float]:
-    import hashlib
-
-    h = hashlib.sha256(text.encode()).digest()
-    return [h[0] + 1.0, h[1] + 1.0, h[2] + 1.0]
 
 
 @pytest.fixture
@@ -173,7 +155,7 @@ def os_node(cluster, monkeypatch):
     monkeypatch.delenv("MRS_OPENSEARCH_PASSWORD", raising=False)
     cluster.ml_models["model-1"] = {"model_state": "DEPLOYED", "function_name": "TEXT_EMBEDDING",
                                     "model_config": {"embedding_dimension": 3}}
-    cluster.ingest.embedders["model-1"] = text_vector
+    cluster.ingest.embedders["model-1"] = hashed_vector
     return cluster
 
 
@@ -221,7 +203,7 @@ def test_embed_on_cluster_sends_no_vectors_through_the_pipeline(os_node, tmp_pat
     template = ProductTextTemplate()
     for p in products:
         assert docs[p.id]["embedding_text"] == template.render(p)
-        assert docs[p.id]["embedding"] == text_vector(template.render(p))
+        assert docs[p.id]["embedding"] == hashed_vector(template.render(p))
     assert not (tmp_path / "work" / "shop.embedding_cache.npz").exists()
 
 
