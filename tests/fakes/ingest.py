@@ -47,11 +47,15 @@ class IngestFailure(Exception):
     """A processor failed: the bulk item gets status 400 with this reason."""
 
 
+def _is_space(s: str, i: int, w: str) -> bool:
+    return w.find(s[i:i + 1]) >= 0
+
+
 def _strip(s: str, w: str) -> str:
     a, b = 0, len(s)
-    while a < b and w.find(s[a]) >= 0:
+    while a < b and _is_space(s, a, w):
         a += 1
-    while b > a and w.find(s[b - 1]) >= 0:
+    while b > a and _is_space(s, b - 1, w):
         b -= 1
     return s[a:b]
 
@@ -59,41 +63,67 @@ def _strip(s: str, w: str) -> str:
 def _collapse(s: str, w: str) -> str:
     out: list[str] = []
     gap = False
-    for c in s:
-        if w.find(c) >= 0:
+    for i in range(len(s)):
+        if _is_space(s, i, w):
             gap = True
         else:
             if gap and out:
                 out.append(" ")
             gap = False
-            out.append(c)
+            out.append(s[i])
     return "".join(out)
 
 
-def _java_double_to_string_digits(d: float) -> Decimal:
-    """new BigDecimal(Double.toString(d)).stripTrailingZeros(): Java ≥ 19 prints the shortest round-trip digits."""
-    return Decimal(repr(d)).normalize()
+def java_double_to_string(d: float) -> str:
+    """Java's Double.toString(d) for d > 0 (Java ≥ 19: the shortest round-trip digits, which are repr's): plain
+    with at least one fraction digit for 1e-3 ≤ d < 1e7 ("100.0", "0.001"), else "d.dddE±n" ("1.0E-5")."""
+    digits, exp = _shortest_digits(d)
+    if 1e-3 <= d < 1e7:
+        point = exp + 1
+        if point <= 0:
+            return "0." + "0" * -point + digits
+        whole, frac = (digits + "0" * max(0, point - len(digits)))[:point], digits[point:]
+        return whole + "." + (frac or "0")
+    return digits[0] + "." + (digits[1:] or "0") + "E" + str(exp)
+
+
+def _shortest_digits(d: float) -> tuple[str, int]:
+    """(significant digits without trailing zeros, decimal exponent of the first digit) of repr(d)."""
+    sign, digit_tuple, exponent = Decimal(repr(d)).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    return digits, len(digits) - 1 + exponent
 
 
 def _py_float(d: float) -> str:
+    """The script's pyFloat: parse Double.toString's mantissa / exponent, lay the digits out as repr does."""
     if d != d:
         return ""
     if d in (float("inf"), float("-inf")):
         return "inf" if d > 0 else "-inf"
     if d == 0:
         return "-0.0" if str(d).startswith("-") else "0.0"
-    bd = _java_double_to_string_digits(d)
-    sign_bit, digit_tuple, exponent = bd.as_tuple()
-    digits = "".join(map(str, digit_tuple))
-    scale = -exponent
-    exp = len(digits) - 1 - scale
+    j = java_double_to_string(-d if d < 0 else d)
+    e = j.find("E")
+    exp10 = 0 if e < 0 else int(j[e + 1:])
+    mantissa = j if e < 0 else j[:e]
+    dot = mantissa.find(".")
+    m = mantissa[:dot] + mantissa[dot + 1:]
+    point = dot + exp10
+    while len(m) > 1 and m.startswith("0"):
+        m, point = m[1:], point - 1
+    while len(m) > 1 and m.endswith("0"):
+        m = m[:-1]
     sign = "-" if d < 0 else ""
+    exp = point - 1
     if exp < -4 or exp >= 16:
-        m = digits[:1] + ("." + digits[1:] if len(digits) > 1 else "")
+        lead = m[:1] + ("." + m[1:] if len(m) > 1 else "")
         ae = -exp if exp < 0 else exp
-        return sign + m + "e" + ("-" if exp < 0 else "+") + ("0" if ae < 10 else "") + str(ae)
-    plain = format(abs(bd), "f")  # BigDecimal.toPlainString
-    return sign + (plain if "." in plain else plain + ".0")
+        return sign + lead + "e" + ("-" if exp < 0 else "+") + ("0" if ae < 10 else "") + str(ae)
+    if point <= 0:
+        return sign + "0." + "0" * -point + m
+    if point >= len(m):
+        return sign + m + "0" * (point - len(m)) + ".0"
+    return sign + m[:point] + "." + m[point:]
 
 
 def _text(v: Any, d: dict, name: str) -> str:
@@ -138,7 +168,9 @@ def _as_list(v: Any, d: dict, name: str) -> list[str]:
 def _bound(b: Any, n: int, missing: int) -> int:
     if b is None:
         return missing
-    return max(0, n + b) if b < 0 else min(b, n)
+    if b < 0:
+        return 0 if n + b < 0 else n + b
+    return b if b < n else n
 
 
 def run_embedding_text_script(ctx: dict[str, Any], params: dict[str, Any]) -> None:

@@ -20,7 +20,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fakes.ingest import NoLocalEncoding, _py_float, hashed_vector, run_embedding_text_script
+from fakes.ingest import (
+    NoLocalEncoding,
+    _py_float,
+    hashed_vector,
+    java_double_to_string,
+    run_embedding_text_script,
+)
 from fakes.text_catalog import EDGE_PRODUCTS, TEMPLATES, edge_catalog
 from mrs.data.catalog import Product
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
@@ -81,6 +87,29 @@ def test_script_handles_what_json_sends_as_python_str_does():
     assert ingest_text(t, p) == t.render(p) == "True. 3. 2.5. 1.0 > y"
     with pytest.raises(Exception, match=r"field \[a\] holds an object"):
         ingest_text(t, Product("x", {"a": {"k": 1}}))
+
+
+@pytest.mark.parametrize("value,java", [
+    (100.0, "100.0"), (0.001, "0.001"), (1e-5, "1.0E-5"), (12345678.5, "1.23456785E7"), (1e7, "1.0E7"),
+    (1234567.0, "1234567.0"), (0.1, "0.1"), (1.5e20, "1.5E20"), (9.999e-4, "9.999E-4"),
+])
+def test_fake_double_to_string_is_javas(value, java):
+    assert java_double_to_string(value) == java  # Double.toString as the JDK documents it
+
+
+# Painless allowlist (OpenSearch modules/lang-painless .../spi/java.lang.txt, java.util.txt): the methods the
+# script may call. String has no indexOf(int) and Math.max/min take doubles only, so the script uses neither.
+ALLOWED_CALLS = {"substring", "indexOf", "length", "append", "toString", "startsWith", "endsWith", "parseInt",
+                 "isInfinite", "doubleValue", "booleanValue", "add", "get", "size", "containsKey"}
+
+
+def test_script_calls_only_allowlisted_methods():
+    import re
+
+    body = EMBEDDING_TEXT_SCRIPT
+    calls = set(re.findall(r"\.([A-Za-z_]+)\(", body))
+    assert calls <= ALLOWED_CALLS, calls - ALLOWED_CALLS
+    assert "indexOf((int)" not in body and "Math." not in body and "java.math" not in body
 
 
 def test_script_float_text_is_python_repr():

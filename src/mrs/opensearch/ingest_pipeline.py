@@ -6,9 +6,9 @@ the embedding text from the document's ``product`` fields exactly as mrs.data.te
 The script is one fixed Painless source (``EMBEDDING_TEXT_SCRIPT``) that interprets the template description
 (mrs.data.text.ProductTextTemplate.description) passed in its ``params``: the same description the local
 renderer interprets, so the two texts cannot diverge by construction. Value → text follows Python's
-``str()``: booleans True / False, integers as digits, doubles as Python's ``repr`` (shortest round-trip
-digits, which Java ≥ 19's Double.toString also gives; positional between 1e-4 and 1e16, else ``1e-05`` /
-``1.5e+20``), lists joined with ' > '. A field holding a JSON object fails the document (Python would print a
+``str()``: booleans True / False, integers as digits, doubles as Python's ``repr``: the digits of Java's
+Double.toString (shortest round-trip digits since Java 19, as ``repr``'s) laid out as ``repr`` lays them out
+(positional from 1e-4 to below 1e16, else ``1e-05`` / ``1.5e+20``), lists joined with ' > '. A field holding a JSON object fails the document (Python would print a
 dict repr no cluster reproduces). The same script serves Elasticsearch (mrs.elasticsearch.ingest_pipeline).
 
 Documents sent through the pipeline carry no vector and no ``embedding_text``: the pipeline writes both.
@@ -17,7 +17,9 @@ Documentation relied on: OpenSearch "Text embedding processor" (ingest-pipelines
 model_id, field_map input → vector field), "Script processor" (lang, source, params, ctx access), "Create or
 update ingest pipeline" (PUT _ingest/pipeline/ID), ML Commons "Get model" (GET /_plugins/_ml/models/ID:
 model_state, model_config.embedding_dimension); Painless language spec (functions before statements, map
-shortcut access, java.math.BigDecimal in the allowlist).
+and list shortcut access) and its java.lang allowlist (String.indexOf(String[, int]), substring, startsWith,
+endsWith; StringBuilder.append(def); Double.toString / isInfinite; Integer.parseInt — no String.indexOf(int),
+no int Math.max).
 """
 
 from __future__ import annotations
@@ -34,36 +36,51 @@ SCRIPT_TAG = "mrs-embedding-text"
 EMBED_TAG = "mrs-embedding"
 
 EMBEDDING_TEXT_SCRIPT = """
+boolean isSpace(String s, int i, String w) {
+  return w.indexOf(s.substring(i, i + 1)) >= 0;
+}
 String strip(String s, String w) {
   int a = 0; int b = s.length();
-  while (a < b && w.indexOf((int) s.charAt(a)) >= 0) { a++; }
-  while (b > a && w.indexOf((int) s.charAt(b - 1)) >= 0) { b--; }
+  while (a < b && isSpace(s, a, w)) { a++; }
+  while (b > a && isSpace(s, b - 1, w)) { b--; }
   return s.substring(a, b);
 }
 String collapse(String s, String w) {
   StringBuilder out = new StringBuilder(); boolean gap = false;
   for (int i = 0; i < s.length(); i++) {
-    char c = s.charAt(i);
-    if (w.indexOf((int) c) >= 0) { gap = true; }
-    else { if (gap && out.length() > 0) { out.append(' '); } gap = false; out.append(c); }
+    if (isSpace(s, i, w)) { gap = true; }
+    else { if (gap && out.length() > 0) { out.append(' '); } gap = false; out.append(s.substring(i, i + 1)); }
   }
   return out.toString();
+}
+String zeros(int n) {
+  StringBuilder z = new StringBuilder();
+  for (int i = 0; i < n; i++) { z.append('0'); }
+  return z.toString();
 }
 String pyFloat(double d) {
   if (d != d) { return ''; }
   if (Double.isInfinite(d)) { return d > 0 ? 'inf' : '-inf'; }
   if (d == 0) { return 1.0 / d < 0 ? '-0.0' : '0.0'; }
-  BigDecimal bd = new BigDecimal(Double.toString(d)).stripTrailingZeros();
-  String digits = bd.unscaledValue().abs().toString();
-  int exp = digits.length() - 1 - bd.scale();
+  String j = Double.toString(d < 0 ? -d : d);
+  int e = j.indexOf('E');
+  int exp10 = e < 0 ? 0 : Integer.parseInt(j.substring(e + 1));
+  String mantissa = e < 0 ? j : j.substring(0, e);
+  int dot = mantissa.indexOf('.');
+  String m = mantissa.substring(0, dot) + mantissa.substring(dot + 1);
+  int point = dot + exp10;
+  while (m.length() > 1 && m.startsWith('0')) { m = m.substring(1); point--; }
+  while (m.length() > 1 && m.endsWith('0')) { m = m.substring(0, m.length() - 1); }
   String sign = d < 0 ? '-' : '';
+  int exp = point - 1;
   if (exp < -4 || exp >= 16) {
-    String m = digits.substring(0, 1) + (digits.length() > 1 ? '.' + digits.substring(1) : '');
+    String lead = m.substring(0, 1) + (m.length() > 1 ? '.' + m.substring(1) : '');
     int ae = exp < 0 ? -exp : exp;
-    return sign + m + 'e' + (exp < 0 ? '-' : '+') + (ae < 10 ? '0' : '') + ae;
+    return sign + lead + 'e' + (exp < 0 ? '-' : '+') + (ae < 10 ? '0' : '') + ae;
   }
-  String plain = bd.abs().toPlainString();
-  return sign + (plain.indexOf('.') < 0 ? plain + '.0' : plain);
+  if (point <= 0) { return sign + '0.' + zeros(-point) + m; }
+  if (point >= m.length()) { return sign + m + zeros(point - m.length()) + '.0'; }
+  return sign + m.substring(0, point) + '.' + m.substring(point);
 }
 String text(def v, def d, String name) {
   if (v == null) { return ''; }
@@ -76,7 +93,7 @@ String text(def v, def d, String name) {
     return out.toString();
   }
   if (v instanceof Map) { throw new IllegalArgumentException('mrs text template: field [' + name + '] holds an object'); }
-  if (v instanceof Boolean) { return v ? 'True' : 'False'; }
+  if (v instanceof Boolean) { return ((Boolean) v).booleanValue() ? 'True' : 'False'; }
   if (v instanceof Double || v instanceof Float) { return strip(pyFloat(((Number) v).doubleValue()), d.whitespace); }
   return strip(v.toString(), d.whitespace);
 }
@@ -106,8 +123,8 @@ List asList(def v, def d, String name) {
 int bound(def b, int n, int missing) {
   if (b == null) { return missing; }
   int i = (int) b;
-  if (i < 0) { return Math.max(0, n + i); }
-  return Math.min(i, n);
+  if (i < 0) { return n + i < 0 ? 0 : n + i; }
+  return i < n ? i : n;
 }
 def d = params.description;
 def product = ctx.product;
