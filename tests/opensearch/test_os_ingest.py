@@ -325,3 +325,33 @@ def test_cluster_embedded_vectors_agree_with_local_ones(cluster, minilm, monkeyp
     remote = np.array([docs[p.id]["embedding"] for p in products], dtype=np.float64)
     cosines = (remote * local).sum(axis=1) / (np.linalg.norm(remote, axis=1) * np.linalg.norm(local, axis=1))
     assert len(cosines) == 308 and cosines.min() >= 0.999, cosines.min()
+
+
+def test_render_takes_the_index_template_and_refuses_another(tmp_path):
+    from mrs.cli.main import cli
+
+    index_dir = tmp_path / "idx"
+    small = write_catalog(tmp_path / "c.jsonl", EDGE_PRODUCTS[1:4])
+    import mrs.cli.index as cli_index
+
+    class Tiny(NoLocalEncoding):
+        def encode(self, texts, **kwargs):
+            return np.array([hashed_vector(t) for t in texts], dtype=np.float32)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cli_index, "load_encoder", lambda *a, **kw: Tiny())
+        built = CliRunner().invoke(cli, ["index", "catalog", str(small), "--index", str(index_dir),
+                                         "--text-template", "{title}. {color}", "--json"])
+    assert built.exit_code == 0, built.output
+    out_dir = tmp_path / "os"
+    ok = CliRunner().invoke(cli, ["templates", "render", "--from-index", str(index_dir), "--out", str(out_dir),
+                                  "--model-id", "m1", "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["text_template"] == "{title}. {color}"
+    assert pipeline_template(json.loads((out_dir / "ingest" / "mrs-embed.json").read_text())) == "{title}. {color}"
+    other = CliRunner().invoke(cli, ["templates", "render", "--from-index", str(index_dir), "--out", str(out_dir),
+                                     "--model-id", "m1", "--text-template", "{title}"])
+    assert other.exit_code == 2 and "differs from the template the index was built with" in other.stderr
+    stray = CliRunner().invoke(cli, ["templates", "render", "--dimension", "3", "--out", str(out_dir),
+                                     "--text-template", "{title}"])
+    assert stray.exit_code == 2 and "--text-template goes with --model-id" in stray.output
