@@ -236,9 +236,10 @@ class IngestPipelines:
                 if conf.get("source") != EMBEDDING_TEXT_SCRIPT:
                     raise IngestFailure("the fake runs only mrs's embedding-text script")
                 run_embedding_text_script(ctx, conf["params"])
-            elif kind == "text_embedding":
+            elif kind == "text_embedding":  # neural-search ≥ 2.19 skips a blank field (no vector)
                 (src, dst), = conf["field_map"].items()
-                ctx[dst] = self._embed(conf["model_id"], ctx[src])
+                if ctx.get(src) and ctx[src].strip():
+                    ctx[dst] = self._embed(conf["model_id"], ctx[src])
             elif kind == "inference":
                 for io in conf["input_output"]:
                     ctx[io["output_field"]] = self._embed(conf["model_id"], ctx[io["input_field"]])

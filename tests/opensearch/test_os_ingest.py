@@ -195,8 +195,15 @@ def test_embed_on_cluster_sends_no_vectors_through_the_pipeline(os_node, tmp_pat
     docs = os_node.indices[out["index"]]["docs"]
     template = ProductTextTemplate()
     for p in products:
-        assert docs[p.id]["embedding_text"] == template.render(p)
-        assert docs[p.id]["embedding"] == hashed_vector(template.render(p))
+        text = template.render(p)
+        assert docs[p.id]["embedding_text"] == text
+        if text:
+            assert docs[p.id]["embedding"] == hashed_vector(text)
+        else:  # neural-search ≥ 2.19 stores a blank text without a vector: counted and named, not silent
+            assert "embedding" not in docs[p.id]
+    empty = [p.id for p in products if not template.render(p)]
+    assert empty == ["e1"] and out["empty_texts"] == 1
+    assert f"warning: the embedding text is empty for 1 of {len(products)} products (e1)" in result.stderr
     assert not (tmp_path / "work" / "shop.embedding_cache.npz").exists()
 
 
@@ -321,10 +328,11 @@ def test_cluster_embedded_vectors_agree_with_local_ones(cluster, minilm, monkeyp
     assert result.exit_code == 0, result.output
     docs = cluster.indices[json.loads(result.stdout)["index"]]["docs"]
     template = ProductTextTemplate()
-    local = encoder.encode([template.render(p) for p in products])
-    remote = np.array([docs[p.id]["embedding"] for p in products], dtype=np.float64)
+    embedded = [p for p in products if template.render(p)]  # e1 has no text: no vector on the cluster
+    local = encoder.encode([template.render(p) for p in embedded])
+    remote = np.array([docs[p.id]["embedding"] for p in embedded], dtype=np.float64)
     cosines = (remote * local).sum(axis=1) / (np.linalg.norm(remote, axis=1) * np.linalg.norm(local, axis=1))
-    assert len(cosines) == 308 and cosines.min() >= 0.999, cosines.min()
+    assert len(cosines) == 307 and cosines.min() >= 0.999, cosines.min()
 
 
 def test_render_takes_the_index_template_and_refuses_another(tmp_path):

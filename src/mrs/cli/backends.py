@@ -230,7 +230,7 @@ def index_catalog_cluster(kind: str, catalog: Path, alias: str, *, encoder, temp
     from mrs.cli.embed_on import prepare_cluster_embedding
 
     embedding = prepare_cluster_embedding(kind, client, opts, template, dimension=spec.dimension,
-                                          vector_field=spec.vector_field)
+                                          vector_field=spec.vector_field, products=products)
     work_dir = Path(opts.get("work_dir") or ".mrs-opensearch")
     with progress(quiet=as_json) as bar:
         task = bar.add_task(f"bulk → {alias}", total=None)

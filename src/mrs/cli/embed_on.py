@@ -56,10 +56,14 @@ def embed_on_options(f: Callable) -> Callable:
 
 
 def prepare_cluster_embedding(kind: str, client: Any, opts: dict[str, Any], template: Any, *, dimension: int,
-                              vector_field: str) -> dict[str, Any] | None:
+                              vector_field: str, products: list | None = None) -> dict[str, Any] | None:
     """None for --embed-on local; else make the pipeline ready (create/update with --model-id, else check the
-    installed one) and return {"embed_on", "ingest_pipeline", "model_id"}. InputError (exit 2) when neither
-    --model-id nor --ingest-pipeline is given, the model / endpoint or the pipeline is missing."""
+    installed one) and return {"embed_on", "ingest_pipeline", "model_id", "empty_texts"}. InputError (exit 2)
+    when neither --model-id nor --ingest-pipeline is given, the model / endpoint or the pipeline is missing.
+
+    empty_texts: products whose embedding text is empty. mrs embeds '' locally; OpenSearch's text_embedding
+    processor fails such a document before 2.19 and stores it without a vector from 2.19 on, so they are
+    counted and named on stderr rather than left to differ silently."""
     if opts.get("embed_on", "local") != "cluster":
         return None
     model_id, name = opts.get("model_id"), opts.get("ingest_pipeline")
@@ -76,7 +80,16 @@ def prepare_cluster_embedding(kind: str, client: Any, opts: dict[str, Any], temp
         from mrs.elasticsearch.ingest_pipeline import prepare_pipeline
 
         prepare_pipeline(client, name, template, model_id=model_id, vector_field=vector_field)
-    return {"embed_on": "cluster", "ingest_pipeline": name, "model_id": model_id}
+    empty = [p.id for p in products or () if not template.render(p)]
+    if empty:
+        from mrs.cli.common import err_console
+
+        shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+        err_console.print(f"warning: the embedding text is empty for {len(empty)} of {len(products or ())} products "
+                          f"({shown}): mrs would embed '' for them, the cluster does not (OpenSearch ≥ 2.19 stores "
+                          "them without a vector, older versions reject them into the dead letter)",
+                          highlight=False, markup=False)
+    return {"embed_on": "cluster", "ingest_pipeline": name, "model_id": model_id, "empty_texts": len(empty)}
 
 
 def embedding_render_options(f: Callable) -> Callable:

@@ -118,7 +118,7 @@ def index_catalog(catalog: Path, alias: str, *, encoder, template, fields, simil
     from mrs.cli.embed_on import prepare_cluster_embedding
 
     embedding = prepare_cluster_embedding("elasticsearch", client, opts, template, dimension=spec.dimension,
-                                          vector_field=spec.vector_field)
+                                          vector_field=spec.vector_field, products=products)
     work_dir = opts.get("work_dir") or Path(".mrs-elasticsearch")
     with progress(quiet=as_json) as bar:
         task = bar.add_task(f"bulk → {alias}", total=None)
