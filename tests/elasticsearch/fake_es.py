@@ -32,6 +32,16 @@ class FakeES(InMemoryCluster):
     def __init__(self, version: str = "9.1.0") -> None:
         super().__init__(version)
         self.requests: list[tuple[str, str, Any]] = []
+        self.inference_endpoints: dict[str, dict[str, Any]] = {}  # GET _inference/text_embedding/ID answers
+
+    def route(self, method: str, parts: list[str], body: Any) -> tuple[int, Any] | None:
+        if parts[:1] == ["_inference"] and len(parts) == 3 and method == "GET":
+            found = self.inference_endpoints.get(parts[2])
+            if found is None:
+                return 404, {"status": 404, "error": {"type": "resource_not_found_exception",
+                                                      "reason": f"Inference endpoint not found [{parts[2]}]"}}
+            return 200, {"endpoints": [found]}
+        return None
 
     def client(self, **kwargs: Any) -> Elasticsearch:
         fake = self

@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from fakes.ingest import IngestFailure, IngestPipelines
 from fakes.mustache import chevron_render
 
 
@@ -36,6 +37,7 @@ class InMemoryCluster(abc.ABC):
         # answers a search's ``aggs``: (index, request, params) → the ``aggregations`` object
         self.aggregation_responder: Callable[..., dict] | None = None
         self.alias_actions: list[dict] = []
+        self.ingest = IngestPipelines()  # _ingest/pipeline/ID, run on bulk items that name one (fakes/ingest.py)
 
     # ------------------------------------------------------------------ what a target defines
     @abc.abstractmethod
@@ -77,7 +79,7 @@ class InMemoryCluster(abc.ABC):
         parts = [p for p in path.split("?")[0].split("/") if p]
         if not parts:
             return 200, self.root_info()
-        answer = self.route(method, parts, body)
+        answer = self.route(method, parts, body) or self.ingest.route(method, parts, body)
         if answer is not None:
             return answer
         head = parts[0]
@@ -160,9 +162,23 @@ class InMemoryCluster(abc.ABC):
                 items.append({op: {"_index": index, "_id": doc_id, "status": status, "error": error}})
                 errors = True
                 continue
-            self.indices.setdefault(index, {"body": {}, "docs": {}})["docs"][doc_id] = json.loads(source_line)
+            source = json.loads(source_line)
+            pipeline = meta.get("pipeline") or self._default_pipeline(index)
+            if pipeline is not None:
+                try:
+                    source = self.ingest.run(pipeline, doc_id, source)
+                except IngestFailure as e:
+                    items.append({op: {"_index": index, "_id": doc_id, "status": 400,
+                                       "error": {"type": "illegal_argument_exception", "reason": str(e)}}})
+                    errors = True
+                    continue
+            self.indices.setdefault(index, {"body": {}, "docs": {}})["docs"][doc_id] = source
             items.append({op: {"_index": index, "_id": doc_id, "status": 201, "result": "created"}})
         return {"took": 1, "errors": errors, "items": items}
+
+    def _default_pipeline(self, index: str) -> str | None:
+        settings = self.indices.get(index, {}).get("body", {}).get("settings", {})
+        return (settings.get("index") or {}).get("default_pipeline") or settings.get("index.default_pipeline")
 
     def _update_aliases(self, body: dict) -> tuple[int, Any]:
         # validate all first: the real API applies all actions or none

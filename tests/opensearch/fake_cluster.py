@@ -29,6 +29,7 @@ class FakeCluster(InMemoryCluster):
     def __init__(self, version: str = "3.1.0") -> None:
         super().__init__(version)
         self.pipelines: dict[str, Any] = {}
+        self.ml_models: dict[str, dict[str, Any]] = {}  # GET /_plugins/_ml/models/ID answers
         self.requests: list[tuple[str, str, dict, Any]] = []
 
     def client(self, **kwargs: Any) -> OpenSearch:
@@ -47,6 +48,10 @@ class FakeCluster(InMemoryCluster):
         if parts[:2] == ["_search", "pipeline"]:
             self.pipelines[parts[2]] = json.loads(body)
             return 200, {"acknowledged": True}
+        if parts[:3] == ["_plugins", "_ml", "models"] and len(parts) == 4 and method == "GET":
+            found = self.ml_models.get(parts[3])
+            return (200, found) if found is not None else (404, {"status": 404, "error": {
+                "type": "status_exception", "reason": "Failed to find model"}})
         return None
 
     def search_hits(self, index: str, req: dict, params: dict) -> list[dict]:

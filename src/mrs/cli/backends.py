@@ -196,9 +196,16 @@ def index_catalog_cluster(kind: str, catalog: Path, alias: str, *, encoder, temp
         spec = ElasticIndexSpec(bm25_similarity=similarity, similarity=opts.get("vector_similarity"),
                                 index_type=opts.get("index_type") or "hnsw", **common)
         client, settings = es_client(opts)
+    from mrs.cli.embed_on import prepare_cluster_embedding
+
+    embedding = prepare_cluster_embedding(kind, client, opts, template, dimension=spec.dimension,
+                                          vector_field=spec.vector_field, products=products)
     with progress(quiet=as_json) as bar:
         task = bar.add_task(f"bulk → {alias}", total=None)
         report = index_catalog(products, client=client, alias=alias, encoder=encoder, spec=spec,
-                               on_documents=lambda n: bar.advance(task, n), **load)
-    return load_summary(report, backend=kind, rejects=rejects, work_dir=work_dir, settings=settings, spec=spec,
-                        encoder=encoder)
+                               on_documents=lambda n: bar.advance(task, n),
+                               ingest_pipeline=(embedding or {}).get("ingest_pipeline"), **load)
+    out = load_summary(report, backend=kind, rejects=rejects, work_dir=work_dir, settings=settings, spec=spec,
+                       encoder=encoder)
+    out.update(embedding or {"embed_on": "local"})
+    return out

@@ -116,6 +116,9 @@ def install_templates(rendered_dir: Path, opts: dict[str, Any]) -> dict[str, Any
     vector = next(v for v in rendered.index["mappings"]["properties"].values() if v.get("type") == "dense_vector")
     try:
         result = install_set(client, rendered, int(vector["dims"]))
+        from mrs.cli.embed_on import install_rendered_pipelines
+
+        result["ingest_pipelines"] = install_rendered_pipelines("elasticsearch", client, rendered_dir)
     except InputError:
         raise
     except Exception as e:  # noqa: BLE001 — any client failure becomes one redacted line

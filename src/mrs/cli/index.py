@@ -8,6 +8,7 @@ import click
 
 from mrs.cli.backends import CLUSTER_BACKENDS, backend_errors, index_catalog_cluster, index_cluster_options
 from mrs.cli.common import err_console, handle_errors, json_option, on_error_option, print_json, progress
+from mrs.cli.embed_on import embed_on_options
 from mrs.cli.text_options import text_template_option
 from mrs.data.readers import Rejects, read_catalog
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
@@ -80,6 +81,7 @@ def command() -> None:
 @click.option("--wait", is_flag=True, help="Embedded: when another `mrs index catalog` is writing this index, wait "
               "for it to finish instead of exiting 2 (one writer at a time; see .<name>.lock beside the index).")
 @index_cluster_options
+@embed_on_options
 @on_error_option
 @json_option
 @handle_errors
@@ -106,6 +108,7 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
       mrs index catalog products.jsonl --index idx --field-types "rating_count=numeric,model=none"
       MRS_OPENSEARCH_URL=https://localhost:9200 mrs index catalog demo/catalog.jsonl --backend opensearch --index products
       MRS_ELASTICSEARCH_URL=https://es:9200 mrs index catalog demo/catalog.jsonl --backend elasticsearch --index products
+      mrs index catalog demo/catalog.jsonl --backend opensearch --index products --embed-on cluster --model-id <ID>
     """
     fields = parse_fields(fields_spec)
     field_types = parse_field_types(field_types_spec)

@@ -9,6 +9,7 @@ import click
 
 from mrs.cli.cluster import cluster_client, cluster_errors, cluster_options, pop_cluster_options
 from mrs.cli.common import err_console, handle_errors, json_option, print_json
+from mrs.cli.embed_on import embedding_render_options, install_rendered_pipelines, render_embedding_pipeline
 from mrs.errors import InputError
 from mrs.opensearch.mapping import ENGINES, IndexSpec, shard_notes, spec_from_manifest
 from mrs.opensearch.pipelines import read_calibration
@@ -61,24 +62,29 @@ def command() -> None:
               default=None, help="Elasticsearch dense_vector similarity [default: from the space type].")
 @click.option("--index-options", "index_type", type=click.Choice(["hnsw", "int8_hnsw", "bbq_hnsw"]), default="hnsw",
               show_default=True, help="Elasticsearch dense_vector index_options type.")
+@embedding_render_options
 @json_option
 @handle_errors
 def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, k1, b, analyzer, space_type,
            engine, m, ef_construction, ef_search, pagination_depth, rank_constant, tie_breaker, cluster_version,
-           as_json, target="opensearch", vector_similarity=None, index_type="hnsw") -> None:
+           as_json, target="opensearch", vector_similarity=None, index_type="hnsw", model_id=None,
+           ingest_pipeline="mrs-embed", text_template=None) -> None:
     """Render the deployable set into --out: index.json (PUT /<index>), pipelines/mrs-hybrid.json (the
     calibrated normalization-processor) and mrs-hybrid-rrf.json (score-ranker RRF), templates/mrs-lexical,
     mrs-dense, mrs-dense-min-<level> (radial, one per calibrated level) and mrs-hybrid (PUT /_scripts/<id>),
     and manifest.json. Each template is rendered with a hostile query before it is written. With --target
     elasticsearch and a calibration fitted for OpenSearch whose blend Elasticsearch cannot run (z_score, score
     bounds, geometric/harmonic mean), the best configuration of the calibration's ranking that it can run is
-    deployed instead; stderr says so and manifest.json records it (``blend``).
+    deployed instead; stderr says so and manifest.json records it (``blend``). With --model-id, also
+    ingest/mrs-embed.json: the ingest pipeline that builds the embedding text and embeds it on the cluster
+    (`mrs index catalog --embed-on cluster`).
 
     \b
     Example:
       mrs templates render --calibration demo/calibration.json --from-index demo/index --out opensearch/
       mrs templates render --dimension 384 --fields "title^3,description" --out opensearch/ --json
       mrs templates render --target elasticsearch --calibration demo/calibration.json --from-index demo/index --out es/
+      mrs templates render --from-index demo/index --out opensearch/ --model-id <ML model id>   # + ingest/mrs-embed.json
     """
     from mrs.indexer.documents import parse_fields
 
@@ -109,6 +115,8 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
                                rank_constant=60 if rank_constant is None else rank_constant,
                                tie_breaker=tie_breaker, vector_similarity=vector_similarity, index_type=index_type)
         out["calibration"] = str(calibration) if calibration else None
+        out.update(render_embedding_pipeline(target, out_dir, model_id=model_id, name=ingest_pipeline,
+                                             text_template=text_template, index_dir=index_dir))
         blend = out["blend"]
         if blend.get("substituted"):  # stderr, with --json too: the deployed blend is not the calibrated one
             err_console.print(f"note: {blend['reason']}; deploying the best Elasticsearch-expressible configuration "
@@ -119,6 +127,7 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
         else:
             err_console.print(f"wrote {len(out['files'])} files to {out_dir}: templates "
                               f"{', '.join(out['templates'])}", highlight=False)
+            _print_ingest_note(out)
         _print_scoring_notes(shard_notes(spec.shards, "elasticsearch"))
         return
     rendered = render_set(cal, spec, pagination_depth=pagination_depth, rank_constant=rank_constant,
@@ -127,12 +136,22 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
     out = {"out": str(out_dir), "files": paths, "pipelines": sorted(rendered.pipelines),
            "templates": sorted(rendered.templates), "radial_levels": rendered.radial_levels,
            "calibration": str(calibration) if calibration else None, "spec": spec.to_dict()}
+    out.update(render_embedding_pipeline(target, out_dir, model_id=model_id, name=ingest_pipeline,
+                                         text_template=text_template, index_dir=index_dir,
+                                         vector_field=spec.vector_field))
     if as_json:
         print_json(out)
         return
     err_console.print(f"wrote {len(paths)} files to {out_dir}: pipelines {', '.join(sorted(rendered.pipelines))}; "
                       f"templates {', '.join(sorted(rendered.templates))}", highlight=False)
+    _print_ingest_note(out)
     _print_scoring_notes(shard_notes(spec.shards))
+
+
+def _print_ingest_note(out: dict) -> None:
+    if out.get("ingest_pipeline"):
+        err_console.print(f"ingest pipeline (cluster embeds, text template {out['text_template']!r}): "
+                          f"{out['ingest_pipeline']}", highlight=False, markup=False)
 
 
 def _print_scoring_notes(lines: list[str]) -> None:
@@ -172,6 +191,7 @@ def install(rendered_dir, as_json, **kwargs) -> None:
     dims = rendered.index["mappings"]["properties"]
     dimension = next(v["dimension"] for v in dims.values() if v.get("type") == "knn_vector")
     result = install_set(client, rendered, dimension)
+    result["ingest_pipelines"] = install_rendered_pipelines("opensearch", client, rendered_dir)
     result["cluster"] = settings.describe()
     if as_json:
         print_json(result)

@@ -149,7 +149,8 @@ class BulkWriter(ABC):
 
     client: the backend's client. index: the physical index name. dead_letter / checkpoint: file
     paths (checkpoint None → no resume support). sleep / rand: injectable for tests (deterministic
-    backoff). on_chunk(n_items): progress callback after each chunk.
+    backoff). on_chunk(n_items): progress callback after each chunk. pipeline: the ingest pipeline every item
+    goes through (named in each bulk action's metadata), None for none.
     """
 
     def __init__(
@@ -163,8 +164,10 @@ class BulkWriter(ABC):
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] | None = None,
         on_chunk: Callable[[int], None] | None = None,
+        pipeline: str | None = None,
     ) -> None:
         self.client = client
+        self.pipeline = pipeline
         self.index = index
         self.config = config or BulkConfig()
         self.dead_letter = Path(dead_letter) if dead_letter else None
@@ -246,7 +249,10 @@ class BulkWriter(ABC):
                 if str(doc_id) in done:
                     report.skipped += 1
                     continue
-                yield {"_op_type": "index", "_index": self.index, "_id": str(doc_id), "_source": source}
+                action = {"_op_type": "index", "_index": self.index, "_id": str(doc_id), "_source": source}
+                if self.pipeline:
+                    action["pipeline"] = self.pipeline
+                yield action
 
         dumps = self.dumps
         chunk_no = self.checkpoint.chunks if self.checkpoint else 0

@@ -103,6 +103,7 @@ def index_catalog_to_cluster(
     sleep: Callable[[float], None] | None = None,
     rand: Callable[[], float] | None = None,
     now: Any = None,
+    ingest_pipeline: str | None = None,
 ) -> IndexReport:
     """Index ``products`` into a new generation of ``alias`` (or the checkpointed one on resume) and move the
     alias to it once every document is written and counted.
@@ -115,7 +116,9 @@ def index_catalog_to_cluster(
     (default: the shared default). resume: continue the generation recorded in the checkpoint. keep: old
     generations to keep after the swap. seed_cache: an extra, read-only embedding cache file whose vectors are
     reused bit for bit. on_documents(n): progress callback after each bulk chunk. sleep/rand/now: injectable
-    for tests.
+    for tests. ingest_pipeline: the cluster embeds (mrs.opensearch.ingest_pipeline,
+    mrs.elasticsearch.ingest_pipeline): documents go without vector and embedding text through this pipeline,
+    nothing is encoded here and no embedding cache is written.
     InputError: nothing to resume, the checkpointed index is gone, the new index name exists, a product id twice.
     """
     check_index_name(alias)
@@ -128,14 +131,16 @@ def index_catalog_to_cluster(
         return IndexReport(alias=alias, index=index, status="up-to-date", skipped=len(checkpoint.written),
                            checkpoint=str(paths["checkpoint"]))
 
+    use_cache = use_cache and not ingest_pipeline
     embed = CachedEmbedder(encoder, paths["cache"] if use_cache else None, seed_cache if use_cache else None)
     seen: set[str] = set()
     writer_kwargs: dict[str, Any] = {"config": bulk, "dead_letter": paths["dead_letter"], "checkpoint": checkpoint,
-                                     "on_chunk": on_documents, "rand": rand}
+                                     "on_chunk": on_documents, "rand": rand,
+                                     "pipeline": ingest_pipeline}
     if sleep is not None:
         writer_kwargs["sleep"] = sleep
     sources = product_sources(products, spec=spec, template=template, embed=embed, written=checkpoint.written,
-                              seen=seen)
+                              seen=seen, cluster_embeds=bool(ingest_pipeline))
     bulk_report = writer_class(client, index, **writer_kwargs).write(sources)
     embed.save()
     report = _load_report(alias, index, paths, bulk_report, embed, seen, checkpoint, resume)
@@ -174,11 +179,12 @@ def _new_generation(client: Any, alias: str, checkpoint: Checkpoint, paths: dict
 
 def product_sources(products: Iterable[Product], *, spec: Any, template: ProductTextTemplate,
                     embed: Callable[[list[str]], np.ndarray], written: set[str],
-                    seen: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+                    seen: set[str], cluster_embeds: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
     """(id, ``_source``) of every product not yet ``written``, embedded in batches of BATCH_PRODUCTS.
 
     embed(texts) → vectors (a CachedEmbedder). seen: filled with every product id read. InputError (with the
-    catalog line) when an id repeats.
+    catalog line) when an id repeats. cluster_embeds: the sources carry neither vector nor embedding text (an
+    ingest pipeline writes both), nothing is embedded.
     """
     from mrs.indexer.documents import bm25_texts, to_document
 
@@ -191,6 +197,12 @@ def product_sources(products: Iterable[Product], *, spec: Any, template: Product
             if p.id not in written:
                 fresh.append(p)
         docs = [to_document(p, template) for p in fresh]
+        if cluster_embeds:
+            for p, doc in zip(fresh, docs, strict=True):
+                source = document_source(doc, spec, bm25_texts(p, spec.text_fields))
+                source.pop("embedding_text", None)
+                yield doc.id, source
+            continue
         vectors = embed([d.text for d in docs]) if docs else np.zeros((0, spec.dimension), np.float32)
         for p, doc, vec in zip(fresh, docs, vectors, strict=True):
             doc.vector = vec

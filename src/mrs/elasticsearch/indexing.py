@@ -42,13 +42,14 @@ def index_catalog_elasticsearch(
     sleep: Callable[[float], None] | None = None,
     rand: Callable[[], float] | None = None,
     now: Any = None,
+    ingest_pipeline: str | None = None,
 ) -> IndexReport:
     """Index ``products`` into a new generation of ``alias`` and move the alias to it (module doc).
 
     client: elasticsearch.Elasticsearch (mrs.elasticsearch.connection.make_client). encoder:
     mrs.indexer.embed.Encoder — its dimension and space_type override ``spec``'s. spec: text fields, BM25
     formula of the local index, dense_vector similarity and index_options. Other arguments as
-    mrs.opensearch.indexing.index_catalog_opensearch.
+    mrs.opensearch.indexing.index_catalog_opensearch (ingest_pipeline: mrs.elasticsearch.ingest_pipeline).
     """
     base = spec or ElasticIndexSpec(dimension=int(encoder.dimension))
     space = getattr(encoder, "space_type", base.space_type)
@@ -56,12 +57,21 @@ def index_catalog_elasticsearch(
                                        "similarity": base.similarity if space == base.space_type else None})
     return index_catalog_to_cluster(
         products, client=client, alias=alias, encoder=encoder, spec=spec,
-        create_body=lambda: index_body(spec, model=_model_meta(encoder)), writer_class=ElasticsearchBulkWriter,
+        create_body=lambda: _with_pipeline(index_body(spec, model=_model_meta(encoder)), ingest_pipeline),
+        writer_class=ElasticsearchBulkWriter,
         template=template, work_dir=work_dir, resume=resume, keep=keep, bulk=bulk, use_cache=use_cache,
-        on_documents=on_documents, sleep=sleep, rand=rand, now=now)
+        on_documents=on_documents, sleep=sleep, rand=rand, now=now,
+        ingest_pipeline=ingest_pipeline)
 
 
 def _model_meta(encoder: Any) -> dict[str, Any]:
     identity = dict(getattr(encoder, "identity", {}) or {})
     identity["dimension"] = int(encoder.dimension)
     return identity
+
+
+def _with_pipeline(body: dict[str, Any], ingest_pipeline: str | None) -> dict[str, Any]:
+    """The index body with ``index.default_pipeline`` when the cluster embeds."""
+    if ingest_pipeline:
+        body.setdefault("settings", {}).setdefault("index", {})["default_pipeline"] = ingest_pipeline
+    return body

@@ -46,6 +46,7 @@ def index_catalog_opensearch(
     sleep: Callable[[float], None] | None = None,
     rand: Callable[[], float] | None = None,
     now: Any = None,
+    ingest_pipeline: str | None = None,
 ) -> IndexReport:
     """Index ``products`` into a new generation of ``alias`` on the cluster and move the alias to it.
 
@@ -65,9 +66,13 @@ def index_catalog_opensearch(
 
     def create_body() -> dict[str, Any]:
         meta = {"mrs_model": dict(getattr(encoder, "identity", {})), "mrs_text_template": template.template}
-        return index_body(spec, cluster_major_version(client), meta)
+        body = index_body(spec, cluster_major_version(client), meta)
+        if ingest_pipeline:  # every writer's documents get embedded, not only this load's
+            body["settings"]["index"]["default_pipeline"] = ingest_pipeline
+        return body
 
     return index_catalog_to_cluster(
         products, client=client, alias=alias, encoder=encoder, spec=spec, create_body=create_body,
         writer_class=OpenSearchBulkWriter, template=template, work_dir=work_dir, resume=resume, keep=keep, bulk=bulk,
-        use_cache=use_cache, seed_cache=seed_cache, on_documents=on_documents, sleep=sleep, rand=rand, now=now)
+        use_cache=use_cache, seed_cache=seed_cache, on_documents=on_documents, sleep=sleep, rand=rand, now=now,
+        ingest_pipeline=ingest_pipeline)

@@ -1,0 +1,59 @@
+"""Live: the real Painless script on a real OpenSearch node (``_ingest/pipeline/_simulate``) writes the text mrs
+renders locally, for the edge catalog and every test template. With MRS_OPENSEARCH_MODEL_ID (a deployed model
+exported by `mrs export opensearch-ml` from the packaged MiniLM) the whole pipeline runs too and its vectors must
+agree with the local ones (cosine ≥ 0.999). Skipped without MRS_OPENSEARCH_URL."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from fakes.text_catalog import TEMPLATES, edge_catalog
+from mrs.data.text import ProductTextTemplate
+from mrs.opensearch.ingest_pipeline import embedding_pipeline_body, text_script_processor
+
+pytestmark = [
+    pytest.mark.opensearch,
+    pytest.mark.skipif(not os.environ.get("MRS_OPENSEARCH_URL"), reason="MRS_OPENSEARCH_URL is not set"),
+]
+
+
+@pytest.fixture(scope="module")
+def client():
+    from mrs.opensearch.connection import make_client, settings_from_env
+
+    return make_client(settings_from_env())
+
+
+@pytest.fixture(scope="module")
+def products(sample):
+    from mrs.data.readers import read_catalog
+
+    return edge_catalog(list(read_catalog(sample.catalog)))
+
+
+def simulate(client, pipeline, products):
+    docs = [{"_id": p.id, "_source": {"id": p.id, "product": p.fields}} for p in products]
+    result = client.ingest.simulate(body={"pipeline": pipeline, "docs": docs})
+    return [d["doc"]["_source"] for d in result["docs"]]
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_painless_text_equals_local_text(client, products, template):
+    t = ProductTextTemplate(template)
+    sources = simulate(client, {"processors": [text_script_processor(t)]}, products)
+    assert [s["embedding_text"] for s in sources] == [t.render(p) for p in products]
+
+
+@pytest.mark.skipif(not os.environ.get("MRS_OPENSEARCH_MODEL_ID"), reason="MRS_OPENSEARCH_MODEL_ID is not set")
+def test_cluster_vectors_agree_with_local_ones(client, products):
+    from mrs.indexer.embed import Encoder
+
+    t = ProductTextTemplate()
+    body = embedding_pipeline_body(t, os.environ["MRS_OPENSEARCH_MODEL_ID"])
+    remote = np.array([s["embedding"] for s in simulate(client, body, products)], dtype=np.float64)
+    local = Encoder.load(None).encode([t.render(p) for p in products])
+    cosines = (remote * local).sum(axis=1) / (np.linalg.norm(remote, axis=1) * np.linalg.norm(local, axis=1))
+    assert cosines.min() >= 0.999
