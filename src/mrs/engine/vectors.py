@@ -24,7 +24,8 @@ import numpy as np
 
 from mrs.engine.spaces import knn_score, raw_from_score, validate_knn_limits
 from mrs.errors import InputError
-from mrs.indexer.embed import SPACE_TYPES, l2_normalize
+from mrs.indexer.embed import l2_normalize
+from mrs.spaces import check_space_type
 
 DEFAULT_HNSW_THRESHOLD = 20_000
 DEFAULT_M = 16
@@ -57,8 +58,7 @@ class VectorIndex:
         ef_search: int = DEFAULT_EF_SEARCH,
         _hnsw=None,
     ) -> None:
-        if space_type not in SPACE_TYPES:
-            raise InputError(f"unknown space type {space_type!r} (expected one of {', '.join(SPACE_TYPES)})")
+        check_space_type(space_type)
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2:
             raise ValueError(f"vectors must be 2-D, got shape {vectors.shape}")

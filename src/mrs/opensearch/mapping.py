@@ -29,11 +29,11 @@ from typing import Any
 
 from mrs.engine.attributes import CLUSTER_OBJECT, cluster_properties
 from mrs.errors import InputError
+from mrs.spaces import SPACE_TYPES
 
 SIMILARITY_NAME = "mrs_bm25"
 SIMILARITIES = ("BM25", "LegacyBM25")
 ENGINES = ("faiss", "lucene")
-SPACE_TYPES = ("cosinesimil", "innerproduct", "l2")
 DEFAULT_TEXT_FIELDS: dict[str, float] = {
     "title": 3.0, "brand": 2.0, "color": 1.0, "category": 1.0, "bullet_points": 1.0, "description": 1.0,
 }
