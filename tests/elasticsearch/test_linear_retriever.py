@@ -9,19 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mrs.engine.linear_retriever import (
-    RetrieverSpec,
-    SubRetriever,
-    combine_retriever,
-    default_linear,
-    l2_norm,
-    linear_from_pipeline,
-    minmax,
-    parse_retriever,
-    retriever_body,
-    rrf_scores,
-)
 from mrs.engine.pipeline import parse_pipeline
+from mrs.engine.retriever import RetrieverSpec, SubRetriever, default_linear, parse_retriever, retriever_body
+from mrs.engine.retriever_combine import combine_retriever
+from mrs.engine.techniques.l2 import l2_norm
+from mrs.engine.techniques.min_max import minmax
+from mrs.engine.techniques.rrf import rrf_scores
+from mrs.engine.translation import linear_from_pipeline
 from mrs.errors import InputError
 
 RESULTS = {"lexical": (["a", "b", "c"], [3.0, 1.0, 2.0]), "dense": (["b", "d"], [0.9, 0.7])}

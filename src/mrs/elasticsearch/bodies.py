@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from mrs.elasticsearch.mapping import MAX_NUM_CANDIDATES
-from mrs.engine.linear_retriever import RetrieverSpec, retriever_body
+from mrs.engine.retriever import RetrieverSpec, retriever_body
 from mrs.errors import InputError
 from mrs.opensearch.bodies import ids_filtered, lexical_query, vector_list
 

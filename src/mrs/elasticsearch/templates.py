@@ -34,7 +34,7 @@ CLI. The linear template takes the best linear configuration of the ranking when
 
 Beside them: ``retrievers/linear.json`` and ``retrievers/rrf.json`` — the same blends as bodies with the
 sub-retrievers named ``lexical`` / ``dense``; ``mrs eval --pipeline NAME=retrievers/linear.json`` runs them in
-the embedded engine (mrs.engine.linear_retriever), so offline numbers match what the cluster ranks.
+the embedded engine (mrs.engine.retriever_combine), so offline numbers match what the cluster ranks.
 
 Documentation relied on: Elasticsearch reference "Search templates" (``PUT _scripts/ID {"script": {"lang":
 "mustache", "source": ...}}``, ``{{#toJson}}``, ``POST _render/template``, ``GET _search/template``),
@@ -52,16 +52,9 @@ from typing import Any
 
 from mrs.elasticsearch.mapping import MAX_NUM_CANDIDATES, ElasticIndexSpec, index_body
 from mrs.elasticsearch.spaces import knn_similarity_threshold
-from mrs.engine.linear_retriever import (
-    LINEAR,
-    RRF,
-    RetrieverSpec,
-    SubRetriever,
-    is_weighted_rrf,
-    linear_from_pipeline,
-    retriever_body,
-)
+from mrs.engine.retriever import LINEAR, RRF, RetrieverSpec, SubRetriever, is_weighted_rrf, retriever_body
 from mrs.engine.techniques import ELASTICSEARCH, OPENSEARCH, version_notes
+from mrs.engine.translation import linear_from_pipeline
 from mrs.errors import InputError
 from mrs.opensearch.bodies import boosted_fields
 from mrs.opensearch.mapping import shard_notes

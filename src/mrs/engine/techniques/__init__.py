@@ -1,17 +1,22 @@
 """The technique registry: every score normalization, combination and rank-fusion technique a hybrid blend can
-use, what each deployment target calls it, from which version it runs there, and which of its parameters the
-target accepts — the one place that says which blends OpenSearch and Elasticsearch can run.
+use — one module each, holding its name, parameters and their validation, its scoring functions with each
+target's semantics, and which targets (OpenSearch from which version, Elasticsearch) run it. As ranx keeps
+one method per module behind one switch, this package is that switch: ``TECHNIQUES`` and the lookups below.
 
-Readers: the blend grid (mrs.blending.grid: which families ``mrs calibrate --target`` searches), the
-Elasticsearch retriever translation (mrs.engine.linear_retriever.linear_from_pipeline), the renderers
-(``mrs templates render --target``) and the pipeline validation (z_score pairs only with arithmetic_mean). The
-embedded engine runs every technique, with each target's semantics (mrs.engine.normalization /
-combination / rrf for OpenSearch, mrs.engine.linear_retriever for Elasticsearch).
+Readers: the embedded engine (mrs.engine.hybrid: OpenSearch's normalize-then-combine; mrs.engine.retriever_combine:
+Elasticsearch's linear / rrf retrievers), the pipeline parser (mrs.engine.pipeline: known techniques, their
+parameters, z_score's pairing), the blend grid (mrs.blending.grid: which families ``mrs calibrate --target``
+searches and the kernels it scores them with), the OpenSearch pipeline renderer (mrs.opensearch.pipelines), the
+Elasticsearch retriever translation (mrs.engine.translation) and ``mrs templates render --target``.
 
 Names are OpenSearch's where OpenSearch has the technique (``min_max``, ``l2``, ``z_score``, ``arithmetic_mean``,
 ``geometric_mean``, ``harmonic_mean``, ``rrf``); ``none`` is Elasticsearch's identity normalizer. ``since`` is
 the first release that runs the technique (or parameter) as that release's documentation or changelog says;
 None where mrs has not recorded it.
+
+Adding a technique: one module in this package (its functions, each target's ``Support`` and one
+``TECHNIQUE``; mrs.engine.techniques.base says the function shapes), its name in ``_MODULES`` below, and its
+tests (hand-computed values for each target's function). Every reader picks it up from here.
 
 References: OpenSearch "Normalization processor" (introduced 2.10) and "Score ranker processor" (introduced
 2.19; ``weights`` since 3.1, opensearch-project/documentation-website#9922); Elasticsearch "Linear retriever"
@@ -21,83 +26,46 @@ since 9.2, elastic/elasticsearch#130658, docs #137380).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
-OPENSEARCH = "opensearch"
-ELASTICSEARCH = "elasticsearch"
-TARGETS = (OPENSEARCH, ELASTICSEARCH)
-"""Deployment targets, in the order ``--target`` lists them; the first is the default."""
-DEFAULT_TARGET = OPENSEARCH
+from mrs.engine.techniques import (
+    arithmetic_mean,
+    geometric_mean,
+    harmonic_mean,
+    l2,
+    min_max,
+    none,
+    rrf,
+    z_score,
+)
+from mrs.engine.techniques.base import (
+    COMBINATION,
+    DEFAULT_TARGET,
+    ELASTICSEARCH,
+    FUSION,
+    NORMALIZATION,
+    OPENSEARCH,
+    TARGET_LABELS,
+    TARGETS,
+    Support,
+    Technique,
+)
 
-NORMALIZATION = "normalization"
-COMBINATION = "combination"
-FUSION = "fusion"
-TARGET_LABELS = {OPENSEARCH: "OpenSearch", ELASTICSEARCH: "Elasticsearch"}
+__all__ = ["COMBINATION", "DEFAULT_TARGET", "ELASTICSEARCH", "FUSION", "NORMALIZATION", "OPENSEARCH",
+           "TARGET_LABELS", "TARGETS", "Support", "Technique", "TECHNIQUES", "COMBINATION_KERNELS",
+           "DEFAULT_NORMALIZATION", "DEFAULT_COMBINATION", "DEFAULT_WEIGHTS", "RRF", "technique", "names",
+           "support", "named_on", "normalizer", "combiner", "check_target", "blend_unsupported", "version_notes"]
 
+# registry order: normalizations, combinations, fusion (the order --target lists and the grid searches them)
+_MODULES = (min_max, l2, z_score, none, arithmetic_mean, geometric_mean, harmonic_mean, rrf)
+TECHNIQUES: dict[str, Technique] = {m.TECHNIQUE.name: m.TECHNIQUE for m in _MODULES}
+RRF = rrf.TECHNIQUE.name
 
-@dataclass(frozen=True)
-class Support:
-    """How one target runs a technique. name: the target's own name for it; since: first release (None: not
-    recorded); parameters: {parameter name on that target: first release accepting it (None: not recorded)};
-    where: the target's construct that runs it (processor or retriever)."""
-
-    name: str
-    where: str
-    since: str | None = None
-    parameters: Mapping[str, str | None] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Technique:
-    """One technique. name: mrs's (OpenSearch's) name; kind: normalization | combination | fusion;
-    targets: {target: Support} for the targets that can run it; pairs_with: the only combinations a
-    normalization may be used with (None: any); reference: the source of its formula in mrs."""
-
-    name: str
-    kind: str
-    reference: str
-    targets: Mapping[str, Support]
-    pairs_with: tuple[str, ...] | None = None
-
-    def runs_on(self, target: str) -> bool:
-        return target in self.targets
-
-
-_NP = "normalization-processor"
-_LINEAR = "linear retriever"
-
-TECHNIQUES: dict[str, Technique] = {t.name: t for t in (
-    Technique("min_max", NORMALIZATION, "mrs.engine.normalization.min_max / linear_retriever.minmax", {
-        OPENSEARCH: Support("min_max", _NP, "2.10", {"lower_bounds": None, "upper_bounds": None}),
-        ELASTICSEARCH: Support("minmax", _LINEAR, "8.18"),
-    }),
-    Technique("l2", NORMALIZATION, "mrs.engine.normalization.l2 / linear_retriever.l2_norm", {
-        OPENSEARCH: Support("l2", _NP, "2.10"),
-        ELASTICSEARCH: Support("l2_norm", _LINEAR, "8.18"),
-    }),
-    Technique("z_score", NORMALIZATION, "mrs.engine.normalization.z_score", {
-        OPENSEARCH: Support("z_score", _NP),
-    }, pairs_with=("arithmetic_mean",)),
-    Technique("none", NORMALIZATION, "mrs.engine.linear_retriever.identity", {
-        ELASTICSEARCH: Support("none", _LINEAR, "8.18"),
-    }),
-    Technique("arithmetic_mean", COMBINATION, "mrs.engine.combination.arithmetic_mean / linear_retriever", {
-        OPENSEARCH: Support("arithmetic_mean", _NP, "2.10", {"weights": "2.10"}),
-        # Σ wᵢ·normᵢ over the retrievers that returned the doc = OpenSearch's mean when Σ w = 1
-        ELASTICSEARCH: Support("linear", _LINEAR, "8.18", {"weight": "8.18"}),
-    }),
-    Technique("geometric_mean", COMBINATION, "mrs.engine.combination.geometric_mean", {
-        OPENSEARCH: Support("geometric_mean", _NP, "2.10", {"weights": "2.10"}),
-    }),
-    Technique("harmonic_mean", COMBINATION, "mrs.engine.combination.harmonic_mean", {
-        OPENSEARCH: Support("harmonic_mean", _NP, "2.10", {"weights": "2.10"}),
-    }),
-    Technique("rrf", FUSION, "mrs.engine.rrf / linear_retriever.rrf_scores", {
-        OPENSEARCH: Support("rrf", "score-ranker-processor", "2.19", {"rank_constant": "2.19", "weights": "3.1"}),
-        ELASTICSEARCH: Support("rrf", "rrf retriever", "8.16", {"rank_constant": "8.16", "weight": "9.2"}),
-    }),
-)}
+DEFAULT_NORMALIZATION = "min_max"
+DEFAULT_COMBINATION = "arithmetic_mean"
+DEFAULT_WEIGHTS = (0.7, 0.3)
+"""The project's default blend: min_max + arithmetic_mean, lexical 0.7 / dense 0.3 (sub-query order lexical,
+dense); on Elasticsearch the linear retriever with minmax and the same weights."""
 
 
 def technique(name: str) -> Technique:
@@ -110,6 +78,33 @@ def technique(name: str) -> Technique:
 def names(kind: str, target: str | None = None) -> tuple[str, ...]:
     """Technique names of one kind, in registry order; only those ``target`` runs when given."""
     return tuple(t.name for t in TECHNIQUES.values() if t.kind == kind and (target is None or t.runs_on(target)))
+
+
+def support(name: str, target: str) -> Support:
+    """How ``target`` runs technique ``name``; KeyError naming the technique and target when it cannot."""
+    t = technique(name)
+    if not t.runs_on(check_target(target)):
+        raise KeyError(f"{TARGET_LABELS[target]} has no {name} technique")
+    return t.targets[target]
+
+
+def named_on(target: str, target_name: str, kind: str) -> Technique:
+    """The ``kind`` technique ``target`` calls ``target_name`` (Elasticsearch's ``minmax`` → min_max);
+    KeyError when the target has none by that name."""
+    for t in TECHNIQUES.values():
+        if t.kind == kind and t.runs_on(check_target(target)) and t.targets[target].name == target_name:
+            return t
+    raise KeyError(f"{TARGET_LABELS[target]} has no {kind} technique {target_name!r}")
+
+
+def normalizer(name: str, target: str = OPENSEARCH) -> Callable:
+    """The normalization function of ``name`` with ``target``'s semantics (rrf: its rank-score function)."""
+    return support(name, target).normalize
+
+
+def combiner(name: str, target: str = OPENSEARCH) -> Callable:
+    """The combination kernel (matrix, weight_matrix) → (n_w, n_docs) of ``name`` with ``target``'s semantics."""
+    return support(name, target).combine
 
 
 def check_target(target: str) -> str:
@@ -128,14 +123,13 @@ def blend_unsupported(target: str, normalization: str | None, combination: str, 
     sub-queries' weights differ (matters for rrf only). The reason is one line naming the target's construct.
     """
     label = TARGET_LABELS[check_target(target)]
-    if combination == "rrf" or normalization == "rrf":
-        fusion = TECHNIQUES["rrf"]
+    if combination == RRF or normalization == RRF:
+        fusion = TECHNIQUES[RRF]
         if not fusion.runs_on(target):
             return f"{label} has no rrf"
-        support = fusion.targets[target]
-        weight_param = "weights" if target == OPENSEARCH else "weight"
-        if weighted and weight_param not in support.parameters:
-            return f"{label}'s {support.where} has no per-retriever weights"
+        fusion_support = fusion.targets[target]
+        if weighted and _weight_parameter(target) not in fusion_support.parameters:
+            return f"{label}'s {fusion_support.where} has no per-retriever weights"
         return None
     norm = TECHNIQUES.get(normalization or "")
     comb = TECHNIQUES.get(combination)
@@ -144,7 +138,7 @@ def blend_unsupported(target: str, normalization: str | None, combination: str, 
     if comb is None or comb.kind != COMBINATION:
         return f"unknown combination technique {combination!r}"
     if not comb.runs_on(target):
-        where = TECHNIQUES["arithmetic_mean"].targets.get(target)
+        where = TECHNIQUES[DEFAULT_COMBINATION].targets.get(target)
         construct = where.where if where else "hybrid search"
         return f"{label}'s {construct} is a weighted sum; {combination} has no equivalent"
     if not norm.runs_on(target):
@@ -161,10 +155,20 @@ def version_notes(target: str, fusion: bool, weighted: bool) -> list[str]:
     """What a deployed blend needs of the target's version (lines for rendered output and docs)."""
     label = TARGET_LABELS[check_target(target)]
     if fusion:
-        support = TECHNIQUES["rrf"].targets[target]
-        param = "weights" if target == OPENSEARCH else "weight"
+        used = TECHNIQUES[RRF].targets[target]
+        param = _weight_parameter(target)
         if weighted:
-            return [f"weighted rrf needs {label} ≥ {support.parameters[param]} ({support.where} [{param}])"]
-        return [f"rrf needs {label} ≥ {support.since} ({support.where})"]
-    support = TECHNIQUES["arithmetic_mean"].targets[target]
-    return [f"needs {label} ≥ {support.since} ({support.where})"]
+            return [f"weighted rrf needs {label} ≥ {used.parameters[param]} ({used.where} [{param}])"]
+        return [f"rrf needs {label} ≥ {used.since} ({used.where})"]
+    used = TECHNIQUES[DEFAULT_COMBINATION].targets[target]
+    return [f"needs {label} ≥ {used.since} ({used.where})"]
+
+
+def _weight_parameter(target: str) -> str:
+    """The name of the per-sub-query weight parameter on ``target`` (OpenSearch ``weights``, Elasticsearch a
+    ``weight`` per retriever)."""
+    return "weights" if target == OPENSEARCH else "weight"
+
+
+COMBINATION_KERNELS = {name: combiner(name) for name in names(COMBINATION, OPENSEARCH)}
+"""OpenSearch's combination kernels by name (a view of the registry, for readers that take all of them)."""
