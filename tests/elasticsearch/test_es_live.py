@@ -84,8 +84,8 @@ def test_linear_retriever_matches_the_engine(live):
 
 def test_templates_install_and_render(live):
     client, backend, _, _ = live
+    from mrs.blending.deployment import deployment_from_dict as calibration_from_dict
     from mrs.elasticsearch.templates import install_set, render_set
-    from mrs.opensearch.pipelines import calibration_from_dict
 
     rendered = render_set(calibration_from_dict({"thresholds": {"dense": {"exact": {"threshold": 0.8}}}}),
                           backend.spec)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
+from mrs.blending.deployment import read_deployment
 from mrs.cli.cluster import cluster_client, cluster_errors, cluster_options, pop_cluster_options
 from mrs.cli.common import err_console, handle_errors, json_option, print_json
 from mrs.errors import InputError
 from mrs.opensearch.mapping import ENGINES, IndexSpec, shard_notes, spec_from_manifest
-from mrs.opensearch.pipelines import read_calibration
 from mrs.opensearch.templates import install_set, read_set, render_set, write_set
 
 
@@ -82,7 +82,7 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
     """
     from mrs.indexer.documents import parse_fields
 
-    cal = read_calibration(calibration)
+    cal = read_deployment(calibration)
     overrides = {"text_fields": parse_fields(fields_spec) if fields_spec else None, "similarity": similarity,
                  "k1": k1, "b": b, "analyzer": analyzer, "space_type": space_type, "engine": engine, "m": m,
                  "ef_construction": ef_construction, "ef_search": ef_search}

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mrs.deployment import Deployment
 from mrs.elasticsearch.mapping import MAX_NUM_CANDIDATES, ElasticIndexSpec, index_body
 from mrs.elasticsearch.spaces import knn_similarity_threshold
 from mrs.engine.retriever import LINEAR, RRF, RetrieverSpec, SubRetriever, is_weighted_rrf, retriever_body
@@ -58,7 +59,6 @@ from mrs.engine.translation import linear_from_pipeline
 from mrs.errors import InputError
 from mrs.opensearch.bodies import boosted_fields
 from mrs.opensearch.mapping import shard_notes
-from mrs.opensearch.pipelines import Calibration
 from mrs.opensearch.templates import (
     check_cluster_rendering,
     check_rendering,
@@ -168,7 +168,7 @@ def _blend_name(pipeline: Mapping[str, Any]) -> str:
     return description.removeprefix("mrs calibrate: ")
 
 
-def calibrated_retrievers(calibration: Calibration, rank_window_size: int,
+def calibrated_retrievers(calibration: Deployment, rank_window_size: int,
                           rank_constant: int = 60) -> tuple[dict[str, RetrieverSpec], dict[str, Any]]:
     """({"linear": ..., "rrf": ...}, choice): the retrievers to deploy and how they were chosen (module doc).
 
@@ -211,13 +211,13 @@ def calibrated_retrievers(calibration: Calibration, rank_window_size: int,
     return {"linear": linear, "rrf": rrf}, choice
 
 
-def blends_from_calibration(calibration: Calibration, rank_window_size: int,
+def blends_from_calibration(calibration: Deployment, rank_window_size: int,
                             rank_constant: int = 60) -> dict[str, RetrieverSpec]:
     """{"linear": the calibrated blend as a linear retriever, "rrf": the rrf alternative} (calibrated_retrievers)."""
     return calibrated_retrievers(calibration, rank_window_size, rank_constant)[0]
 
 
-def render_set(calibration: Calibration, spec: ElasticIndexSpec, *, rank_window_size: int = 100,
+def render_set(calibration: Deployment, spec: ElasticIndexSpec, *, rank_window_size: int = 100,
                rank_constant: int = 60, tie_breaker: float = 0.0) -> ElasticRenderedSet:
     """The deployable set from a calibration (or its defaults). Thresholds are converted from the calibration's
     k-NN score space to raw similarities; every template is rendered with a hostile query and parsed."""
