@@ -4,7 +4,7 @@ MRS_ELASTICSEARCH_API_KEY or MRS_ELASTICSEARCH_USER/PASSWORD), skips otherwise.
 It indexes the generated sample catalog blue/green, installs and renders the templates, and checks that the
 cluster's lexical and dense scores equal the embedded engine's (BM25 ÷ (k1 + 1) for a BM25 index; knn scores
 of an hnsw index), that a calibrated threshold sent as knn.similarity keeps the documents the engine keeps, and
-that the linear retriever ranks as mrs.engine.linear_retriever does."""
+that the linear retriever ranks as mrs.engine.retriever_combine does."""
 
 from __future__ import annotations
 

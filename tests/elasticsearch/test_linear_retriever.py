@@ -1,4 +1,4 @@
-"""The embedded reproduction of Elasticsearch's linear and rrf retrievers (mrs.engine.linear_retriever), checked
+"""The embedded reproduction of Elasticsearch's linear and rrf retrievers (mrs.engine.retriever_combine), checked
 against hand-computed numbers, and selectable in the engine's hybrid search by a retriever JSON body.
 
 Reference: Elasticsearch "Linear retriever" / "RRF retriever" docs and x-pack rank-rrf's MinMaxScoreNormalizer,

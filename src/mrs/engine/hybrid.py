@@ -5,7 +5,9 @@ https://opensearch.org/docs/latest/search-plugins/search-pipelines/normalization
 https://opensearch.org/docs/latest/search-plugins/search-pipelines/score-ranker-processor/.
 
 ``combine`` is pure: the engine runs each sub-query (BM25 top-k, k-NN top-k), hands their candidates here and
-gets the final ranking back. Steps, as on a cluster:
+gets the final ranking back. The normalization and combination functions are the technique registry's
+(mrs.engine.techniques, OpenSearch semantics); ``fuse`` is the step sequence itself, which Elasticsearch's
+retrievers (mrs.engine.retriever_combine) run too with their own functions. Steps, as on a cluster:
 1. each sub-query keeps its best ``pagination_depth`` candidates (else ``size``, OpenSearch's from + size);
 2. normalization statistics (min, max, mean, σ, L2 norm, ranks) per sub-query over exactly those candidates;
 3. combination per document over the union of candidates — a document missing from a sub-query is NaN there

@@ -114,9 +114,8 @@ class VectorIndex:
     def _raw(self, q: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Raw similarity/distance of q to rows, float32: inner product, or squared L2 distance for l2.
 
-        faiss's single-threaded SIMD kernels (fvec_inner_products_ny, fvec_L2sqr_ny: the ones OpenSearch's
-        faiss engine scores with): 2.5× faster than numpy einsum for 6,764 × 384, and, unlike ``rows @ q``,
-        never handed to BLAS threads (on a busy machine OpenBLAS's threads made one product ~15× slower).
+        Computed by faiss's single-threaded SIMD kernels (fvec_inner_products_ny, fvec_L2sqr_ny: the ones
+        OpenSearch's faiss engine scores with), never by BLAS threads (timings: docs/performance.md).
         """
         import faiss
 
@@ -231,7 +230,7 @@ class VectorIndex:
 
         rows: only these documents (ascending indices; a filter), default all. When they are more than a tenth of
         the index, every document is scored and the rows' values taken (streaming all vectors through the
-        kernel costs less than gathering a large subset: 1.4 ms vs 8 ms for half of 6,764 × 384)."""
+        kernel costs less than gathering a large subset; timings: docs/performance.md)."""
         if rows is None:
             raw = self._raw(q, self.vectors)
         elif rows.size * 10 >= len(self):
