@@ -24,7 +24,6 @@ https://opensearch.org/docs/latest/query-dsl/compound/hybrid/ (at most 5 sub-que
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,7 @@ from mrs.engine.techniques.base import NORMALIZATION_PROCESSOR, SCORE_RANKER_PRO
 from mrs.engine.techniques.min_max import DEFAULT_LOWER_BOUND_SCORE, DEFAULT_UPPER_BOUND_SCORE, ScoreBound
 from mrs.engine.techniques.rrf import DEFAULT_RANK_CONSTANT, validate_rank_constant
 from mrs.engine.techniques.weights import validate_weights
-from mrs.errors import InputError
+from mrs.errors import InputError, read_json
 
 MAX_SUBQUERIES = 5
 EXPLANATION_PROCESSOR = "hybrid_score_explanation"
@@ -259,14 +258,7 @@ def parse_pipeline(body: Any, n_subqueries: int = 2) -> HybridPipeline:
 def load_pipeline(path: str | Path, n_subqueries: int = 2) -> HybridPipeline:
     """Read a pipeline JSON file (the file a user deploys); InputError with file and line when malformed."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read search pipeline ({exc.strerror})", path=str(path)) from None
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON ({exc.msg})", path=str(path), line=exc.lineno) from None
+    body = read_json(path, "search pipeline")
     try:
         return parse_pipeline(body, n_subqueries)
     except InputError as exc:

@@ -30,22 +30,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mrs.engine import techniques
-from mrs.engine.techniques import (
-    COMBINATION,
-    DEFAULT_COMBINATION,
-    DEFAULT_NORMALIZATION,
-    DEFAULT_WEIGHTS,
-    NORMALIZATION,
-    OPENSEARCH,
-    TECHNIQUES,
-)
 from mrs.engine.techniques.base import NORMALIZATION_PROCESSOR, SCORE_RANKER_PROCESSOR
 from mrs.engine.techniques.min_max import DEFAULT_LOWER_BOUND_SCORE, DEFAULT_UPPER_BOUND_SCORE, ScoreBound
 from mrs.engine.techniques.rrf import DEFAULT_RANK_CONSTANT, MAX_RANK_CONSTANT, MIN_RANK_CONSTANT
 from mrs.errors import InputError
 
-NORMALIZATION_TECHNIQUES = techniques.names(NORMALIZATION, OPENSEARCH)
-COMBINATION_TECHNIQUES = techniques.names(COMBINATION, OPENSEARCH)
+NORMALIZATION_TECHNIQUES = techniques.names(techniques.NORMALIZATION, techniques.OPENSEARCH)
+COMBINATION_TECHNIQUES = techniques.names(techniques.COMBINATION, techniques.OPENSEARCH)
 EXPLANATION_PROCESSOR = "hybrid_score_explanation"
 
 
@@ -84,9 +75,9 @@ def _bounds_json(bounds: Sequence[Mapping[str, Any] | None], n: int, name: str, 
 
 
 def normalization_pipeline(
-    technique: str = DEFAULT_NORMALIZATION,
-    combination: str = DEFAULT_COMBINATION,
-    weights: Sequence[float] = DEFAULT_WEIGHTS,
+    technique: str = techniques.DEFAULT_NORMALIZATION,
+    combination: str = techniques.DEFAULT_COMBINATION,
+    weights: Sequence[float] = techniques.DEFAULT_WEIGHTS,
     lower_bounds: Sequence[Mapping[str, Any] | None] | None = None,
     *,
     upper_bounds: Sequence[Mapping[str, Any] | None] | None = None,
@@ -104,7 +95,7 @@ def normalization_pipeline(
         raise InputError(f"normalization technique {technique!r}: expected one of {', '.join(NORMALIZATION_TECHNIQUES)}")
     if combination not in COMBINATION_TECHNIQUES:
         raise InputError(f"combination technique {combination!r}: expected one of {', '.join(COMBINATION_TECHNIQUES)}")
-    pairs = TECHNIQUES[technique].pairs_with
+    pairs = techniques.TECHNIQUES[technique].pairs_with
     if pairs is not None and combination not in pairs:
         raise InputError(f"{technique} normalization works only with {' / '.join(pairs)} combination")
     ws = _check_weights(weights, len(weights), NORMALIZATION_PROCESSOR)
@@ -114,7 +105,7 @@ def normalization_pipeline(
                                        ("upper_bounds", upper_bounds, "max_score", DEFAULT_UPPER_BOUND_SCORE)):
         if bounds is None:
             continue
-        if "lower_bounds" not in TECHNIQUES[technique].targets[OPENSEARCH].parameters:
+        if name not in techniques.support(technique, techniques.OPENSEARCH).parameters:
             raise InputError(f"{name} apply only to min_max normalization")
         parameters[name] = _bounds_json(bounds, len(ws), name, key, default)
     if parameters:
@@ -179,7 +170,8 @@ def check_pipeline(body: Mapping[str, Any], n_subqueries: int | None = None) -> 
         ws = (comb.get("parameters") or {}).get("weights")
         params = norm.get("parameters") or {}
         n = n_subqueries or (len(ws) if ws else 2)
-        normalization_pipeline(norm.get("technique", DEFAULT_NORMALIZATION), comb.get("technique", DEFAULT_COMBINATION),
+        normalization_pipeline(norm.get("technique", techniques.DEFAULT_NORMALIZATION),
+                               comb.get("technique", techniques.DEFAULT_COMBINATION),
                                ws if ws is not None else [1.0 / n] * n, params.get("lower_bounds"),
                                upper_bounds=params.get("upper_bounds"))
     elif name == SCORE_RANKER_PROCESSOR:
@@ -202,7 +194,7 @@ def pipeline_weights(body: Mapping[str, Any]) -> list[float] | None:
 
 def default_pipeline() -> dict[str, Any]:
     """min_max + arithmetic_mean, weights lexical 0.7 / dense 0.3, with the explanation processor."""
-    return normalization_pipeline(DEFAULT_NORMALIZATION, DEFAULT_COMBINATION, DEFAULT_WEIGHTS)
+    return normalization_pipeline()
 
 
 def with_explanation(body: Mapping[str, Any]) -> dict[str, Any]:

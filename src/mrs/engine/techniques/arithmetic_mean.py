@@ -20,15 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mrs.engine.techniques.base import (
-    COMBINATION,
-    ELASTICSEARCH,
-    LINEAR_RETRIEVER,
-    NORMALIZATION_PROCESSOR,
-    OPENSEARCH,
-    Support,
-    Technique,
-)
+from mrs.engine.techniques import base
 from mrs.engine.techniques.weights import non_negative_sums, present_sum, weight_row
 
 
@@ -52,9 +44,12 @@ def linear_kernel(normalized, weight_matrix) -> np.ndarray:
     return present_sum(normalized, weight_matrix)
 
 
-TECHNIQUE = Technique("arithmetic_mean", COMBINATION, "OpenSearch normalization-processor arithmetic_mean "
-                      "(neural-search ArithmeticMeanScoreCombinationTechnique); Elasticsearch linear retriever", {
-    OPENSEARCH: Support("arithmetic_mean", NORMALIZATION_PROCESSOR, "2.10", {"weights": "2.10"},
-                        combine=arithmetic_mean_kernel),
-    ELASTICSEARCH: Support("linear", LINEAR_RETRIEVER, "8.18", {"weight": "8.18"}, combine=linear_kernel),
-})
+TECHNIQUE = base.Technique(
+    "arithmetic_mean", base.COMBINATION,
+    "OpenSearch normalization-processor arithmetic_mean (neural-search ArithmeticMeanScoreCombinationTechnique); "
+    "Elasticsearch linear retriever",
+    {base.OPENSEARCH: base.Support("arithmetic_mean", base.NORMALIZATION_PROCESSOR, "2.10", {"weights": "2.10"},
+                                   combine=arithmetic_mean_kernel),
+     base.ELASTICSEARCH: base.Support("linear", base.LINEAR_RETRIEVER, "8.18", {"weight": "8.18"},
+                                      combine=linear_kernel)},
+)

@@ -14,21 +14,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mrs.engine.techniques.base import COMBINATION, NORMALIZATION_PROCESSOR, OPENSEARCH, Support, Technique
-from mrs.engine.techniques.weights import columns, weight_row
+from mrs.engine.techniques import base
+from mrs.engine.techniques.weights import positive_sums, weight_row
 
 
 def geometric_mean_kernel(matrix, weight_matrix) -> np.ndarray:
     """GeometricMeanScoreCombinationTechnique.combine for every row of ``weight_matrix``: (n_w, n_docs)."""
-    n_docs, n_w = np.shape(matrix)[0], np.shape(weight_matrix)[0]
-    ln_sum = np.zeros((n_w, n_docs), dtype=np.float32)
-    sum_w = np.zeros((n_w, n_docs), dtype=np.float32)
-    for s, w in columns(matrix, weight_matrix):
-        counted = s > 0
-        log_s = np.log(np.where(counted, s, np.float32(1)).astype(np.float64))
-        ln_sum = np.where(counted, ln_sum.astype(np.float64) + w.astype(np.float64) * log_s, ln_sum)
-        ln_sum = ln_sum.astype(np.float32)  # float += double: the sum is rounded to float at each step
-        sum_w = np.where(counted, sum_w + w, sum_w).astype(np.float32)
+    ln_sum, sum_w = positive_sums(matrix, weight_matrix,
+                                  lambda s, w: w.astype(np.float64) * np.log(s.astype(np.float64)))
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.exp((ln_sum / sum_w).astype(np.float32).astype(np.float64))
     return np.where(sum_w == 0, 0.0, out).astype(np.float32)
@@ -39,8 +32,9 @@ def geometric_mean(matrix, weights: Sequence[float] | None = None) -> np.ndarray
     return geometric_mean_kernel(*weight_row(matrix, weights))[0]
 
 
-TECHNIQUE = Technique("geometric_mean", COMBINATION, "OpenSearch normalization-processor geometric_mean "
-                      "(neural-search GeometricMeanScoreCombinationTechnique)", {
-    OPENSEARCH: Support("geometric_mean", NORMALIZATION_PROCESSOR, "2.10", {"weights": "2.10"},
-                        combine=geometric_mean_kernel),
-})
+TECHNIQUE = base.Technique(
+    "geometric_mean", base.COMBINATION,
+    "OpenSearch normalization-processor geometric_mean (neural-search GeometricMeanScoreCombinationTechnique)",
+    {base.OPENSEARCH: base.Support("geometric_mean", base.NORMALIZATION_PROCESSOR, "2.10", {"weights": "2.10"},
+                                   combine=geometric_mean_kernel)},
+)

@@ -14,20 +14,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mrs.engine.techniques.base import COMBINATION, NORMALIZATION_PROCESSOR, OPENSEARCH, Support, Technique
-from mrs.engine.techniques.weights import columns, weight_row
+from mrs.engine.techniques import base
+from mrs.engine.techniques.weights import positive_sums, weight_row
 
 
 def harmonic_mean_kernel(matrix, weight_matrix) -> np.ndarray:
     """HarmonicMeanScoreCombinationTechnique.combine for every row of ``weight_matrix``: (n_w, n_docs)."""
-    n_docs, n_w = np.shape(matrix)[0], np.shape(weight_matrix)[0]
-    sum_w = np.zeros((n_w, n_docs), dtype=np.float32)
-    sum_h = np.zeros((n_w, n_docs), dtype=np.float32)
-    for s, w in columns(matrix, weight_matrix):
-        counted = s > 0
-        safe = np.where(counted, s, np.float32(1))
-        sum_w = np.where(counted, sum_w + w, sum_w).astype(np.float32)
-        sum_h = np.where(counted, sum_h + (w / safe).astype(np.float32), sum_h).astype(np.float32)
+    sum_h, sum_w = positive_sums(matrix, weight_matrix, lambda s, w: (w / s).astype(np.float32))
     with np.errstate(divide="ignore", invalid="ignore"):
         out = sum_w / sum_h
     return np.where(sum_h > 0, out, np.float32(0)).astype(np.float32)
@@ -38,8 +31,9 @@ def harmonic_mean(matrix, weights: Sequence[float] | None = None) -> np.ndarray:
     return harmonic_mean_kernel(*weight_row(matrix, weights))[0]
 
 
-TECHNIQUE = Technique("harmonic_mean", COMBINATION, "OpenSearch normalization-processor harmonic_mean "
-                      "(neural-search HarmonicMeanScoreCombinationTechnique)", {
-    OPENSEARCH: Support("harmonic_mean", NORMALIZATION_PROCESSOR, "2.10", {"weights": "2.10"},
-                        combine=harmonic_mean_kernel),
-})
+TECHNIQUE = base.Technique(
+    "harmonic_mean", base.COMBINATION,
+    "OpenSearch normalization-processor harmonic_mean (neural-search HarmonicMeanScoreCombinationTechnique)",
+    {base.OPENSEARCH: base.Support("harmonic_mean", base.NORMALIZATION_PROCESSOR, "2.10", {"weights": "2.10"},
+                                   combine=harmonic_mean_kernel)},
+)

@@ -15,15 +15,7 @@ import math
 
 import numpy as np
 
-from mrs.engine.techniques.base import (
-    ELASTICSEARCH,
-    LINEAR_RETRIEVER,
-    NORMALIZATION,
-    NORMALIZATION_PROCESSOR,
-    OPENSEARCH,
-    Support,
-    Technique,
-)
+from mrs.engine.techniques import base
 
 L2_MIN_SCORE = np.float32(0.0)
 ES_MIN_NORM = 1e-6
@@ -58,8 +50,10 @@ def l2_norm(scores) -> np.ndarray:
     return (s.astype(np.float64) / norm).astype(np.float32)
 
 
-TECHNIQUE = Technique("l2", NORMALIZATION, "OpenSearch normalization-processor l2 (neural-search "
-                      "L2ScoreNormalizationTechnique); Elasticsearch linear retriever l2_norm", {
-    OPENSEARCH: Support("l2", NORMALIZATION_PROCESSOR, "2.10", normalize=l2),
-    ELASTICSEARCH: Support("l2_norm", LINEAR_RETRIEVER, "8.18", normalize=l2_norm),
-})
+TECHNIQUE = base.Technique(
+    "l2", base.NORMALIZATION,
+    "OpenSearch normalization-processor l2 (neural-search L2ScoreNormalizationTechnique); "
+    "Elasticsearch linear retriever l2_norm",
+    {base.OPENSEARCH: base.Support("l2", base.NORMALIZATION_PROCESSOR, "2.10", normalize=l2),
+     base.ELASTICSEARCH: base.Support("l2_norm", base.LINEAR_RETRIEVER, "8.18", normalize=l2_norm)},
+)

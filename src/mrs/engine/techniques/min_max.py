@@ -34,15 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mrs.engine.techniques.base import (
-    ELASTICSEARCH,
-    LINEAR_RETRIEVER,
-    NORMALIZATION,
-    NORMALIZATION_PROCESSOR,
-    OPENSEARCH,
-    Support,
-    Technique,
-)
+from mrs.engine.techniques import base
 from mrs.errors import InputError
 
 MIN_SCORE = np.float32(0.001)
@@ -152,9 +144,11 @@ def minmax(scores) -> np.ndarray:
     return ((s - lo) / (hi - lo)).astype(np.float32)
 
 
-TECHNIQUE = Technique("min_max", NORMALIZATION, "OpenSearch normalization-processor min_max (neural-search "
-                      "MinMaxScoreNormalizationTechnique); Elasticsearch linear retriever minmax", {
-    OPENSEARCH: Support("min_max", NORMALIZATION_PROCESSOR, "2.10", {"lower_bounds": None, "upper_bounds": None},
-                        normalize=min_max),
-    ELASTICSEARCH: Support("minmax", LINEAR_RETRIEVER, "8.18", normalize=minmax),
-})
+TECHNIQUE = base.Technique(
+    "min_max", base.NORMALIZATION,
+    "OpenSearch normalization-processor min_max (neural-search MinMaxScoreNormalizationTechnique); "
+    "Elasticsearch linear retriever minmax",
+    {base.OPENSEARCH: base.Support("min_max", base.NORMALIZATION_PROCESSOR, "2.10",
+                                   {"lower_bounds": None, "upper_bounds": None}, normalize=min_max),
+     base.ELASTICSEARCH: base.Support("minmax", base.LINEAR_RETRIEVER, "8.18", normalize=minmax)},
+)

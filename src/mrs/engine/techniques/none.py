@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mrs.engine.techniques.base import ELASTICSEARCH, LINEAR_RETRIEVER, NORMALIZATION, Support, Technique
+from mrs.engine.techniques import base
 
 
 def identity(scores) -> np.ndarray:
@@ -15,6 +15,7 @@ def identity(scores) -> np.ndarray:
     return np.asarray(scores, dtype=np.float32).reshape(-1).copy()
 
 
-TECHNIQUE = Technique("none", NORMALIZATION, "Elasticsearch linear retriever normalizer none", {
-    ELASTICSEARCH: Support("none", LINEAR_RETRIEVER, "8.18", normalize=identity),
-})
+TECHNIQUE = base.Technique(
+    "none", base.NORMALIZATION, "Elasticsearch linear retriever normalizer none",
+    {base.ELASTICSEARCH: base.Support("none", base.LINEAR_RETRIEVER, "8.18", normalize=identity)},
+)

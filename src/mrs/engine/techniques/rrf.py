@@ -23,15 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from mrs.engine.techniques.base import (
-    ELASTICSEARCH,
-    FUSION,
-    OPENSEARCH,
-    RRF_RETRIEVER,
-    SCORE_RANKER_PROCESSOR,
-    Support,
-    Technique,
-)
+from mrs.engine.techniques import base
 from mrs.engine.techniques.weights import non_negative_sums, present_sum, weight_row
 from mrs.errors import InputError
 
@@ -106,10 +98,13 @@ def rrf_kernel(rank, weight_matrix, rank_constant: int) -> np.ndarray:
     return present_sum(rank_terms(rank, rank_constant, rrf_scores).T, weight_matrix)
 
 
-TECHNIQUE = Technique("rrf", FUSION, "OpenSearch score-ranker-processor rrf (neural-search "
-                      "RRFNormalizationTechnique, RRFScoreCombinationTechnique); Elasticsearch rrf retriever", {
-    OPENSEARCH: Support("rrf", SCORE_RANKER_PROCESSOR, "2.19", {"rank_constant": "2.19", "weights": "3.1"},
-                        normalize=rrf_rank_scores, combine=rrf_combine_kernel),
-    ELASTICSEARCH: Support("rrf", RRF_RETRIEVER, "8.16", {"rank_constant": "8.16", "weight": "9.2"},
-                           normalize=rrf_scores, combine=present_sum),
-})
+TECHNIQUE = base.Technique(
+    "rrf", base.FUSION,
+    "OpenSearch score-ranker-processor rrf (neural-search RRFNormalizationTechnique, "
+    "RRFScoreCombinationTechnique); Elasticsearch rrf retriever",
+    {base.OPENSEARCH: base.Support("rrf", base.SCORE_RANKER_PROCESSOR, "2.19",
+                                   {"rank_constant": "2.19", "weights": "3.1"},
+                                   normalize=rrf_rank_scores, combine=rrf_combine_kernel),
+     base.ELASTICSEARCH: base.Support("rrf", base.RRF_RETRIEVER, "8.16", {"rank_constant": "8.16", "weight": "9.2"},
+                                      normalize=rrf_scores, combine=present_sum)},
+)

@@ -81,6 +81,21 @@ def non_negative_sums(matrix, weight_matrix) -> tuple[np.ndarray, np.ndarray]:
     return total, sum_w
 
 
+def positive_sums(matrix, weight_matrix, term) -> tuple[np.ndarray, np.ndarray]:
+    """(Σ term(sᵢ, wᵢ), Σ wᵢ) over the sub-queries with sᵢ > 0 only (missing and ≤ 0 skipped with their
+    weights), each sum rounded to float32 after every sub-query as the Java loops: (n_w, n_docs) each.
+    term(s, w): s (1, n_docs) with 1.0 where not counted, w (n_w, 1); a float64 term is added in double
+    and then rounded (Java's ``float += double``)."""
+    n_docs, n_w = np.shape(matrix)[0], np.shape(weight_matrix)[0]
+    total = np.zeros((n_w, n_docs), dtype=np.float32)
+    sum_w = np.zeros((n_w, n_docs), dtype=np.float32)
+    for s, w in columns(matrix, weight_matrix):
+        counted = s > 0
+        total = np.where(counted, total + term(np.where(counted, s, np.float32(1)), w), total).astype(np.float32)
+        sum_w = np.where(counted, sum_w + w, sum_w).astype(np.float32)
+    return total, sum_w
+
+
 def present_sum(matrix, weight_matrix) -> np.ndarray:
     """Σ wᵢ·sᵢ over the sub-queries that returned the document (NaN = absent adds nothing), each term rounded
     to float then added in sub-query order (Elasticsearch: ``score += weight * normalizedScore``), no

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mrs.engine.techniques.base import NORMALIZATION, NORMALIZATION_PROCESSOR, OPENSEARCH, Support, Technique
+from mrs.engine.techniques import base
 from mrs.engine.techniques.min_max import MIN_SCORE
 
 
@@ -36,7 +36,9 @@ def z_score(scores) -> np.ndarray:
     return np.where(s == mean, hi, z).astype(np.float32)
 
 
-TECHNIQUE = Technique("z_score", NORMALIZATION, "OpenSearch normalization-processor z_score (neural-search "
-                      "ZScoreNormalizationTechnique)", {
-    OPENSEARCH: Support("z_score", NORMALIZATION_PROCESSOR, normalize=z_score),
-}, pairs_with=("arithmetic_mean",))
+TECHNIQUE = base.Technique(
+    "z_score", base.NORMALIZATION,
+    "OpenSearch normalization-processor z_score (neural-search ZScoreNormalizationTechnique)",
+    {base.OPENSEARCH: base.Support("z_score", base.NORMALIZATION_PROCESSOR, normalize=z_score)},
+    pairs_with=("arithmetic_mean",),
+)
