@@ -2,7 +2,7 @@
 
 For each judged query of an embedded index, ranks with (a) the OpenSearch pipeline min_max + arithmetic_mean
 (weights w / 1 − w) and (b) the Elasticsearch linear retriever minmax with the same weights, both through the
-embedded engine (mrs.engine.hybrid / mrs.engine.linear_retriever), and prints: queries whose top-10 / top-k
+embedded engine (mrs.engine.hybrid / mrs.engine.retriever_combine), and prints: queries whose top-10 / top-k
 order differs, mean top-k overlap, the largest score difference among shared documents, and the median time of
 each combination per query. Also l2 vs l2_norm, and OpenSearch RRF vs Elasticsearch rrf.
 

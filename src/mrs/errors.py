@@ -66,3 +66,26 @@ def json_error_text(error: object) -> str:
     if msg.endswith(" at"):
         msg = msg[: -len(" at")]
     return f"{msg} at column {col}"
+
+
+def read_json(path, what: str):
+    """The parsed JSON of the file ``path``; ``what`` names the file in errors (e.g. "calibration").
+
+    InputError naming the file: "cannot read <what>: the file does not exist", "cannot read <what> (<OS
+    reason>)", or "malformed JSON (<reason> at column c)" with the line.
+    """
+    import json
+    import os
+
+    p = os.fspath(path)
+    try:
+        with open(p, encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise InputError(f"cannot read {what}: the file does not exist", path=p) from None
+    except OSError as e:
+        raise InputError(f"cannot read {what} ({e.strerror})", path=p) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"malformed JSON ({json_error_text(e)})", path=p, line=e.lineno) from None

@@ -8,7 +8,6 @@ import pytest
 from mrs.blending.candidates import QueryCandidates
 from mrs.blending.grid import (
     BlendConfig,
-    Bound,
     Normalization,
     blend_query,
     combine_batch,
@@ -20,8 +19,11 @@ from mrs.blending.grid import (
     weight_grid,
 )
 from mrs.blending.objective import parse_metric
-from mrs.engine.combination import arithmetic_mean, geometric_mean, harmonic_mean
 from mrs.engine.pipeline import parse_pipeline
+from mrs.engine.techniques.arithmetic_mean import arithmetic_mean
+from mrs.engine.techniques.geometric_mean import geometric_mean
+from mrs.engine.techniques.harmonic_mean import harmonic_mean
+from mrs.engine.techniques.min_max import ScoreBound as Bound
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL
 
 
@@ -185,7 +187,8 @@ def test_elasticsearch_fast_path_equals_combine_retriever():
             assert verify_with_engine(cands, cfg, depth=10), cfg.name
         assert verify_with_engine(cands, BlendConfig(None, "rrf", weights, 20, "elasticsearch"))
     # the weighted-sum kernel by hand: minmax scores 1.0 / absent, weights 0.3 / 0.7 → 0.3; both 1.0 → 1.0
-    from mrs.engine.retriever_kernels import linear_kernel, rrf_kernel
+    from mrs.engine.techniques.arithmetic_mean import linear_kernel
+    from mrs.engine.techniques.rrf import rrf_kernel
 
     out = linear_kernel(np.array([[1.0, np.nan], [1.0, 1.0]]), np.array([[0.3, 0.7]]))
     assert out.tolist() == [[np.float32(0.3), np.float32(np.float32(0.3) + np.float32(0.7))]]

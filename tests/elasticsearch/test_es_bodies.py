@@ -16,7 +16,7 @@ import pytest
 
 from mrs.elasticsearch import bodies
 from mrs.elasticsearch.mapping import ElasticIndexSpec, index_body, spec_from_manifest
-from mrs.engine.linear_retriever import RetrieverSpec, SubRetriever
+from mrs.engine.retriever import RetrieverSpec, SubRetriever
 from mrs.errors import InputError
 from mrs.opensearch.mapping import IndexSpec
 

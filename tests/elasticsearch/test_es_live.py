@@ -4,7 +4,7 @@ MRS_ELASTICSEARCH_API_KEY or MRS_ELASTICSEARCH_USER/PASSWORD), skips otherwise.
 It indexes the generated sample catalog blue/green, installs and renders the templates, and checks that the
 cluster's lexical and dense scores equal the embedded engine's (BM25 ÷ (k1 + 1) for a BM25 index; knn scores
 of an hnsw index), that a calibrated threshold sent as knn.similarity keeps the documents the engine keeps, and
-that the linear retriever ranks as mrs.engine.linear_retriever does."""
+that the linear retriever ranks as mrs.engine.retriever_combine does."""
 
 from __future__ import annotations
 
@@ -84,8 +84,8 @@ def test_linear_retriever_matches_the_engine(live):
 
 def test_templates_install_and_render(live):
     client, backend, _, _ = live
+    from mrs.blending.deployment import deployment_from_dict as calibration_from_dict
     from mrs.elasticsearch.templates import install_set, render_set
-    from mrs.opensearch.pipelines import calibration_from_dict
 
     rendered = render_set(calibration_from_dict({"thresholds": {"dense": {"exact": {"threshold": 0.8}}}}),
                           backend.spec)

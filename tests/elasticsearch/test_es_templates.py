@@ -9,6 +9,7 @@ import json
 import pytest
 
 from fakes.mustache import chevron_render
+from mrs.blending.deployment import deployment_from_dict as calibration_from_dict
 from mrs.cluster.mustache import render_json
 from mrs.elasticsearch.mapping import ElasticIndexSpec
 from mrs.elasticsearch.templates import (
@@ -22,7 +23,6 @@ from mrs.elasticsearch.templates import (
     write_set,
 )
 from mrs.errors import InputError
-from mrs.opensearch.pipelines import calibration_from_dict
 
 SPEC = ElasticIndexSpec(dimension=4, text_fields={"title": 3.0, "brand": 2.0})
 HOSTILE = [

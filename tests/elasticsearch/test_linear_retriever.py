@@ -1,4 +1,4 @@
-"""The embedded reproduction of Elasticsearch's linear and rrf retrievers (mrs.engine.linear_retriever), checked
+"""The embedded reproduction of Elasticsearch's linear and rrf retrievers (mrs.engine.retriever_combine), checked
 against hand-computed numbers, and selectable in the engine's hybrid search by a retriever JSON body.
 
 Reference: Elasticsearch "Linear retriever" / "RRF retriever" docs and x-pack rank-rrf's MinMaxScoreNormalizer,
@@ -9,19 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mrs.engine.linear_retriever import (
-    RetrieverSpec,
-    SubRetriever,
-    combine_retriever,
-    default_linear,
-    l2_norm,
-    linear_from_pipeline,
-    minmax,
-    parse_retriever,
-    retriever_body,
-    rrf_scores,
-)
 from mrs.engine.pipeline import parse_pipeline
+from mrs.engine.retriever import RetrieverSpec, SubRetriever, default_linear, parse_retriever, retriever_body
+from mrs.engine.retriever_combine import combine_retriever
+from mrs.engine.techniques.l2 import l2_norm
+from mrs.engine.techniques.min_max import minmax
+from mrs.engine.techniques.rrf import rrf_scores
+from mrs.engine.translation import linear_from_pipeline
 from mrs.errors import InputError
 
 RESULTS = {"lexical": (["a", "b", "c"], [3.0, 1.0, 2.0]), "dense": (["b", "d"], [0.9, 0.7])}
@@ -249,3 +243,27 @@ def test_engine_hybrid_ties_follow_index_order_not_id(tmp_path):
     for blend in (None, linear):  # OpenSearch min_max 0.7/0.3 and Elasticsearch linear: both twins score 1.0
         hits = engine.hybrid("red shirt", vec, 4, blend)
         assert [h.id for h in hits[:2]] == ["z-twin", "a-twin"], blend
+
+
+def test_engine_hybrid_is_told_the_semantics(tmp_path):
+    from mrs.data.catalog import Product
+    from mrs.engine.engine import EmbeddedEngine
+
+    products = [Product(id=f"p{i}", fields={"title": t}) for i, t in
+                enumerate(["red shirt", "blue shirt", "red red dress", "green hat"])]
+    EmbeddedEngine.build(tmp_path / "idx", products, encoder=TinyEncoder(), fields={"title": 1.0})
+    engine = EmbeddedEngine.open(tmp_path / "idx")
+    vec = TinyEncoder().encode_query("red shirt")
+    body = {"linear": {"retrievers": [{"retriever": "lexical", "weight": 0.7, "normalizer": "minmax"},
+                                      {"retriever": "dense", "weight": 0.3, "normalizer": "minmax"}],
+                       "rank_window_size": 4}}
+    told = engine.hybrid("red shirt", vec, 4, body, semantics="elasticsearch")
+    assert [(h.id, h.score) for h in told] == [(h.id, h.score) for h in engine.hybrid("red shirt", vec, 4, body)]
+    # no body + Elasticsearch semantics: the default linear retriever (minmax, lexical 0.7 / dense 0.3)
+    default = engine.hybrid("red shirt", vec, 4, semantics="elasticsearch")
+    lex, dense = engine.lexical("red shirt", 100), engine.knn(vec, 100)
+    expected = combine_retriever({"lexical": ([h.id for h in lex], [h.score for h in lex]),
+                                  "dense": ([h.id for h in dense], [h.score for h in dense])}, default_linear(), 4)
+    assert [(h.id, h.score) for h in default] == [(e.id, e.score) for e in expected]
+    with pytest.raises(InputError, match="OpenSearch takes a search-pipeline body"):
+        engine.hybrid("red shirt", vec, 4, body, semantics="opensearch")

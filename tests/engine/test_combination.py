@@ -7,7 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from mrs.engine.combination import arithmetic_mean, geometric_mean, harmonic_mean, validate_weights
+from mrs.engine.techniques.arithmetic_mean import arithmetic_mean
+from mrs.engine.techniques.geometric_mean import geometric_mean
+from mrs.engine.techniques.harmonic_mean import harmonic_mean
+from mrs.engine.techniques.weights import validate_weights
 from mrs.errors import InputError
 
 NAN = float("nan")
@@ -83,7 +86,7 @@ def test_arithmetic_mean_is_float32_step_by_step():
 
 
 def test_kernels_take_many_weight_vectors_at_once():
-    from mrs.engine.combination import COMBINATION_KERNELS
+    from mrs.engine.techniques import COMBINATION_KERNELS
 
     weights = np.array([[0.7, 0.3], [0.2, 0.8], [1.0, 0.0]])
     for name, kernel in COMBINATION_KERNELS.items():

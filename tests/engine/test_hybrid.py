@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from mrs.engine.hybrid import SubqueryResult, combine
-from mrs.engine.normalization import ScoreBound
 from mrs.engine.pipeline import HybridPipeline, default_pipeline
+from mrs.engine.techniques.min_max import ScoreBound
 from mrs.errors import InputError
 
 LEX = SubqueryResult("lexical", ["a", "b", "c"], np.array([3.0, 2.0, 1.0]))

@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from mrs.engine.normalization import ScoreBound, l2, min_max, z_score
+from mrs.engine.techniques.l2 import l2
+from mrs.engine.techniques.min_max import ScoreBound, min_max
+from mrs.engine.techniques.z_score import z_score
 from mrs.errors import InputError
 
 S = [2.0, 4.0, 6.0]  # min 2, max 6

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from mrs.engine.normalization import ScoreBound
 from mrs.engine.pipeline import (
     HybridPipeline,
     default_pipeline,
@@ -14,6 +13,7 @@ from mrs.engine.pipeline import (
     parse_pipeline,
     pipeline_body,
 )
+from mrs.engine.techniques.min_max import ScoreBound
 from mrs.errors import InputError
 
 NORM_BODY = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mrs.engine.rrf import rrf, rrf_rank_scores, validate_rank_constant
+from mrs.engine.techniques.rrf import rrf_combine, rrf_rank_scores, validate_rank_constant
 from mrs.errors import InputError
 
 
@@ -23,17 +23,16 @@ def test_half_up_not_half_even():
     assert s != np.float32(1 / 2048)
 
 
-def test_weighted_sum_not_mean():
-    fused = rrf([["a", "b", "c"], ["b", "a"]], weights=[0.6, 0.4], rank_constant=60)
-    # a: 0.6·0.0163934426 + 0.4·0.0161290323 = 0.0162876785
-    # b: 0.6·0.0161290323 + 0.4·0.0163934426 = 0.0162347964
-    # c: 0.6·(1/63 → 0.0158730159) = 0.0095238095 (missing from sub-query 2: nothing added)
-    assert fused["a"] == pytest.approx(0.0162876785, rel=1e-6)
-    assert fused["b"] == pytest.approx(0.0162347964, rel=1e-6)
-    assert fused["c"] == pytest.approx(0.0095238095, rel=1e-6)
-    unweighted = rrf([["a", "b"], ["a"]])
-    # default weights 1.0 each, summed: a = 2·0.0163934426
-    assert unweighted["a"] == pytest.approx(2 * 0.0163934426, rel=1e-6)
+def test_rrf_combine_weighted_sum_not_mean():
+    # sub-query 1 ranks a, b, c; sub-query 2 ranks b, a (c missing there)
+    k60 = rrf_rank_scores(3, 60)  # 1/61 → 0.0163934426, 1/62 → 0.0161290323, 1/63 → 0.0158730159
+    matrix = [[k60[0], k60[1]], [k60[1], k60[0]], [k60[2], float("nan")]]
+    fused = rrf_combine(matrix, [0.6, 0.4])
+    # a: 0.6·0.0163934426 + 0.4·0.0161290323 = 0.0162876785; b: 0.6·0.0161290323 + 0.4·0.0163934426 = 0.0162347964
+    # c: 0.6·0.0158730159 = 0.0095238095 (missing from sub-query 2: nothing added, no mean)
+    assert fused.tolist() == pytest.approx([0.0162876785, 0.0162347964, 0.0095238095], rel=1e-6)
+    # default weights 1.0 each, summed: 2·0.0163934426
+    assert rrf_combine([[k60[0], k60[0]]])[0] == pytest.approx(2 * 0.0163934426, rel=1e-6)
 
 
 def test_rank_constant_range():
@@ -44,7 +43,7 @@ def test_rank_constant_range():
 
 
 def test_rrf_combination_skips_negative_scores_with_their_weight():
-    from mrs.engine.rrf import rrf_combine
+    from mrs.engine.techniques.rrf import rrf_combine
 
     # RRFScoreCombinationTechnique adds s·w for s ≥ 0 only: [0.0163934426, −0.5] → 0.6·0.0163934426
     out = rrf_combine([[0.0163934426, -0.5], [0.0163934426, float("nan")]], [0.6, 0.4])

@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 
 from mrs.engine.spaces import (
-    distance_from_raw,
     knn_score,
-    min_score_from_distance,
     raw_from_score,
     validate_knn_limits,
 )
@@ -39,17 +37,6 @@ def test_l2_score():
 def test_inverse_round_trip(space):
     raw = np.array([0.0, 0.3, 0.9]) if space != "innerproduct" else np.array([-2.0, 0.0, 0.4, 3.0])
     np.testing.assert_allclose(raw_from_score(knn_score(raw, space), space), raw, atol=1e-12)
-
-
-def test_max_distance_threshold():
-    # cosinesimil: d = 1 − cos; d 0.4 → cos 0.6 → score 0.8
-    assert distance_from_raw(0.6, "cosinesimil") == pytest.approx(0.4)
-    assert min_score_from_distance(0.4, "cosinesimil") == pytest.approx(0.8)
-    # l2: d² 1 → 1/(1 + 1) = 0.5
-    assert min_score_from_distance(1.0, "l2") == pytest.approx(0.5)
-    # innerproduct: d = −ip; d −2 → ip 2 → 3; d 1 → ip −1 → 0.5
-    assert min_score_from_distance(-2.0, "innerproduct") == pytest.approx(3.0)
-    assert min_score_from_distance(1.0, "innerproduct") == pytest.approx(0.5)
 
 
 def test_radial_takes_exactly_one_limit():

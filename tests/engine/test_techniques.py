@@ -51,3 +51,30 @@ def test_version_notes_name_the_release():
         "weighted rrf needs Elasticsearch ≥ 9.2 (rrf retriever [weight])"]
     assert version_notes(OPENSEARCH, fusion=True, weighted=True) == [
         "weighted rrf needs OpenSearch ≥ 3.1 (score-ranker-processor [weights])"]
+
+
+def test_every_target_of_every_technique_has_its_functions():
+    from mrs.engine.techniques import FUSION, TARGETS
+
+    for technique in TECHNIQUES.values():
+        assert technique.targets and set(technique.targets) <= set(TARGETS), technique.name
+        for support in technique.targets.values():
+            needs_normalize = technique.kind in (NORMALIZATION, FUSION)
+            needs_combine = technique.kind in (COMBINATION, FUSION)
+            assert (support.normalize is not None) == needs_normalize, technique.name
+            assert (support.combine is not None) == needs_combine, technique.name
+
+
+def test_lookups_by_target_name():
+    import numpy as np
+
+    from mrs.engine.techniques import named_on, normalizer
+
+    assert named_on(ELASTICSEARCH, "l2_norm", NORMALIZATION).name == "l2"
+    with pytest.raises(KeyError, match="no normalization technique 'z_score'"):
+        named_on(ELASTICSEARCH, "z_score", NORMALIZATION)
+    # OpenSearch floors the lowest min_max score at 0.001, Elasticsearch keeps 0: (1 − 1)/(3 − 1) = 0
+    assert normalizer("min_max", OPENSEARCH)(np.array([3.0, 1.0])).tolist() == [1.0, np.float32(0.001)]
+    assert normalizer("min_max", ELASTICSEARCH)(np.array([3.0, 1.0])).tolist() == [1.0, 0.0]
+    with pytest.raises(KeyError, match="Elasticsearch has no z_score"):
+        normalizer("z_score", ELASTICSEARCH)

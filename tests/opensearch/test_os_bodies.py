@@ -13,15 +13,15 @@ import json
 import numpy as np
 import pytest
 
+from mrs.blending.deployment import deployment_from_dict as calibration_from_dict
+from mrs.blending.deployment import read_deployment as read_calibration
 from mrs.cluster.aliases import alias_swap_actions
 from mrs.errors import InputError
 from mrs.opensearch import bodies
 from mrs.opensearch.mapping import IndexSpec, index_body, similarity_type_for_cluster, spec_from_manifest
 from mrs.opensearch.pipelines import (
-    calibration_from_dict,
     check_pipeline,
     normalization_pipeline,
-    read_calibration,
     rrf_pipeline,
 )
 
@@ -228,3 +228,27 @@ def test_check_pipeline_rejects_two_processors():
     body["phase_results_processors"].append({"score-ranker-processor": {}})
     with pytest.raises(InputError, match="exactly one"):
         check_pipeline(body)
+
+
+def test_check_pipeline_validates_upper_bounds():
+    # OpenSearch's min_max upper_bounds: one per sub-query, mode apply|clip|ignore, max_score in [-10000, 10000]
+    def body(upper, technique="min_max"):
+        return {"phase_results_processors": [{"normalization-processor": {
+            "normalization": {"technique": technique, "parameters": {"upper_bounds": upper}},
+            "combination": {"technique": "arithmetic_mean", "parameters": {"weights": [0.5, 0.5]}}}}]}
+
+    good = body([{"mode": "clip", "max_score": 0.9}, {"mode": "ignore"}])
+    assert check_pipeline(good, 2) == good
+    with pytest.raises(InputError, match="10000"):
+        check_pipeline(body([{"mode": "apply", "max_score": 10000.5}, {"mode": "ignore"}]), 2)
+    with pytest.raises(InputError, match="floor"):
+        check_pipeline(body([{"mode": "floor", "max_score": 0.5}, {"mode": "ignore"}]), 2)
+    with pytest.raises(InputError, match="3 upper_bounds for 2 sub-queries"):
+        check_pipeline(body([{"mode": "ignore"}] * 3), 2)
+    with pytest.raises(InputError, match="min_max"):
+        check_pipeline(body([{"mode": "ignore"}] * 2, technique="l2"), 2)
+    # the rendered body carries the bounds as given (max_score defaults to OpenSearch's 1.0 when omitted)
+    rendered = normalization_pipeline("min_max", "arithmetic_mean", [0.5, 0.5],
+                                      upper_bounds=[{"mode": "apply"}, None])
+    bounds = rendered["phase_results_processors"][0]["normalization-processor"]["normalization"]["parameters"]
+    assert bounds == {"upper_bounds": [{"mode": "apply", "max_score": 1.0}, {"mode": "ignore"}]}

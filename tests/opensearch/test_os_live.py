@@ -27,6 +27,7 @@ HYBRID_ABS_TOL = 1e-3    # normalized + combined scores
 
 @pytest.fixture(scope="module")
 def live(sample, tmp_path_factory):
+    from mrs.blending.deployment import read_deployment as read_calibration
     from mrs.data.readers import read_catalog
     from mrs.engine.engine import EmbeddedEngine
     from mrs.indexer.embed import Encoder
@@ -34,7 +35,6 @@ def live(sample, tmp_path_factory):
     from mrs.opensearch.connection import make_client, settings_from_env
     from mrs.opensearch.indexing import index_catalog_opensearch
     from mrs.opensearch.mapping import IndexSpec
-    from mrs.opensearch.pipelines import read_calibration
     from mrs.opensearch.templates import install_set, render_set
 
     work = tmp_path_factory.mktemp("live")

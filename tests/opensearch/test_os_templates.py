@@ -12,10 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from fakes.mustache import chevron_render
+from mrs.blending.deployment import deployment_from_dict as calibration_from_dict
 from mrs.cluster.mustache import render_json, render_mustache
 from mrs.errors import InputError
 from mrs.opensearch.mapping import IndexSpec
-from mrs.opensearch.pipelines import calibration_from_dict, normalization_pipeline
+from mrs.opensearch.pipelines import normalization_pipeline
 from mrs.opensearch.templates import (
     dense_template,
     hybrid_template,

@@ -11,18 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mrs.engine.techniques import ELASTICSEARCH, OPENSEARCH, TECHNIQUES
+from mrs.engine.techniques.min_max import ScoreBound
 from mrs.indexer.backend import SUBQUERY_DENSE
-
-
-@dataclass(frozen=True)
-class Bound:
-    """A min_max lower bound of one sub-query: mode apply|clip|ignore, min_score (unused for ignore)."""
-
-    mode: str
-    min_score: float = 0.0
-
-    def to_json(self) -> dict:
-        return {"mode": self.mode} if self.mode == "ignore" else {"mode": self.mode, "min_score": self.min_score}
 
 
 @dataclass(frozen=True)
@@ -31,14 +21,14 @@ class Normalization:
     the dense bound came from, e.g. 'dense≥exact')."""
 
     technique: str
-    lower_bounds: tuple[Bound, ...] | None = None
+    lower_bounds: tuple[ScoreBound, ...] | None = None
     label: str = ""
 
     @property
     def name(self) -> str:
         if self.lower_bounds is None:
             return self.technique
-        modes = ",".join(b.mode if b.mode == "ignore" else f"{b.mode}@{b.min_score:.4g}" for b in self.lower_bounds)
+        modes = ",".join(b.mode if b.mode == "ignore" else f"{b.mode}@{b.score:.4g}" for b in self.lower_bounds)
         return f"{self.technique}[lb {self.label}: {modes}]" if self.label else f"{self.technique}[lb {modes}]"
 
 
@@ -76,9 +66,9 @@ class BlendConfig:
         return f"{self.normalization.name}+{self.combination}"
 
     def retriever_spec(self, rank_window_size: int):
-        """The Elasticsearch retriever (mrs.engine.linear_retriever.RetrieverSpec) running this configuration on
+        """The Elasticsearch retriever (mrs.engine.retriever.RetrieverSpec) running this configuration on
         [lexical, dense]; InputError when Elasticsearch cannot run it."""
-        from mrs.engine.linear_retriever import linear_from_pipeline
+        from mrs.engine.translation import linear_from_pipeline
 
         return linear_from_pipeline(self.pipeline_body(), rank_window_size)
 

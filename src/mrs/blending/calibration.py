@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from mrs.atomic import OutputSet
 from mrs.blending.probability import IsotonicMap, label_scores
 from mrs.blending.thresholds import LevelThreshold
 from mrs.data.levels import SCHEMES, LevelScheme
-from mrs.errors import InputError, json_error_text
+from mrs.errors import InputError, read_json
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit
 from mrs.models import write_json
 
@@ -140,16 +139,7 @@ def write_pipeline(body: Mapping[str, Any], path: str | os.PathLike, outputs: Ou
 def read_calibration(path: str | os.PathLike) -> Calibration:
     """calibration.json → Calibration. InputError (file, line) for unreadable or malformed JSON."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("calibration file does not exist", path=str(p)) from None
-    except OSError as e:
-        raise InputError(f"cannot read calibration ({e.strerror})", path=str(p)) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"malformed JSON ({json_error_text(e)})", path=str(p), line=e.lineno) from None
+    data = read_json(p, "calibration")
     return Calibration.from_dict(data, source=str(p))
 
 

@@ -8,9 +8,9 @@ Search space (N sub-queries, N = 2..5; weights in steps of 0.1 summing to 1, end
 - score-ranker-processor: RRF with rank_constant ∈ {1, 5, 10, 20, 60} × weights.
 
 Each query's sub-query candidate lists (mrs.blending.candidates.QueryCandidates) are normalized ONCE per
-normalization variant with the engine's own functions (mrs.engine.normalization, the OpenSearch score space);
+normalization variant with the technique registry's functions (mrs.engine.techniques, the target's score space);
 every weight vector is then combined at once as a matrix product (n_weights × n_subqueries) · (n_subqueries ×
-n_docs), with the missing-doc semantics of mrs.engine.combination: arithmetic_mean counts a missing doc as 0
+n_docs), with the missing-doc semantics of the registry's combinations: arithmetic_mean counts a missing doc as 0
 with its weight kept; geometric/harmonic run over scores > 0 only. The chosen configurations are re-checked
 with mrs.engine.hybrid.combine (see ``verify_with_engine``).
 
@@ -19,7 +19,7 @@ run are searched, by the technique registry (mrs.engine.techniques), and each is
 semantics — OpenSearch: the normalization-processor / score-ranker-processor above; Elasticsearch: the linear
 retriever (minmax ← min_max, l2_norm ← l2, no bounds, no z_score, a weighted sum over the retrievers that
 returned the doc) and the rrf retriever (float 1/(k + rank), per-retriever weights), as
-mrs.engine.linear_retriever computes them.
+mrs.engine.retriever_combine computes them.
 
 Selection happens on train queries only; the held-out (dev) score of every configuration is reported beside it.
 Baselines: the default pipeline (min_max + arithmetic_mean, lexical 0.7 / dense 0.3; equal weights when the
@@ -35,17 +35,27 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from mrs.blending.blends import BlendConfig, Bound, ConfigScore, GridResult, Normalization
+from mrs.blending.blends import BlendConfig, ConfigScore, GridResult, Normalization
 from mrs.blending.candidates import QueryCandidates
 from mrs.blending.objective import Metric, evaluate_rankings
 from mrs.engine import techniques
-from mrs.engine.techniques import ELASTICSEARCH, OPENSEARCH
+from mrs.engine.pipeline import MAX_SUBQUERIES
+from mrs.engine.techniques import (
+    DEFAULT_COMBINATION,
+    DEFAULT_NORMALIZATION,
+    DEFAULT_WEIGHTS,
+    ELASTICSEARCH,
+    OPENSEARCH,
+    RRF,
+)
+from mrs.engine.techniques.min_max import ScoreBound
+from mrs.engine.techniques.rrf import rank_terms
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL
 
 RRF_RANK_CONSTANTS = (1, 5, 10, 20, 60)
 WEIGHT_STEP = 0.1
-DEFAULT_WEIGHTS = {(SUBQUERY_LEXICAL, SUBQUERY_DENSE): (0.7, 0.3)}
-MAX_SUBQUERIES = 5
+DEFAULT_SUBQUERIES = (SUBQUERY_LEXICAL, SUBQUERY_DENSE)
+"""The sub-queries the default weights (mrs.engine.techniques.DEFAULT_WEIGHTS) are for, in their order."""
 
 
 # ---------------------------------------------------------------- low level (arrays only)
@@ -61,70 +71,48 @@ def weight_grid(n_subqueries: int, step: float = WEIGHT_STEP) -> np.ndarray:
     return np.round(np.asarray(rows, dtype=np.float64) / units, 10)
 
 
-def combine_batch(normalized: np.ndarray, weights: np.ndarray, combination: str) -> np.ndarray:
-    """Combined scores for every weight vector at once, by the engine's own kernels
-    (mrs.engine.combination.COMBINATION_KERNELS), so scores, ties and the tie-break match the engine's.
+def combine_batch(normalized: np.ndarray, weights: np.ndarray, combination: str,
+                  target: str = OPENSEARCH) -> np.ndarray:
+    """Combined scores for every weight vector at once, by the registry's kernel of ``combination`` on
+    ``target`` (mrs.engine.techniques), so scores, ties and the tie-break match the engine's.
 
     normalized: (n_subqueries, n_docs), NaN where the doc is missing from that sub-query. weights:
     (n_weights, n_subqueries). Returns float32 (n_weights, n_docs).
     """
-    from mrs.engine.combination import COMBINATION_KERNELS
-
-    if combination not in COMBINATION_KERNELS:
-        raise ValueError(f"unknown combination {combination!r}")
-    return COMBINATION_KERNELS[combination](np.asarray(normalized, dtype=np.float32).T, weights)
-
-
-def rrf_terms(rank: np.ndarray, rank_constant: int) -> np.ndarray:
-    """(n_subqueries, n_docs) RRF scores 1 / (rank_constant + rank), 0 where absent (rank 0), from the
-    engine's own rank-score table (mrs.engine.rrf: 10 decimals half-up, float32)."""
-    from mrs.engine.rrf import rrf_rank_scores
-
-    max_rank = int(rank.max()) if rank.size else 0
-    table = np.concatenate([np.zeros(1, dtype=np.float32), rrf_rank_scores(max_rank, rank_constant)])
-    return table[rank]
+    try:
+        kernel = techniques.combiner(combination, target)
+    except KeyError:
+        raise ValueError(f"unknown combination {combination!r}") from None
+    return kernel(np.asarray(normalized, dtype=np.float32).T, weights)
 
 
-def rrf_batch(rank: np.ndarray, weights: np.ndarray, rank_constant: int) -> np.ndarray:
-    """Weighted RRF sums Σ wᵢ / (rank_constant + rankᵢ) for every weight vector: float32 (n_weights, n_docs),
-    by the engine's kernel (mrs.engine.rrf.rrf_combine_kernel)."""
-    from mrs.engine.rrf import rrf_combine_kernel
-
-    return rrf_combine_kernel(rrf_terms(rank, rank_constant).T, weights)
+def rrf_batch(rank: np.ndarray, weights: np.ndarray, rank_constant: int, target: str = OPENSEARCH) -> np.ndarray:
+    """Weighted RRF sums Σ wᵢ · rrf(rankᵢ) for every weight vector: float32 (n_weights, n_docs), by the
+    registry's rrf on ``target`` (its rank scores and its sum). rank: (n_subqueries, n_docs), 1-based, 0 where
+    absent."""
+    support = techniques.support(RRF, target)
+    return support.combine(rank_terms(rank, rank_constant, support.normalize).T, weights)
 
 
 def normalize_candidates(qc: QueryCandidates, norm: Normalization, target: str = OPENSEARCH) -> np.ndarray:
     """(n_subqueries, n_ids) normalized scores (NaN where absent): each sub-query's returned scores normalized
-    by the engine's function for ``norm.technique`` on ``target`` (statistics over that sub-query's candidates
-    only; Elasticsearch: the linear retriever's normalizer, mrs.engine.retriever_kernels.ES_NORMALIZERS)."""
-    from mrs.engine import normalization as engine_norm
-    from mrs.engine.retriever_kernels import ES_NORMALIZERS
-
+    by the registry's function for ``norm.technique`` on ``target`` (statistics over that sub-query's
+    candidates only; min_max with that sub-query's lower bound when ``norm`` has bounds)."""
+    try:
+        normalize = techniques.normalizer(norm.technique, target)
+    except KeyError:
+        raise ValueError(f"unknown normalization {norm.technique!r}") from None
     out = np.full(qc.raw.shape, np.nan)
     for i in range(qc.raw.shape[0]):
         present = ~np.isnan(qc.raw[i])
         if not present.any():
             continue
         scores = qc.raw[i, present]
-        if target == ELASTICSEARCH:
-            out[i, present] = ES_NORMALIZERS[norm.technique](scores)
-        elif norm.technique == "min_max":
-            bound = norm.lower_bounds[i] if norm.lower_bounds is not None else None
-            out[i, present] = _engine_min_max(engine_norm, scores, bound)
-        elif norm.technique == "l2":
-            out[i, present] = engine_norm.l2(scores)
-        elif norm.technique == "z_score":
-            out[i, present] = engine_norm.z_score(scores)
+        if norm.lower_bounds is not None and norm.lower_bounds[i].bounded:
+            out[i, present] = normalize(scores, lower_bound=norm.lower_bounds[i])
         else:
-            raise ValueError(f"unknown normalization {norm.technique!r}")
+            out[i, present] = normalize(scores)
     return out
-
-
-def _engine_min_max(engine_norm, scores: np.ndarray, bound: Bound | None) -> np.ndarray:
-    if bound is None or bound.mode == "ignore":
-        return np.asarray(engine_norm.min_max(scores), dtype=np.float64)
-    lower = engine_norm.ScoreBound(mode=bound.mode, score=float(bound.min_score))
-    return np.asarray(engine_norm.min_max(scores, lower_bound=lower), dtype=np.float64)
 
 
 # ---------------------------------------------------------------- high level
@@ -141,8 +129,8 @@ def normalization_variants(names: Sequence[str], dense_bounds: Mapping[str, floa
         for level, t in dense_bounds.items():
             for dense_mode in ("apply", "clip"):
                 for lex_mode in ("ignore", "apply"):
-                    bounds = tuple(Bound(dense_mode, float(t)) if n == SUBQUERY_DENSE
-                                   else (Bound("ignore") if lex_mode == "ignore" else Bound("apply", 0.0))
+                    bounds = tuple(ScoreBound(dense_mode, float(t)) if n == SUBQUERY_DENSE
+                                   else ScoreBound(lex_mode, 0.0)
                                    for n in names)
                     out.append(Normalization("min_max", bounds, f"dense≥{level}"))
     out += [Normalization("l2"), Normalization("z_score")]
@@ -152,10 +140,8 @@ def normalization_variants(names: Sequence[str], dense_bounds: Mapping[str, floa
 def default_config(names: Sequence[str], target: str = OPENSEARCH) -> BlendConfig:
     """min_max + arithmetic_mean with lexical 0.7 / dense 0.3 (OpenSearch-style default), equal weights otherwise
     (on Elasticsearch: the linear retriever with minmax and the same weights)."""
-    w = DEFAULT_WEIGHTS.get(tuple(names))
-    if w is None:
-        w = tuple(round(1.0 / len(names), 4) for _ in names)
-    return BlendConfig(Normalization("min_max"), "arithmetic_mean", tuple(w), target=target)
+    w = DEFAULT_WEIGHTS if tuple(names) == DEFAULT_SUBQUERIES else tuple(round(1.0 / len(names), 4) for _ in names)
+    return BlendConfig(Normalization(DEFAULT_NORMALIZATION), DEFAULT_COMBINATION, tuple(w), target=target)
 
 
 def rrf_config(names: Sequence[str], rank_constant: int = 60, target: str = OPENSEARCH) -> BlendConfig:
@@ -169,7 +155,7 @@ def blend_families(names: Sequence[str], dense_bounds: Mapping[str, float] | Non
     registry: bounded min_max, z_score and geometric/harmonic means only where the target has them."""
     families: list[tuple[Normalization | None, str, int | None]] = []
     for norm in normalization_variants(names, dense_bounds):
-        bounded = norm.lower_bounds is not None and any(b.mode != "ignore" for b in norm.lower_bounds)
+        bounded = norm.lower_bounds is not None and any(b.bounded for b in norm.lower_bounds)
         for combo in techniques.names(techniques.COMBINATION):
             if techniques.blend_unsupported(target, norm.technique, combo, bounded=bounded) is None:
                 families.append((norm, combo, None))
@@ -182,17 +168,13 @@ def _scorer(norm: Normalization | None, combo: str, rc: int | None, w: np.ndarra
             split: int) -> Callable[[QueryCandidates], np.ndarray]:
     """qc → (n_weights, n_ids) combined scores of one family under ``target``'s semantics; each query is
     normalized once per variant (``cache``, shared by the variant's combinations and all weights)."""
-    from mrs.engine.retriever_kernels import linear_kernel, rrf_kernel
-
     def score(qc: QueryCandidates) -> np.ndarray:
-        if combo == "rrf":
-            return rrf_kernel(qc.rank, w, rc) if target == ELASTICSEARCH else rrf_batch(qc.rank, w, rc)
+        if combo == RRF:
+            return rrf_batch(qc.rank, w, rc, target)
         key = (split, id(qc), norm, target)
         if key not in cache:
             cache[key] = normalize_candidates(qc, norm, target)
-        if target == ELASTICSEARCH:
-            return linear_kernel(cache[key].T, w)
-        return combine_batch(cache[key], w, combo)
+        return combine_batch(cache[key], w, combo, target)
     return score
 
 
@@ -254,7 +236,7 @@ def search_blends(train: Sequence[QueryCandidates], dev: Sequence[QueryCandidate
 def blend_query(qc: QueryCandidates, config: BlendConfig, size: int | None = None):
     """The engine's own hybrid combination of one query's candidate lists under ``config``, with its target's
     semantics: OpenSearch → mrs.engine.hybrid.combine (list[CombinedHit]); Elasticsearch →
-    mrs.engine.linear_retriever.combine_retriever (list[RetrieverHit], at most rank_window_size = the longest
+    mrs.engine.retriever_combine.combine_retriever (list[CombinedHit], at most rank_window_size = the longest
     candidate list). Both: score desc, then index order (product id without doc ids)."""
     from mrs.engine.hybrid import SubqueryResult, combine
     from mrs.engine.pipeline import parse_pipeline
@@ -265,7 +247,7 @@ def blend_query(qc: QueryCandidates, config: BlendConfig, size: int | None = Non
         present = present[np.argsort(qc.rank[i, present])]
         lists.append((name, present))
     if config.target == ELASTICSEARCH:
-        from mrs.engine.linear_retriever import combine_retriever
+        from mrs.engine.retriever_combine import combine_retriever
 
         window = max(1, max(len(p) for _, p in lists))
         results = {name: ([qc.ids[j] for j in p], qc.raw[qc.names.index(name), p],

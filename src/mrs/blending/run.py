@@ -240,7 +240,7 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
                     for cs in grid.family_best()],
     }
     if grid.target == ELASTICSEARCH:
-        from mrs.engine.linear_retriever import retriever_body
+        from mrs.engine.retriever import retriever_body
 
         blend["retriever"] = retriever_body(best.config.retriever_spec(options.k))
     model = model_identity_of(manifest or {})

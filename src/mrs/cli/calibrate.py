@@ -20,6 +20,7 @@ from mrs.cli.common import (
     progress,
 )
 from mrs.cli.judgment_options import queries_option, read_judgment_input, scheme_option
+from mrs.engine.techniques import TARGETS
 
 
 def output_paths(out: Path) -> dict[str, Path]:
@@ -60,7 +61,7 @@ def output_paths(out: Path) -> dict[str, Path]:
 @click.option("--field-clause", "field_clauses", multiple=True, metavar="FIELD",
               help="Add a BM25 clause on one field (e.g. title) to the blend search, between the multi-field "
                    "lexical clause and the dense one (repeatable, up to 3; embedded backend).")
-@click.option("--target", "deploy_target", type=click.Choice(["opensearch", "elasticsearch"]), default=None,
+@click.option("--target", "deploy_target", type=click.Choice(list(TARGETS)), default=None,
               help="Cluster the blend will be deployed to: only blends it can run are searched, scored as it "
                    "scores them [default: elasticsearch with --backend elasticsearch, else opensearch].")
 @model_mismatch_option

@@ -133,7 +133,7 @@ def render_embedding_pipeline(target: str, out_dir: Any, *, model_id: str | None
         from mrs.elasticsearch.ingest_pipeline import embedding_pipeline_body
     else:
         from mrs.opensearch.ingest_pipeline import embedding_pipeline_body
-    from mrs.opensearch.ingest_pipeline import write_rendered_pipeline
+    from mrs.cluster.ingest import write_rendered_pipeline
 
     path = write_rendered_pipeline(out_dir, name, embedding_pipeline_body(template, model_id, vector_field))
     return {"ingest_pipeline": path, "text_template": template.template}
@@ -141,7 +141,7 @@ def render_embedding_pipeline(target: str, out_dir: Any, *, model_id: str | None
 
 def install_rendered_pipelines(target: str, client: Any, rendered_dir: Any) -> list[str]:
     """PUT every ingest pipeline the rendered set lists (`mrs templates install`); returns their names."""
-    from mrs.opensearch.ingest_pipeline import read_rendered_pipelines
+    from mrs.cluster.ingest import read_rendered_pipelines
 
     pipelines = read_rendered_pipelines(rendered_dir)
     for name, body in pipelines.items():

@@ -286,7 +286,7 @@ def _checked(spec, backend: str = "embedded"):
         return spec
     from dataclasses import replace
 
-    from mrs.engine.linear_retriever import is_retriever_body, parse_retriever
+    from mrs.engine.retriever import is_retriever_body, parse_retriever
 
     if is_retriever_body(spec.pipeline):  # an Elasticsearch linear/rrf retriever (docs/elasticsearch.md)
         if backend == "opensearch":

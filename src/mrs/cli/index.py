@@ -17,8 +17,9 @@ from mrs.engine.engine import EmbeddedEngine
 from mrs.engine.store import index_lock
 from mrs.engine.vectors import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_HNSW_THRESHOLD, DEFAULT_M
 from mrs.indexer.documents import catalog_columns, check_catalog_fields, format_fields, parse_fields
-from mrs.indexer.embed import KNOWN_ENCODER_BACKENDS, SPACE_TYPES, load_encoder
+from mrs.indexer.embed import KNOWN_ENCODER_BACKENDS, load_encoder
 from mrs.indexer.parallel import ProcessPoolEncoder, set_threads
+from mrs.spaces import SPACE_TYPES
 
 _STAGE_LABELS = {
     "read": "reading catalog",

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
+from mrs.blending.deployment import read_deployment
 from mrs.cli.cluster import cluster_client, cluster_errors, cluster_options, pop_cluster_options
 from mrs.cli.common import err_console, handle_errors, json_option, print_json
 from mrs.cli.embed_on import embedding_render_options, install_rendered_pipelines, render_embedding_pipeline
+from mrs.engine.techniques import DEFAULT_TARGET, TARGETS
 from mrs.errors import InputError
 from mrs.opensearch.mapping import ENGINES, IndexSpec, shard_notes, spec_from_manifest
-from mrs.opensearch.pipelines import read_calibration
 from mrs.opensearch.templates import install_set, read_set, render_set, write_set
 
 
@@ -55,7 +56,7 @@ def command() -> None:
               help="multi_match tie_breaker (0: best field only, as the embedded engine).")
 @click.option("--cluster-version", type=click.IntRange(min=1), default=3, show_default=True,
               help="Target OpenSearch major version (2.x: LegacyBM25 is declared as type BM25).")
-@click.option("--target", type=click.Choice(["opensearch", "elasticsearch"]), default="opensearch", show_default=True,
+@click.option("--target", type=click.Choice(list(TARGETS)), default=DEFAULT_TARGET, show_default=True,
               help="elasticsearch: dense_vector mapping, search templates with knn similarity thresholds and "
                    "linear / rrf retrievers (docs/elasticsearch.md).")
 @click.option("--vector-similarity", type=click.Choice(["cosine", "dot_product", "l2_norm", "max_inner_product"]),
@@ -88,7 +89,7 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
     """
     from mrs.indexer.documents import parse_fields
 
-    cal = read_calibration(calibration)
+    cal = read_deployment(calibration)
     overrides = {"text_fields": parse_fields(fields_spec) if fields_spec else None, "similarity": similarity,
                  "k1": k1, "b": b, "analyzer": analyzer, "space_type": space_type, "engine": engine, "m": m,
                  "ef_construction": ef_construction, "ef_search": ef_search}

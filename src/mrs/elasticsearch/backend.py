@@ -7,7 +7,7 @@ Scores come back in the ENGINE's score spaces, so thresholds calibrated locally 
   BM25 ones: Elasticsearch's BM25 keeps the (k1 + 1) factor — mrs.elasticsearch.spaces);
 - dense: the knn ``_score`` mapped to the engine's k-NN score (identity except dot_product);
   ``knn(min_score=t)`` sends ``similarity`` = the RAW similarity equivalent to t (knn_similarity_threshold);
-- hybrid: the linear / rrf retriever's ``_score`` as the cluster computes it (mrs.engine.linear_retriever
+- hybrid: the linear / rrf retriever's ``_score`` as the cluster computes it (mrs.engine.retriever_combine
   reproduces it offline). minmax and l2_norm are invariant to the BM25 factor, so rankings match the engine.
 
 Every call goes through ``call`` (mrs.cluster.backend.ClusterBackend, shared with the OpenSearch backend): 429 /
@@ -35,13 +35,8 @@ from mrs.elasticsearch.connection import ElasticsearchSettings, describe_error, 
 from mrs.elasticsearch.mapping import MAX_NUM_CANDIDATES, ElasticIndexSpec, index_body
 from mrs.elasticsearch.spaces import engine_score_from_es, knn_similarity_threshold
 from mrs.engine.facets import DEFAULT_FACET_SIZE, facets_from_aggregations, terms_aggregations
-from mrs.engine.linear_retriever import (
-    RetrieverSpec,
-    default_linear,
-    is_retriever_body,
-    linear_from_pipeline,
-    parse_retriever,
-)
+from mrs.engine.retriever import RetrieverSpec, default_linear, is_retriever_body, parse_retriever
+from mrs.engine.translation import linear_from_pipeline
 from mrs.errors import InputError
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit
 
@@ -51,7 +46,7 @@ class ElasticsearchBackend(ClusterBackend):
 
     client: elasticsearch.Elasticsearch. index: index or alias name. spec: the ElasticIndexSpec the index was
     built with. retriever: default hybrid blend — a RetrieverSpec, a linear/rrf retriever body, an OpenSearch
-    pipeline body (converted: mrs.engine.linear_retriever.linear_from_pipeline), or None (linear minmax
+    pipeline body (converted: mrs.engine.translation.linear_from_pipeline), or None (linear minmax
     0.7/0.3). rank_window_size: candidates per sub-retriever (raised to k when smaller). num_candidates: knn
     candidates per shard (at least 1.5·k, at most 10,000). max_radial: k of a thresholded knn search. Other
     arguments: mrs.cluster.backend.ClusterBackend.

@@ -24,7 +24,7 @@ import numpy as np
 
 from mrs.cluster.bodies import ids_filtered, lexical_query, vector_list
 from mrs.elasticsearch.mapping import MAX_NUM_CANDIDATES
-from mrs.engine.linear_retriever import RetrieverSpec, retriever_body
+from mrs.engine.retriever import RetrieverSpec, retriever_body
 from mrs.errors import InputError
 
 __all__ = ["ids_filtered", "knn_section", "hybrid_retriever", "knn_retriever", "lexical_query",

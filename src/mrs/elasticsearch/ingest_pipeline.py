@@ -1,5 +1,5 @@
 """The ingest pipeline that lets an Elasticsearch cluster embed products: the same Painless ``script``
-processor as OpenSearch's (mrs.opensearch.ingest_pipeline: the embedding text exactly as mrs.data.text renders
+processor as OpenSearch's (mrs.cluster.ingest: the embedding text exactly as mrs.data.text renders
 it) followed by an ``inference`` processor that embeds the text with an inference endpoint and writes the
 dense_vector field.
 
@@ -19,15 +19,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from mrs.data.text import ProductTextTemplate
-from mrs.errors import InputError
-from mrs.opensearch.ingest_pipeline import (
+from mrs.cluster.ingest import (
     DEFAULT_PIPELINE,
     EMBED_TAG,
     TEXT_FIELD,
     check_pipeline_template,
     text_script_processor,
 )
+from mrs.data.text import ProductTextTemplate
+from mrs.errors import InputError
 
 __all__ = ["DEFAULT_PIPELINE", "embedding_pipeline_body", "inference_endpoint_body", "prepare_pipeline"]
 

@@ -40,6 +40,7 @@ import numpy as np
 
 from mrs.engine.spaces import knn_score, raw_from_score
 from mrs.errors import InputError
+from mrs.spaces import check_space_type
 
 ES_SIMILARITIES = ("cosine", "dot_product", "l2_norm", "max_inner_product")
 ENGINE_SPACE_OF = {"cosine": "cosinesimil", "dot_product": "innerproduct", "l2_norm": "l2",
@@ -57,8 +58,7 @@ def es_similarity_for_space(space_type: str, similarity: str | None = None) -> s
     """The dense_vector similarity for an engine space_type; ``similarity`` (a user choice) is checked to be
     compatible: cosinesimil → cosine | dot_product (unit vectors); innerproduct → max_inner_product | dot_product;
     l2 → l2_norm."""
-    if space_type not in DEFAULT_ES_SIMILARITY:
-        raise InputError(f"unknown space type {space_type!r} (expected cosinesimil, innerproduct or l2)")
+    check_space_type(space_type)
     if similarity is None:
         return DEFAULT_ES_SIMILARITY[space_type]
     _check(similarity)

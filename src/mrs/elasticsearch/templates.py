@@ -29,7 +29,7 @@ CLI. The linear template takes the best linear configuration of the ranking when
 
 Beside them: ``retrievers/linear.json`` and ``retrievers/rrf.json`` — the same blends as bodies with the
 sub-retrievers named ``lexical`` / ``dense``; ``mrs eval --pipeline NAME=retrievers/linear.json`` runs them in
-the embedded engine (mrs.engine.linear_retriever), so offline numbers match what the cluster ranks.
+the embedded engine (mrs.engine.retriever_combine), so offline numbers match what the cluster ranks.
 
 Documentation relied on: Elasticsearch reference "Search templates" (``PUT _scripts/ID {"script": {"lang":
 "mustache", "source": ...}}``, ``{{#toJson}}``, ``POST _render/template``, ``GET _search/template``),
@@ -58,18 +58,12 @@ from mrs.cluster.templates import (
     search_head,
     write_rendered_files,
 )
+from mrs.deployment import Deployment
 from mrs.elasticsearch.mapping import MAX_NUM_CANDIDATES, ElasticIndexSpec, index_body
 from mrs.elasticsearch.spaces import knn_similarity_threshold
-from mrs.engine.linear_retriever import (
-    LINEAR,
-    RRF,
-    RetrieverSpec,
-    SubRetriever,
-    is_weighted_rrf,
-    linear_from_pipeline,
-    retriever_body,
-)
+from mrs.engine.retriever import LINEAR, RRF, RetrieverSpec, SubRetriever, is_weighted_rrf, retriever_body
 from mrs.engine.techniques import ELASTICSEARCH, OPENSEARCH, version_notes
+from mrs.engine.translation import linear_from_pipeline
 from mrs.errors import InputError
 
 LEXICAL_TEMPLATE = "mrs-lexical"
@@ -158,7 +152,7 @@ def _blend_name(pipeline: Mapping[str, Any]) -> str:
     return description.removeprefix("mrs calibrate: ")
 
 
-def calibrated_retrievers(calibration: Any, rank_window_size: int,
+def calibrated_retrievers(calibration: Deployment, rank_window_size: int,
                           rank_constant: int = 60) -> tuple[dict[str, RetrieverSpec], dict[str, Any]]:
     """({"linear": ..., "rrf": ...}, choice): the retrievers to deploy and how they were chosen (module doc).
 
@@ -201,13 +195,13 @@ def calibrated_retrievers(calibration: Any, rank_window_size: int,
     return {"linear": linear, "rrf": rrf}, choice
 
 
-def blends_from_calibration(calibration: Any, rank_window_size: int,
+def blends_from_calibration(calibration: Deployment, rank_window_size: int,
                             rank_constant: int = 60) -> dict[str, RetrieverSpec]:
     """{"linear": the calibrated blend as a linear retriever, "rrf": the rrf alternative} (calibrated_retrievers)."""
     return calibrated_retrievers(calibration, rank_window_size, rank_constant)[0]
 
 
-def render_set(calibration: Any, spec: ElasticIndexSpec, *, rank_window_size: int = 100,
+def render_set(calibration: Deployment, spec: ElasticIndexSpec, *, rank_window_size: int = 100,
                rank_constant: int = 60, tie_breaker: float = 0.0) -> ElasticRenderedSet:
     """The deployable set from a calibration (or its defaults). Thresholds are converted from the calibration's
     k-NN score space to raw similarities; every template is rendered with a hostile query and parsed."""

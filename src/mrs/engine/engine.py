@@ -37,9 +37,10 @@ from mrs.engine.build import IndexStats, build_index
 from mrs.engine.facets import DEFAULT_FACET_SIZE, facet_counts
 from mrs.engine.filters import Node, bind, evaluate, parse_filter
 from mrs.engine.hybrid import SubqueryResult, combine
-from mrs.engine.linear_retriever import RetrieverSpec, is_retriever_body, parse_retriever, retriever_search
 from mrs.engine.manifest import read_manifest
-from mrs.engine.pipeline import default_pipeline, parse_pipeline
+from mrs.engine.retriever import RetrieverSpec
+from mrs.engine.retriever_combine import combine_retriever
+from mrs.engine.semantics import parse_blend
 from mrs.engine.vectors import VectorIndex
 from mrs.errors import InputError
 from mrs.indexer.backend import MODES, SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit, search_by_mode
@@ -211,6 +212,7 @@ class EmbeddedEngine:
         k: int,
         pipeline: Any = None,
         *,
+        semantics: str | None = None,
         pagination_depth: int | None = None,
         knn_min_score: float | None = None,
         min_score: float | None = None,
@@ -220,51 +222,48 @@ class EmbeddedEngine:
         """Hybrid query: lexical + dense sub-queries combined by ``pipeline``; ``filter`` applies to both
         sub-queries before normalization (the hybrid query's top-level filter).
 
-        pipeline: an OpenSearch search-pipeline JSON body (dict), a parsed HybridPipeline, an Elasticsearch
-        linear/rrf retriever body or RetrieverSpec (mrs.engine.linear_retriever; rank_window_size replaces
-        pagination_depth), or None for the default (min_max + arithmetic_mean, weights 0.7 lexical / 0.3 dense). Each sub-query returns
-        ``pagination_depth or k`` candidates (the dense one: all with score ≥ ``knn_min_score`` when given);
-        ``min_score`` filters the combined score. Hit.scores: raw sub-query scores (None when the document
-        was not among that sub-query's candidates); Hit.normalized: the normalized sub-scores.
+        pipeline: an OpenSearch search pipeline (HybridPipeline or its JSON body) or an Elasticsearch
+        linear/rrf retriever (RetrieverSpec or its JSON body; rank_window_size replaces pagination_depth and
+        min_score), or None for the default (min_max + arithmetic_mean, weights 0.7 lexical / 0.3 dense).
+        semantics: opensearch | elasticsearch, the target whose format a JSON body is in and whose
+        combination runs (None: the body's own format, mrs.engine.semantics.parse_blend). Each sub-query
+        returns ``pagination_depth or k`` candidates (the dense one: all with score ≥ ``knn_min_score`` when
+        given); ``min_score`` filters the combined score. Hit.scores: raw sub-query scores (None when the
+        document was not among that sub-query's candidates); Hit.normalized: the normalized sub-scores.
         """
         _check_query_text(text)
         if k < 1:
             raise InputError(f"k must be ≥ 1 (got {k})")
-        if pipeline is None:
-            pipeline = default_pipeline()
-        elif isinstance(pipeline, dict) and is_retriever_body(pipeline):
-            pipeline = parse_retriever(pipeline)  # an Elasticsearch linear/rrf retriever body
-        elif isinstance(pipeline, dict):
-            pipeline = parse_pipeline(pipeline, n_subqueries=2)
+        blend = parse_blend(pipeline, semantics)
         allowed = self.filter_mask(filter)
-        if isinstance(pipeline, RetrieverSpec):
-            return [Hit(id=c.id, score=c.score, scores=dict(c.raw), normalized=dict(c.normalized),
-                        source=self.stored[self._row_of[c.id]] if with_source else None)
-                    for c in retriever_search(self, text, vector, k, pipeline, knn_min_score, allowed=allowed)]
-        depth = pagination_depth or k
-        lex_rows, lex_scores = self.bm25.search(text, depth, allowed=allowed)
-        if knn_min_score is not None:
-            dense_rows, dense_scores = self.vectors.search(vector, min_score=knn_min_score, allowed=allowed)
-        else:
-            dense_rows, dense_scores = self.vectors.search(vector, depth, allowed=allowed)
-        subresults = [
-            SubqueryResult(SUBQUERY_LEXICAL, [self.ids[int(r)] for r in lex_rows], [float(s) for s in lex_scores],
-                           doc_ids=lex_rows),
-            SubqueryResult(SUBQUERY_DENSE, [self.ids[int(r)] for r in dense_rows], [float(s) for s in dense_scores],
-                           doc_ids=dense_rows),
-        ]
-        combined = combine(subresults, pipeline, size=k, pagination_depth=pagination_depth, min_score=min_score)
-        hits = []
-        for c in combined:
-            row = self._row_of[c.id]
-            hits.append(Hit(
-                id=c.id,
-                score=float(c.score),
-                scores={name: _opt_float(c.raw.get(name)) for name in (SUBQUERY_LEXICAL, SUBQUERY_DENSE)},
-                normalized={name: _opt_float(c.normalized.get(name)) for name in (SUBQUERY_LEXICAL, SUBQUERY_DENSE)},
-                source=self.stored[row] if with_source else None,
-            ))
-        return hits
+        if isinstance(blend, RetrieverSpec):  # Elasticsearch's linear / rrf retriever
+            subresults = self._subqueries(text, vector, blend.rank_window_size, knn_min_score, allowed, blend.kinds())
+            combined = combine_retriever({s.name: (s.ids, s.scores, s.doc_ids) for s in subresults}, blend, k)
+        else:  # OpenSearch's normalization-processor / score-ranker-processor
+            subresults = self._subqueries(text, vector, pagination_depth or k, knn_min_score, allowed,
+                                          [SUBQUERY_LEXICAL, SUBQUERY_DENSE])
+            combined = combine(subresults, blend, size=k, pagination_depth=pagination_depth, min_score=min_score)
+        names = [s.name for s in subresults]
+        return [Hit(id=c.id, score=float(c.score), scores={name: _opt_float(c.raw.get(name)) for name in names},
+                    normalized={name: _opt_float(c.normalized.get(name)) for name in names},
+                    source=self.stored[self._row_of[c.id]] if with_source else None)
+                for c in combined]
+
+    def _subqueries(self, text: str, vector: np.ndarray, depth: int, knn_min_score: float | None, allowed,
+                    names: Sequence[str]) -> list[SubqueryResult]:
+        """The hybrid sub-queries ``names`` (lexical: BM25 top ``depth``; dense: k-NN top ``depth``, or every
+        document with k-NN score ≥ ``knn_min_score``), each restricted to ``allowed``, with their doc ids."""
+        out = []
+        for name in names:
+            if name == SUBQUERY_LEXICAL:
+                rows, scores = self.bm25.search(text, depth, allowed=allowed)
+            elif knn_min_score is not None:
+                rows, scores = self.vectors.search(vector, min_score=knn_min_score, allowed=allowed)
+            else:
+                rows, scores = self.vectors.search(vector, depth, allowed=allowed)
+            out.append(SubqueryResult(name, [self.ids[int(r)] for r in rows], [float(s) for s in scores],
+                                      doc_ids=rows))
+        return out
 
     def score_documents(self, text: str, vector: np.ndarray | None,
                         ids: Sequence[str]) -> dict[str, dict[str, float | None]]:

@@ -24,28 +24,29 @@ https://opensearch.org/docs/latest/query-dsl/compound/hybrid/ (at most 5 sub-que
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mrs.engine.combination import COMBINATION_TECHNIQUES, validate_weights
-from mrs.engine.normalization import (
-    DEFAULT_LOWER_BOUND_SCORE,
-    DEFAULT_UPPER_BOUND_SCORE,
-    NORMALIZATION_TECHNIQUES,
-    ScoreBound,
+from mrs.engine import techniques
+from mrs.engine.techniques import (
+    COMBINATION,
+    DEFAULT_COMBINATION,
+    DEFAULT_NORMALIZATION,
+    DEFAULT_WEIGHTS,
+    NORMALIZATION,
+    OPENSEARCH,
+    RRF,
+    TECHNIQUES,
 )
-from mrs.engine.rrf import DEFAULT_RANK_CONSTANT, validate_rank_constant
-from mrs.engine.techniques import TECHNIQUES
-from mrs.errors import InputError
+from mrs.engine.techniques.base import NORMALIZATION_PROCESSOR, SCORE_RANKER_PROCESSOR
+from mrs.engine.techniques.min_max import DEFAULT_LOWER_BOUND_SCORE, DEFAULT_UPPER_BOUND_SCORE, ScoreBound
+from mrs.engine.techniques.rrf import DEFAULT_RANK_CONSTANT, validate_rank_constant
+from mrs.engine.techniques.weights import validate_weights
+from mrs.errors import InputError, read_json
 
 MAX_SUBQUERIES = 5
-NORMALIZATION_PROCESSOR = "normalization-processor"
-SCORE_RANKER_PROCESSOR = "score-ranker-processor"
 EXPLANATION_PROCESSOR = "hybrid_score_explanation"
-RRF = "rrf"
-DEFAULT_WEIGHTS = (0.7, 0.3)  # (lexical, dense)
 
 _PROCESSOR_COMMON_KEYS = {"tag", "description", "ignore_failure"}
 
@@ -61,8 +62,8 @@ class HybridPipeline:
     hybrid_score_explanation response processor. description: the body's description, kept for round trips.
     """
 
-    normalization: str = "min_max"
-    combination: str = "arithmetic_mean"
+    normalization: str = DEFAULT_NORMALIZATION
+    combination: str = DEFAULT_COMBINATION
     weights: tuple[float, ...] | None = None
     lower_bounds: tuple[ScoreBound, ...] | None = None
     upper_bounds: tuple[ScoreBound, ...] | None = None
@@ -83,16 +84,8 @@ class HybridPipeline:
                 raise InputError("score-ranker-processor supports only the rrf combination technique")
             validate_rank_constant(self.rank_constant)
         else:
-            if self.normalization not in NORMALIZATION_TECHNIQUES:
-                raise InputError(
-                    f"provided normalization technique [{self.normalization}] is not supported"
-                    f" (expected one of {', '.join(NORMALIZATION_TECHNIQUES)})"
-                )
-            if self.combination not in COMBINATION_TECHNIQUES:
-                raise InputError(
-                    f"provided combination technique [{self.combination}] is not supported"
-                    f" (expected one of {', '.join(COMBINATION_TECHNIQUES)})"
-                )
+            _check_technique(self.normalization, NORMALIZATION)
+            _check_technique(self.combination, COMBINATION)
             pairs = TECHNIQUES[self.normalization].pairs_with  # the registry: z_score → arithmetic_mean only
             if pairs is not None and self.combination not in pairs:
                 raise InputError(f"{self.normalization} normalization can only be used with the "
@@ -109,9 +102,18 @@ class HybridPipeline:
             validate_weights(list(self.weights), n_subqueries)
 
 
+def _check_technique(name: str, kind: str) -> str:
+    """``name`` when OpenSearch's normalization-processor runs it as a ``kind`` technique (the registry), else
+    InputError listing those it runs."""
+    known = techniques.names(kind, OPENSEARCH)
+    if name not in known:
+        raise InputError(f"provided {kind} technique [{name}] is not supported (expected one of {', '.join(known)})")
+    return name
+
+
 def default_pipeline() -> HybridPipeline:
     """min_max + arithmetic_mean, weights 0.7 lexical / 0.3 dense (sub-query order: lexical, dense)."""
-    return HybridPipeline("min_max", "arithmetic_mean", DEFAULT_WEIGHTS)
+    return HybridPipeline(DEFAULT_NORMALIZATION, DEFAULT_COMBINATION, DEFAULT_WEIGHTS)
 
 
 def _expect_dict(value: Any, where: str) -> dict:
@@ -150,6 +152,11 @@ def _parse_bounds(raw: Any, name: str) -> tuple[ScoreBound, ...]:
     return tuple(out)
 
 
+def _parameters(technique: str) -> set[str]:
+    """The ``parameters`` keys OpenSearch accepts for ``technique`` (the registry's Support.parameters)."""
+    return set(TECHNIQUES[technique].targets[OPENSEARCH].parameters)
+
+
 def _parse_weights(params: dict, where: str) -> tuple[float, ...] | None:
     if "weights" not in params:
         return None
@@ -161,32 +168,16 @@ def _parse_normalization_processor(proc: dict) -> dict:
     _check_keys(proc, {"normalization", "combination"} | _PROCESSOR_COMMON_KEYS, NORMALIZATION_PROCESSOR)
     norm = _expect_dict(proc.get("normalization", {}), "normalization")
     _check_keys(norm, {"technique", "parameters"}, "normalization")
-    technique = norm.get("technique", "min_max")
-    if technique not in NORMALIZATION_TECHNIQUES:
-        raise InputError(
-            f"provided normalization technique [{technique}] is not supported"
-            f" (expected one of {', '.join(NORMALIZATION_TECHNIQUES)})"
-        )
+    technique = _check_technique(norm.get("technique", DEFAULT_NORMALIZATION), NORMALIZATION)
     params = _expect_dict(norm.get("parameters", {}) or {}, "normalization.parameters")
-    lower = upper = None
-    if technique == "min_max":
-        _check_keys(params, {"lower_bounds", "upper_bounds"}, "min_max parameters")
-        if "lower_bounds" in params:
-            lower = _parse_bounds(params["lower_bounds"], "lower_bounds")
-        if "upper_bounds" in params:
-            upper = _parse_bounds(params["upper_bounds"], "upper_bounds")
-    elif params:
-        _check_keys(params, set(), f"{technique} parameters")
+    _check_keys(params, _parameters(technique), f"{technique} parameters")
+    lower = _parse_bounds(params["lower_bounds"], "lower_bounds") if "lower_bounds" in params else None
+    upper = _parse_bounds(params["upper_bounds"], "upper_bounds") if "upper_bounds" in params else None
     comb = _expect_dict(proc.get("combination", {}), "combination")
     _check_keys(comb, {"technique", "parameters"}, "combination")
-    combination = comb.get("technique", "arithmetic_mean")
-    if combination not in COMBINATION_TECHNIQUES:
-        raise InputError(
-            f"provided combination technique [{combination}] is not supported"
-            f" (expected one of {', '.join(COMBINATION_TECHNIQUES)})"
-        )
+    combination = _check_technique(comb.get("technique", DEFAULT_COMBINATION), COMBINATION)
     cparams = _expect_dict(comb.get("parameters", {}) or {}, "combination.parameters")
-    _check_keys(cparams, {"weights"}, "combination parameters")
+    _check_keys(cparams, _parameters(combination), "combination parameters")
     return {
         "normalization": technique,
         "combination": combination,
@@ -267,14 +258,7 @@ def parse_pipeline(body: Any, n_subqueries: int = 2) -> HybridPipeline:
 def load_pipeline(path: str | Path, n_subqueries: int = 2) -> HybridPipeline:
     """Read a pipeline JSON file (the file a user deploys); InputError with file and line when malformed."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read search pipeline ({exc.strerror})", path=str(path)) from None
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON ({exc.msg})", path=str(path), line=exc.lineno) from None
+    body = read_json(path, "search pipeline")
     try:
         return parse_pipeline(body, n_subqueries)
     except InputError as exc:

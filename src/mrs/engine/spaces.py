@@ -10,9 +10,9 @@ OpenSearch k-NN turns each engine's raw value into a positive score where higher
 | innerproduct  | ip = inner product           | d = −ip                          | ip > 0: ip + 1; else 1/(1 − ip) |
 | l2            | squared Euclidean distance   | d = squared Euclidean distance   | 1 / (1 + d)                |
 
-Every transform is strictly increasing in similarity (decreasing in distance), so ``min_score`` and
-``max_distance`` of a radial search are each one threshold on the score: ``min_score_from_distance``.
-Radial search takes exactly one of ``k``, ``min_score``, ``max_distance`` (``validate_knn_limits``).
+Every transform is strictly increasing in similarity (decreasing in distance), so a radial ``min_score`` is
+one threshold on the raw value (``raw_from_score``). Radial search takes exactly one of ``k``, ``min_score``,
+``max_distance`` (``validate_knn_limits``). The space names: mrs.spaces.SPACE_TYPES.
 """
 
 from __future__ import annotations
@@ -22,13 +22,7 @@ import math
 import numpy as np
 
 from mrs.errors import InputError
-
-SPACE_TYPES = ("cosinesimil", "innerproduct", "l2")
-
-
-def _check_space(space: str) -> None:
-    if space not in SPACE_TYPES:
-        raise InputError(f"unknown space type {space!r} (expected one of {', '.join(SPACE_TYPES)})")
+from mrs.spaces import check_space_type as _check_space
 
 
 def knn_score(raw, space: str):
@@ -67,40 +61,6 @@ def raw_from_score(score, space: str):
     else:
         out = 1.0 / arr - 1.0
     return float(out) if out.ndim == 0 else out
-
-
-def distance_from_raw(raw, space: str):
-    """The k-NN plugin's distance for radial ``max_distance``: cosinesimil 1 − cos, innerproduct −ip, l2 d²."""
-    _check_space(space)
-    arr = np.asarray(raw, dtype=np.float64)
-    if space == "cosinesimil":
-        out = 1.0 - arr
-    elif space == "innerproduct":
-        out = -arr
-    else:
-        out = arr
-    return float(out) if out.ndim == 0 else out
-
-
-def raw_from_distance(distance, space: str):
-    """Inverse of ``distance_from_raw``."""
-    _check_space(space)
-    arr = np.asarray(distance, dtype=np.float64)
-    if space == "cosinesimil":
-        out = 1.0 - arr
-    elif space == "innerproduct":
-        out = -arr
-    else:
-        out = arr
-    return float(out) if out.ndim == 0 else out
-
-
-def min_score_from_distance(max_distance: float, space: str) -> float:
-    """The k-NN score threshold equivalent to radial ``max_distance`` (score ≥ it ⇔ distance ≤ max_distance).
-
-    cosinesimil (2 − d)/2; innerproduct d < 0 → 1 − d, else 1/(1 + d); l2 1/(1 + d).
-    """
-    return float(knn_score(raw_from_distance(max_distance, space), space))
 
 
 def validate_knn_limits(

@@ -24,7 +24,8 @@ import numpy as np
 
 from mrs.engine.spaces import knn_score, raw_from_score, validate_knn_limits
 from mrs.errors import InputError
-from mrs.indexer.embed import SPACE_TYPES, l2_normalize
+from mrs.indexer.embed import l2_normalize
+from mrs.spaces import check_space_type
 
 DEFAULT_HNSW_THRESHOLD = 20_000
 DEFAULT_M = 16
@@ -57,8 +58,7 @@ class VectorIndex:
         ef_search: int = DEFAULT_EF_SEARCH,
         _hnsw=None,
     ) -> None:
-        if space_type not in SPACE_TYPES:
-            raise InputError(f"unknown space type {space_type!r} (expected one of {', '.join(SPACE_TYPES)})")
+        check_space_type(space_type)
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2:
             raise ValueError(f"vectors must be 2-D, got shape {vectors.shape}")
@@ -114,9 +114,8 @@ class VectorIndex:
     def _raw(self, q: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Raw similarity/distance of q to rows, float32: inner product, or squared L2 distance for l2.
 
-        faiss's single-threaded SIMD kernels (fvec_inner_products_ny, fvec_L2sqr_ny: the ones OpenSearch's
-        faiss engine scores with): 2.5× faster than numpy einsum for 6,764 × 384, and, unlike ``rows @ q``,
-        never handed to BLAS threads (on a busy machine OpenBLAS's threads made one product ~15× slower).
+        Computed by faiss's single-threaded SIMD kernels (fvec_inner_products_ny, fvec_L2sqr_ny: the ones
+        OpenSearch's faiss engine scores with), never by BLAS threads (timings: docs/performance.md).
         """
         import faiss
 
@@ -231,7 +230,7 @@ class VectorIndex:
 
         rows: only these documents (ascending indices; a filter), default all. When they are more than a tenth of
         the index, every document is scored and the rows' values taken (streaming all vectors through the
-        kernel costs less than gathering a large subset: 1.4 ms vs 8 ms for half of 6,764 × 384)."""
+        kernel costs less than gathering a large subset; timings: docs/performance.md)."""
         if rows is None:
             raw = self._raw(q, self.vectors)
         elif rows.size * 10 >= len(self):

@@ -18,11 +18,11 @@ import numpy as np
 
 from mrs.errors import InputError
 from mrs.models import load_sentence_transformer, model_identity
+from mrs.spaces import check_space_type
 
 ENCODER_BACKENDS = ("torch",)  # what Encoder itself runs
 # Every backend load_encoder knows: "onnx" / "onnx-int8" live in mrs.indexer.onnx_encoder (an Encoder subclass).
 KNOWN_ENCODER_BACKENDS = ("torch", "onnx", "onnx-int8")
-SPACE_TYPES = ("cosinesimil", "innerproduct", "l2")
 
 # progress(n_texts_done_in_this_batch) is called after every batch.
 ProgressCallback = Callable[[int], None]
@@ -30,9 +30,7 @@ ProgressCallback = Callable[[int], None]
 
 def normalizes(space_type: str) -> bool:
     """True when vectors for ``space_type`` are stored L2-normalized (cosinesimil only)."""
-    if space_type not in SPACE_TYPES:
-        raise InputError(f"unknown space type {space_type!r} (expected one of {', '.join(SPACE_TYPES)})")
-    return space_type == "cosinesimil"
+    return check_space_type(space_type) == "cosinesimil"
 
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:

@@ -38,8 +38,8 @@ from mrs.cluster.mapping import (
     shard_notes,
 )
 from mrs.engine.bm25 import SIMILARITIES
-from mrs.engine.spaces import SPACE_TYPES
 from mrs.errors import InputError
+from mrs.spaces import SPACE_TYPES
 
 __all__ = ["ENGINES", "IndexSpec", "index_body", "knn_vector_mapping", "shard_notes", "similarity_settings",
            "similarity_type_for_cluster", "spec_from_manifest"]

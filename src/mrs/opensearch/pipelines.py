@@ -1,47 +1,43 @@
-"""Search pipeline bodies (normalization-processor, score-ranker RRF, hybrid_score_explanation) and the
-calibration.json reader that feeds them.
+"""Search pipeline bodies mrs renders for deployment: normalization-processor, score-ranker RRF,
+hybrid_score_explanation; and the check of a pipeline body before it is sent or rendered.
 
 Pipelines are plain dicts in OpenSearch's JSON shape — the same file is PUT to ``_search/pipeline/NAME`` and
-read by the embedded engine, so offline evaluation uses exactly what gets deployed.
+read by the embedded engine (mrs.engine.pipeline.parse_pipeline), so offline evaluation uses exactly what gets
+deployed. Technique names, which normalization pairs with which combination, bounds and rank constants are
+the technique registry's (mrs.engine.techniques).
 
 Documentation relied on (docs.opensearch.org, search-plugins/search-pipelines/):
 - normalization-processor: ``{"normalization": {"technique": min_max|l2|z_score, "parameters": {"lower_bounds":
-  [{"mode": apply|clip|ignore, "min_score": x}, ...]}}, "combination": {"technique": arithmetic_mean|
-  geometric_mean|harmonic_mean, "parameters": {"weights": [...]}}}`` in ``phase_results_processors``;
-  lower_bounds only with min_max, one per sub-query, min_score in [-10000, 10000]; weights in [0, 1], sum 1;
-  z_score only with arithmetic_mean.
+  [{"mode": apply|clip|ignore, "min_score": x}, ...], "upper_bounds": [{"mode": ..., "max_score": x}, ...]}},
+  "combination": {"technique": arithmetic_mean|geometric_mean|harmonic_mean, "parameters": {"weights": [...]}}}``
+  in ``phase_results_processors``; bounds only with min_max, one per sub-query, scores in [-10000, 10000];
+  weights in [0, 1], sum 1; z_score only with arithmetic_mean.
 - score-ranker-processor: ``{"combination": {"technique": "rrf", "rank_constant": 60, "parameters":
-  {"weights": [...]}}}`` (rank_constant ≥ 1).
+  {"weights": [...]}}}`` (rank_constant in [1, 10000]).
 - hybrid_score_explanation (2.19+): a response processor ``{"hybrid_score_explanation": {}}``. A search with
   ``explain=true`` needs it in its pipeline to return the normalization/combination details per hit; without
   ``explain=true`` it does nothing. Every pipeline mrs renders for deployment carries it (with_explanation);
   the blend bodies calibrate writes (calibration.pipeline.json) hold only the phase results processor.
 
-Calibration schema (docs/calibration-format.md, ``mrs-calibration/1``); every key is optional:
-``blend.pipeline`` (a pipeline body), ``blend.rrf_best.pipeline`` (the best RRF configuration's body),
-``blend.subqueries`` (["lexical", "dense"]),
-``thresholds.dense.<level>.threshold`` (k-NN score space), ``index.{space_type, similarity, documents}``,
-``model.{name, dimension}``, ``scheme.levels`` (ordered low → high). Missing → defaults: min_max +
-arithmetic_mean with weights lexical 0.7 / dense 0.3, no thresholds.
+The calibration a renderer deploys is read by mrs.blending (the calibration.json format owner) and handed to
+the renderers as a mrs.deployment.Deployment.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from mrs.errors import InputError, json_error_text
+from mrs.engine import techniques
+from mrs.engine.techniques.base import NORMALIZATION_PROCESSOR, SCORE_RANKER_PROCESSOR
+from mrs.engine.techniques.min_max import DEFAULT_LOWER_BOUND_SCORE, DEFAULT_UPPER_BOUND_SCORE, ScoreBound
+from mrs.engine.techniques.rrf import DEFAULT_RANK_CONSTANT, MAX_RANK_CONSTANT, MIN_RANK_CONSTANT
+from mrs.errors import InputError
 
-NORMALIZATION_TECHNIQUES = ("min_max", "l2", "z_score")
-COMBINATION_TECHNIQUES = ("arithmetic_mean", "geometric_mean", "harmonic_mean")
-BOUND_MODES = ("apply", "clip", "ignore")
-DEFAULT_SUBQUERIES = ("lexical", "dense")
-DEFAULT_WEIGHTS = (0.7, 0.3)
-BOUND_LIMIT = 10000.0
+NORMALIZATION_TECHNIQUES = techniques.names(techniques.NORMALIZATION, techniques.OPENSEARCH)
+COMBINATION_TECHNIQUES = techniques.names(techniques.COMBINATION, techniques.OPENSEARCH)
+EXPLANATION_PROCESSOR = "hybrid_score_explanation"
 
 
 def _check_weights(weights: Sequence[float], n: int, what: str) -> list[float]:
@@ -55,67 +51,82 @@ def _check_weights(weights: Sequence[float], n: int, what: str) -> list[float]:
     return ws
 
 
+def _bounds_json(bounds: Sequence[Mapping[str, Any] | None], n: int, name: str, score_key: str,
+                default: float) -> list[dict[str, Any]]:
+    """Checked bound entries ({"mode", score_key}) for a min_max ``lower_bounds`` / ``upper_bounds`` list: one
+    per sub-query, None → ignore; mode and score checked as OpenSearch does (mrs.engine.techniques.min_max)."""
+    if isinstance(bounds, (str, bytes, Mapping)) or not isinstance(bounds, Sequence):
+        raise InputError(f"{name} must be a list, one entry per sub-query")
+    if len(bounds) != n:
+        raise InputError(f"{len(bounds)} {name} for {n} sub-queries")
+    out = []
+    for b in bounds:
+        if b is None:
+            out.append({"mode": "ignore"})
+            continue
+        if not isinstance(b, Mapping):
+            raise InputError(f"each of {name} must be an object {{\"mode\", \"{score_key}\"}}")
+        try:
+            score = float(b.get(score_key, default))
+        except (TypeError, ValueError):
+            raise InputError(f"{name} {score_key} must be a number, got {b.get(score_key)!r}") from None
+        out.append(ScoreBound(b.get("mode", "apply"), score).to_json(score_key))
+    return out
+
+
 def normalization_pipeline(
-    technique: str = "min_max",
-    combination: str = "arithmetic_mean",
-    weights: Sequence[float] = DEFAULT_WEIGHTS,
+    technique: str = techniques.DEFAULT_NORMALIZATION,
+    combination: str = techniques.DEFAULT_COMBINATION,
+    weights: Sequence[float] = techniques.DEFAULT_WEIGHTS,
     lower_bounds: Sequence[Mapping[str, Any] | None] | None = None,
     *,
+    upper_bounds: Sequence[Mapping[str, Any] | None] | None = None,
     explain: bool = True,
     description: str = "mrs hybrid: normalization-processor",
 ) -> dict[str, Any]:
     """A search pipeline with one normalization-processor (and the hybrid_score_explanation response processor).
 
     weights: one per sub-query, in the hybrid query's order (lexical first, dense second by default).
-    lower_bounds: one per sub-query, each {"mode": apply|clip|ignore, "min_score": x} or None (→ ignore);
-    min_max only. explain: add the hybrid_score_explanation response processor.
+    lower_bounds / upper_bounds: one per sub-query, each {"mode": apply|clip|ignore, "min_score" /
+    "max_score": x} or None (→ ignore); min_max only. explain: add the hybrid_score_explanation response
+    processor. InputError for what OpenSearch rejects.
     """
     if technique not in NORMALIZATION_TECHNIQUES:
         raise InputError(f"normalization technique {technique!r}: expected one of {', '.join(NORMALIZATION_TECHNIQUES)}")
     if combination not in COMBINATION_TECHNIQUES:
         raise InputError(f"combination technique {combination!r}: expected one of {', '.join(COMBINATION_TECHNIQUES)}")
-    if technique == "z_score" and combination != "arithmetic_mean":
-        raise InputError("z_score normalization works only with arithmetic_mean combination")
-    ws = _check_weights(weights, len(weights), "normalization-processor")
+    pairs = techniques.TECHNIQUES[technique].pairs_with
+    if pairs is not None and combination not in pairs:
+        raise InputError(f"{technique} normalization works only with {' / '.join(pairs)} combination")
+    ws = _check_weights(weights, len(weights), NORMALIZATION_PROCESSOR)
     normalization: dict[str, Any] = {"technique": technique}
-    if lower_bounds is not None:
-        if technique != "min_max":
-            raise InputError("lower_bounds apply only to min_max normalization")
-        if len(lower_bounds) != len(ws):
-            raise InputError(f"{len(lower_bounds)} lower_bounds for {len(ws)} sub-queries")
-        bounds = []
-        for b in lower_bounds:
-            if b is None:
-                bounds.append({"mode": "ignore"})
-                continue
-            mode = b.get("mode", "apply")
-            if mode not in BOUND_MODES:
-                raise InputError(f"lower bound mode {mode!r}: expected one of {', '.join(BOUND_MODES)}")
-            entry: dict[str, Any] = {"mode": mode}
-            if mode != "ignore":
-                score = float(b.get("min_score", 0.0))
-                if not -BOUND_LIMIT <= score <= BOUND_LIMIT or math.isnan(score):
-                    raise InputError(f"lower bound min_score {score} outside [-10000, 10000]")
-                entry["min_score"] = score
-            bounds.append(entry)
-        normalization["parameters"] = {"lower_bounds": bounds}
+    parameters: dict[str, Any] = {}
+    for name, bounds, key, default in (("lower_bounds", lower_bounds, "min_score", DEFAULT_LOWER_BOUND_SCORE),
+                                       ("upper_bounds", upper_bounds, "max_score", DEFAULT_UPPER_BOUND_SCORE)):
+        if bounds is None:
+            continue
+        if name not in techniques.support(technique, techniques.OPENSEARCH).parameters:
+            raise InputError(f"{name} apply only to min_max normalization")
+        parameters[name] = _bounds_json(bounds, len(ws), name, key, default)
+    if parameters:
+        normalization["parameters"] = parameters
     body: dict[str, Any] = {
         "description": description,
         "phase_results_processors": [
-            {"normalization-processor": {
+            {NORMALIZATION_PROCESSOR: {
                 "normalization": normalization,
                 "combination": {"technique": combination, "parameters": {"weights": ws}},
             }}
         ],
     }
     if explain:
-        body["response_processors"] = [{"hybrid_score_explanation": {}}]
+        body["response_processors"] = [{EXPLANATION_PROCESSOR: {}}]
     return body
 
 
 def rrf_pipeline(
     weights: Sequence[float] | None = None,
-    rank_constant: int = 60,
+    rank_constant: int = DEFAULT_RANK_CONSTANT,
     *,
     explain: bool = True,
     description: str = "mrs hybrid: score-ranker-processor (RRF)",
@@ -124,17 +135,17 @@ def rrf_pipeline(
 
     Score = Σ wᵢ / (rank_constant + rankᵢ). weights: one per sub-query (None → equal).
     """
-    if not 1 <= int(rank_constant) <= 10000:
-        raise InputError(f"rank_constant must be in [1, 10000] (got {rank_constant})")
+    if not MIN_RANK_CONSTANT <= int(rank_constant) <= MAX_RANK_CONSTANT:
+        raise InputError(f"rank_constant must be in [{MIN_RANK_CONSTANT}, {MAX_RANK_CONSTANT}] (got {rank_constant})")
     combination: dict[str, Any] = {"technique": "rrf", "rank_constant": int(rank_constant)}
     if weights is not None:
-        combination["parameters"] = {"weights": _check_weights(weights, len(weights), "score-ranker-processor")}
+        combination["parameters"] = {"weights": _check_weights(weights, len(weights), SCORE_RANKER_PROCESSOR)}
     body: dict[str, Any] = {
         "description": description,
-        "phase_results_processors": [{"score-ranker-processor": {"combination": combination}}],
+        "phase_results_processors": [{SCORE_RANKER_PROCESSOR: {"combination": combination}}],
     }
     if explain:
-        body["response_processors"] = [{"hybrid_score_explanation": {}}]
+        body["response_processors"] = [{EXPLANATION_PROCESSOR: {}}]
     return body
 
 
@@ -153,22 +164,24 @@ def check_pipeline(body: Mapping[str, Any], n_subqueries: int | None = None) -> 
         raise InputError("each phase_results_processors entry holds exactly one processor")
     name, conf = next(iter(procs[0].items()))
     conf = conf if isinstance(conf, Mapping) else {}
-    if name == "normalization-processor":
+    if name == NORMALIZATION_PROCESSOR:
         norm = conf.get("normalization", {}) or {}
         comb = conf.get("combination", {}) or {}
         ws = (comb.get("parameters") or {}).get("weights")
-        bounds = (norm.get("parameters") or {}).get("lower_bounds")
+        params = norm.get("parameters") or {}
         n = n_subqueries or (len(ws) if ws else 2)
-        normalization_pipeline(norm.get("technique", "min_max"), comb.get("technique", "arithmetic_mean"),
-                               ws if ws is not None else [1.0 / n] * n, bounds)
-    elif name == "score-ranker-processor":
+        normalization_pipeline(norm.get("technique", techniques.DEFAULT_NORMALIZATION),
+                               comb.get("technique", techniques.DEFAULT_COMBINATION),
+                               ws if ws is not None else [1.0 / n] * n, params.get("lower_bounds"),
+                               upper_bounds=params.get("upper_bounds"))
+    elif name == SCORE_RANKER_PROCESSOR:
         comb = conf.get("combination", {}) or {}
-        if comb.get("technique", "rrf") != "rrf":
+        if comb.get("technique", techniques.RRF) != techniques.RRF:
             raise InputError(f"score-ranker-processor technique {comb.get('technique')!r}: only rrf exists")
-        rrf_pipeline((comb.get("parameters") or {}).get("weights"), comb.get("rank_constant", 60))
+        rrf_pipeline((comb.get("parameters") or {}).get("weights"), comb.get("rank_constant", DEFAULT_RANK_CONSTANT))
     else:
         raise InputError(f"unsupported phase results processor {name!r} "
-                         "(expected normalization-processor or score-ranker-processor)")
+                         f"(expected {NORMALIZATION_PROCESSOR} or {SCORE_RANKER_PROCESSOR})")
     return json.loads(json.dumps(body))
 
 
@@ -179,43 +192,9 @@ def pipeline_weights(body: Mapping[str, Any]) -> list[float] | None:
     return (conf.get("combination", {}).get("parameters") or {}).get("weights")
 
 
-@dataclass
-class Calibration:
-    """What templates and pipelines need from calibration.json (all optional, defaults documented above).
-
-    pipeline: the chosen blend as a pipeline body. subqueries: sub-query names in the pipeline's order.
-    rrf_pipeline: the best RRF configuration calibrate found (score-ranker body), None when not recorded.
-    thresholds: {level: dense k-NN score threshold}. levels: level names low → high (when known).
-    space_type / similarity / dimension: of the index the calibration ran on. source: the file (or None).
-    target: the deployment target the blend was fitted for (None: not recorded, i.e. opensearch).
-    ranking: the best configuration of each blend family, best first ({"name", "train", "dev", "family",
-    "pipeline"}), where a renderer for another target picks the best one it can run.
-    """
-
-    pipeline: dict[str, Any]
-    subqueries: list[str] = field(default_factory=lambda: list(DEFAULT_SUBQUERIES))
-    rrf_pipeline: dict[str, Any] | None = None
-    thresholds: dict[str, float] = field(default_factory=dict)
-    levels: list[str] = field(default_factory=list)
-    space_type: str | None = None
-    similarity: str | None = None
-    dimension: int | None = None
-    source: str | None = None
-    target: str | None = None
-    ranking: list[dict[str, Any]] = field(default_factory=list)
-
-    def threshold(self, level: str) -> float:
-        """The dense threshold of ``level`` (InputError listing the calibrated levels when absent)."""
-        if level not in self.thresholds:
-            have = ", ".join(self.thresholds) or "none"
-            raise InputError(f"no calibrated dense threshold for level {level!r} (calibrated: {have})",
-                             path=self.source)
-        return self.thresholds[level]
-
-
 def default_pipeline() -> dict[str, Any]:
     """min_max + arithmetic_mean, weights lexical 0.7 / dense 0.3, with the explanation processor."""
-    return normalization_pipeline("min_max", "arithmetic_mean", DEFAULT_WEIGHTS)
+    return normalization_pipeline()
 
 
 def with_explanation(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -223,67 +202,7 @@ def with_explanation(body: Mapping[str, Any]) -> dict[str, Any]:
     pipeline answers ``explain=true`` (see module doc)."""
     out = json.loads(json.dumps(body))
     processors = list(out.get("response_processors") or [])
-    if not any(isinstance(p, Mapping) and "hybrid_score_explanation" in p for p in processors):
-        processors.append({"hybrid_score_explanation": {}})
+    if not any(isinstance(p, Mapping) and EXPLANATION_PROCESSOR in p for p in processors):
+        processors.append({EXPLANATION_PROCESSOR: {}})
     out["response_processors"] = processors
     return out
-
-
-def calibration_from_dict(data: Mapping[str, Any], source: str | None = None) -> Calibration:
-    """Read the tolerant calibration schema (see module doc) from a parsed JSON object."""
-    if not isinstance(data, Mapping):
-        raise InputError("calibration must be a JSON object", path=source)
-    blend = data.get("blend") or {}
-    subqueries = list(blend.get("subqueries") or DEFAULT_SUBQUERIES)
-    pipeline = blend.get("pipeline")
-    if pipeline is None:
-        n = len(subqueries)
-        weights = DEFAULT_WEIGHTS if n == 2 else [1.0 / n] * n
-        pipeline = normalization_pipeline("min_max", "arithmetic_mean", weights)
-    else:
-        try:
-            pipeline = check_pipeline(pipeline, len(subqueries))
-        except InputError as e:
-            raise InputError(f"blend.pipeline: {e.message}", path=source) from None
-    rrf = (blend.get("rrf_best") or {}).get("pipeline")
-    if rrf is not None:
-        try:
-            rrf = check_pipeline(rrf, len(subqueries))
-        except InputError as e:
-            raise InputError(f"blend.rrf_best.pipeline: {e.message}", path=source) from None
-    thresholds: dict[str, float] = {}
-    dense = ((data.get("thresholds") or {}).get("dense")) or {}
-    for level, entry in dense.items():
-        value = entry.get("threshold") if isinstance(entry, Mapping) else entry
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            thresholds[str(level)] = float(value)
-    index = data.get("index") or {}
-    model = data.get("model") or {}
-    scheme = data.get("scheme") or {}
-    dim = model.get("dimension")
-    return Calibration(
-        pipeline=pipeline,
-        subqueries=subqueries,
-        rrf_pipeline=rrf,
-        thresholds=thresholds,
-        levels=[str(x) for x in scheme.get("levels") or []],
-        space_type=index.get("space_type"),
-        similarity=index.get("similarity"),
-        dimension=int(dim) if isinstance(dim, int) else None,
-        source=source,
-        target=blend.get("target") if isinstance(blend.get("target"), str) else None,
-        ranking=[dict(r) for r in blend.get("ranking") or [] if isinstance(r, Mapping) and "pipeline" in r],
-    )
-
-
-def read_calibration(path: str | os.PathLike | None) -> Calibration:
-    """calibration.json → Calibration; None → all defaults. InputError (with the file) on bad JSON."""
-    if path is None:
-        return calibration_from_dict({})
-    p = os.fspath(path)
-    try:
-        with open(p, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except json.JSONDecodeError as e:
-        raise InputError(f"malformed JSON ({json_error_text(e)})", path=p, line=e.lineno) from None
-    return calibration_from_dict(data, source=p)

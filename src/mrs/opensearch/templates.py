@@ -42,9 +42,10 @@ from mrs.cluster.templates import (
     search_head,
     write_rendered_files,
 )
+from mrs.deployment import Deployment
 from mrs.errors import InputError
 from mrs.opensearch.mapping import IndexSpec, index_body
-from mrs.opensearch.pipelines import Calibration, pipeline_weights, rrf_pipeline, with_explanation
+from mrs.opensearch.pipelines import pipeline_weights, rrf_pipeline, with_explanation
 
 HYBRID_PIPELINE = "mrs-hybrid"
 RRF_PIPELINE = "mrs-hybrid-rrf"
@@ -137,7 +138,7 @@ def _pipeline_requires(body: Mapping[str, Any]) -> list[str]:
     return version_notes(OPENSEARCH, fusion=fusion, weighted=bool(weights) and len(set(weights)) > 1)
 
 
-def rrf_for(calibration: Calibration, rank_constant: int | None = None) -> dict:
+def rrf_for(calibration: Deployment, rank_constant: int | None = None) -> dict:
     """The RRF alternative: the calibration's best RRF configuration (its own weights and rank constant;
     ``rank_constant`` replaces its constant), else equal weights with ``rank_constant`` (default 60). Never the
     score blend's weights: they were tuned for normalized scores, not for rank fusion."""
@@ -149,7 +150,7 @@ def rrf_for(calibration: Calibration, rank_constant: int | None = None) -> dict:
     return rrf_pipeline(None, 60 if rank_constant is None else rank_constant, explain=False)
 
 
-def render_set(calibration: Calibration, spec: IndexSpec, *, pagination_depth: int = 100,
+def render_set(calibration: Deployment, spec: IndexSpec, *, pagination_depth: int = 100,
                rank_constant: int | None = None, tie_breaker: float = 0.0,
                cluster_major: int | None = None) -> RenderedSet:
     """Build the full deployable set from a calibration (or its defaults) and the index spec.
