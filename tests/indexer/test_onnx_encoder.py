@@ -13,11 +13,12 @@ from mrs.data.readers import read_catalog  # noqa: E402
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate  # noqa: E402
 from mrs.engine.engine import EmbeddedEngine  # noqa: E402
 from mrs.errors import InputError  # noqa: E402
-from mrs.indexer.embed import Encoder, load_encoder  # noqa: E402
-from mrs.indexer.onnx_encoder import (  # noqa: E402
+from mrs.indexer.embed import Encoder  # noqa: E402
+from mrs.indexer.encoders import load_encoder  # noqa: E402
+from mrs.indexer.onnx_encoder import OnnxEncoder  # noqa: E402
+from mrs.indexer.onnx_export import (  # noqa: E402
     EXPORT_FILE,
     MODEL_FILE,
-    OnnxEncoder,
     export_dir,
     export_onnx,
     onnx_cache_root,

@@ -43,7 +43,8 @@ from mrs.engine.pipeline import default_pipeline, parse_pipeline
 from mrs.engine.vectors import VectorIndex
 from mrs.errors import InputError
 from mrs.indexer.backend import SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit
-from mrs.indexer.embed import Encoder, check_query_model, load_encoder
+from mrs.indexer.embed import Encoder, check_query_model
+from mrs.indexer.encoders import load_encoder
 from mrs.models import DEFAULT_MODEL, model_dimension
 
 MODES = ("lexical", "dense", "hybrid")
