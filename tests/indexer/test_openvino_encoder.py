@@ -11,6 +11,8 @@ import pytest
 pytest.importorskip("openvino")
 pytest.importorskip("nncf")
 
+from tests.indexer.probe_texts import TEXTS  # noqa: E402
+
 from mrs.data.readers import read_catalog  # noqa: E402
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate  # noqa: E402
 from mrs.engine.engine import EmbeddedEngine  # noqa: E402
@@ -27,16 +29,6 @@ from mrs.indexer.openvino_encoder import (  # noqa: E402
 from mrs.models import model_identity  # noqa: E402
 
 pytestmark = pytest.mark.slow
-
-TEXTS = [
-    "a",
-    "red cotton shirt with long sleeves and buttons",
-    "Kindle Paperwhite – Now Waterproof with 2x the Storage. Brand: Amazon. Color: Black",
-    "stainless steel kitchen knife set with wooden block, 15 pieces. Category: Kitchen > Knives",
-    "café crème tassen 2er set",
-    "mug",
-    " ".join(["memory foam mattress"] * 120),  # truncated at the model's 256 tokens like torch
-]
 
 
 @pytest.fixture(scope="module")
