@@ -44,7 +44,7 @@ from mrs.data.splits import query_point  # noqa: E402
 from mrs.data.text import DEFAULT_TEMPLATE  # noqa: E402
 from mrs.engine.build import build_index  # noqa: E402
 from mrs.engine.engine import EmbeddedEngine  # noqa: E402
-from mrs.indexer.embed import load_encoder  # noqa: E402
+from mrs.indexer.encoders import load_encoder  # noqa: E402
 from mrs.toolkit.stage1 import Stage1Config, train_stage1  # noqa: E402
 from mrs.toolkit.synthetic import TemplateQueryGenerator, normalize_query  # noqa: E402
 

@@ -33,7 +33,7 @@ from mrs.engine.engine import EmbeddedEngine  # noqa: E402
 from mrs.eval.harness import EvalConfig, evaluate_backend  # noqa: E402
 from mrs.eval.metrics import parse_metrics  # noqa: E402
 from mrs.eval.runs import RunSpec  # noqa: E402
-from mrs.indexer.embed import load_encoder  # noqa: E402
+from mrs.indexer.encoders import load_encoder  # noqa: E402
 
 MODES = ("lexical", "dense", "hybrid")
 METRICS = ("ndcg@10", "recall@100")

@@ -51,7 +51,7 @@ from mrs.engine.vectors import VectorIndex  # noqa: E402
 from mrs.eval.harness import EvalConfig, evaluate_backend  # noqa: E402
 from mrs.eval.runs import parse_modes  # noqa: E402
 from mrs.indexer.documents import to_document  # noqa: E402
-from mrs.indexer.embed import load_encoder  # noqa: E402
+from mrs.indexer.encoders import load_encoder  # noqa: E402
 from mrs.indexer.parallel import set_threads  # noqa: E402
 
 BACKENDS = ("torch", "onnx", "onnx-int8")

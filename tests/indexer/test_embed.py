@@ -1,4 +1,4 @@
-"""Encoder: length-sorted batches come back in input order; normalization only for cosinesimil."""
+"""Encoder: token-length buckets come back in input order; normalization only for cosinesimil."""
 
 from __future__ import annotations
 
@@ -69,7 +69,47 @@ def test_l2_normalize_keeps_zero_rows():
 
 
 def test_load_encoder_rejects_unknown_backend():
-    from mrs.indexer.embed import load_encoder
+    from mrs.indexer.encoders import load_encoder
 
     with pytest.raises(InputError, match="unknown encoder backend 'tensorrt'"):
         load_encoder(None, backend="tensorrt")
+
+
+def test_batches_are_cut_by_token_count_and_rows_restored(minilm, identity):
+    # "internationalization" has the most characters (20) but only 2 word pieces; the short-word texts have 8:
+    # buckets follow the tokens the model pads, not the characters
+    texts = ["internationalization", "ab cd ef gh ij", "mug", "x y z w v u t s"]
+    enc = Encoder(minilm, identity, batch_size=2)
+    lengths = enc.token_lengths(texts)
+    # [CLS] + word pieces + [SEP], counted by the model's own tokenizer
+    assert lengths == [len(minilm.tokenizer(t)["input_ids"]) for t in texts]
+    assert lengths == [4, 10, 3, 10]
+    batches: list[list[str]] = []
+    forward = enc._forward
+    enc._forward = lambda batch: (batches.append(list(batch)), forward(batch))[1]
+    vectors = enc.encode(texts)
+    # longest first by tokens (ties in input order); by characters the first batch would pair
+    # "internationalization" with "x y z w v u t s"
+    assert batches == [["ab cd ef gh ij", "x y z w v u t s"], ["internationalization", "mug"]]
+    for i, text in enumerate(texts):  # rows back in input order
+        np.testing.assert_allclose(vectors[i], enc.encode_query(text), atol=1e-5)
+
+
+def test_token_lengths_truncate_at_max_seq_length(minilm, identity):
+    enc = Encoder(minilm, identity)
+    assert enc.token_lengths([" ".join(["memory foam"] * 300)]) == [minilm.max_seq_length]
+
+
+def test_cli_rejects_an_unknown_encoder_in_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from mrs.cli.main import cli
+
+    catalog = tmp_path / "catalog.jsonl"
+    catalog.write_text('{"id": "1", "title": "mug"}\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["index", "catalog", str(catalog), "--index", str(tmp_path / "idx"),
+                                      "--encoder", "tensorrt"])
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and "'tensorrt'" in errors[0] and "openvino-int8" in errors[0], result.output
+    assert "Traceback" not in result.output

@@ -9,15 +9,18 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
+from tests.indexer.probe_texts import TEXTS  # noqa: E402
+
 from mrs.data.readers import read_catalog  # noqa: E402
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate  # noqa: E402
 from mrs.engine.engine import EmbeddedEngine  # noqa: E402
 from mrs.errors import InputError  # noqa: E402
-from mrs.indexer.embed import Encoder, load_encoder  # noqa: E402
-from mrs.indexer.onnx_encoder import (  # noqa: E402
+from mrs.indexer.embed import Encoder  # noqa: E402
+from mrs.indexer.encoders import load_encoder  # noqa: E402
+from mrs.indexer.onnx_encoder import OnnxEncoder  # noqa: E402
+from mrs.indexer.onnx_export import (  # noqa: E402
     EXPORT_FILE,
     MODEL_FILE,
-    OnnxEncoder,
     export_dir,
     export_onnx,
     onnx_cache_root,
@@ -25,16 +28,6 @@ from mrs.indexer.onnx_encoder import (  # noqa: E402
 from mrs.models import model_identity  # noqa: E402
 
 pytestmark = pytest.mark.slow
-
-TEXTS = [
-    "a",
-    "red cotton shirt with long sleeves and buttons",
-    "Kindle Paperwhite – Now Waterproof with 2x the Storage. Brand: Amazon. Color: Black",
-    "stainless steel kitchen knife set with wooden block, 15 pieces. Category: Kitchen > Knives",
-    "café crème tassen 2er set",
-    "mug",
-    " ".join(["memory foam mattress"] * 120),  # 360 words: truncated at the model's 256 tokens like torch
-]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from mrs.engine.engine import EmbeddedEngine
 from mrs.engine.store import index_lock
 from mrs.engine.vectors import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_HNSW_THRESHOLD, DEFAULT_M
 from mrs.indexer.documents import catalog_columns, check_catalog_fields, format_fields, parse_fields
-from mrs.indexer.embed import KNOWN_ENCODER_BACKENDS, load_encoder
+from mrs.indexer.encoders import CALIBRATED_BACKENDS, KNOWN_ENCODER_BACKENDS, load_encoder
 from mrs.indexer.parallel import ProcessPoolEncoder, set_threads
 from mrs.spaces import SPACE_TYPES
 
@@ -69,7 +69,8 @@ def command() -> None:
 @click.option("--ef-construction", type=click.IntRange(min=1), default=DEFAULT_EF_CONSTRUCTION, show_default=True)
 @click.option("--ef-search", type=click.IntRange(min=1), default=DEFAULT_EF_SEARCH, show_default=True)
 @click.option("--encoder", "encoder_backend", type=click.Choice(list(KNOWN_ENCODER_BACKENDS)), default="torch",
-              show_default=True, help="How vectors are computed: torch (SentenceTransformer) or ONNX Runtime on CPU.")
+              show_default=True, help="How vectors are computed: torch (SentenceTransformer), ONNX Runtime or OpenVINO on CPU "
+                   "(openvino-int8 calibrates on this catalog's texts; docs/performance.md).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Texts per encoder batch.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads per encoder [default: all cores]; on a machine busy with other jobs 1 is often fastest.")
@@ -122,7 +123,9 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
     for warning in check_catalog_fields(catalog_columns(products), fields, template, fields_given=bool(fields_spec),
                                         template_given=text_template != DEFAULT_TEMPLATE):
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
-    encoder = load_encoder(model, backend=encoder_backend, space_type=space_type, batch_size=batch_size)
+    calibration = [template.render(p) for p in products] if encoder_backend in CALIBRATED_BACKENDS else None
+    encoder = load_encoder(model, backend=encoder_backend, space_type=space_type, batch_size=batch_size,
+                           calibration_texts=calibration)
     set_threads(encoder, threads)
     if processes > 1:
         encoder = ProcessPoolEncoder(encoder, processes, threads_per_process=threads or 1)

@@ -44,7 +44,8 @@ from mrs.engine.semantics import parse_blend
 from mrs.engine.vectors import VectorIndex
 from mrs.errors import InputError
 from mrs.indexer.backend import MODES, SUBQUERY_DENSE, SUBQUERY_LEXICAL, Hit, search_by_mode
-from mrs.indexer.embed import Encoder, check_query_model, load_encoder
+from mrs.indexer.embed import Encoder, check_query_model
+from mrs.indexer.encoders import load_encoder
 from mrs.models import DEFAULT_MODEL, model_dimension
 
 __all__ = ["MODES", "EmbeddedEngine"]

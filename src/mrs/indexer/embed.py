@@ -1,8 +1,11 @@
-"""Text → float32 vectors with a sentence-transformers model, in length-sorted batches.
+"""Text → float32 vectors with a sentence-transformers model, in token-length buckets.
 
 The encoder is pluggable: ``Encoder.backend`` names how vectors are computed ("torch": a
-SentenceTransformer on CPU/GPU). The name is recorded in the index manifest so a query is encoded the
-way the catalog was.
+SentenceTransformer on CPU/GPU; the others are subclasses listed in mrs.indexer.encoders). The name is
+recorded in the index manifest so a query is encoded the way the catalog was.
+
+Sequence bucketing: ``encode`` sorts the texts by token count (longest first), cuts batches from that
+order so each batch pads to nearly one length, and puts the rows back in input order.
 
 Vectors are L2-normalized only for the ``cosinesimil`` space (OpenSearch normalizes for that space
 itself, so the score is unchanged); ``innerproduct`` and ``l2`` need the model's raw vectors.
@@ -20,9 +23,7 @@ from mrs.errors import InputError
 from mrs.models import load_sentence_transformer, model_identity
 from mrs.spaces import check_space_type
 
-ENCODER_BACKENDS = ("torch",)  # what Encoder itself runs
-# Every backend load_encoder knows: "onnx" / "onnx-int8" live in mrs.indexer.onnx_encoder (an Encoder subclass).
-KNOWN_ENCODER_BACKENDS = ("torch", "onnx", "onnx-int8")
+ENCODER_BACKENDS = ("torch",)  # what Encoder itself runs; every backend: mrs.indexer.encoders
 
 # progress(n_texts_done_in_this_batch) is called after every batch.
 ProgressCallback = Callable[[int], None]
@@ -104,6 +105,17 @@ class Encoder:
     def max_seq_length(self) -> int | None:
         return getattr(self.model, "max_seq_length", None)
 
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Tokens per text as the model sees it (special tokens included, truncated at max_seq_length);
+        characters per text for a model without a fast tokenizer."""
+        tokenizer = getattr(self.model, "tokenizer", None)
+        if not getattr(tokenizer, "is_fast", False):
+            return [len(t) for t in texts]
+        limit = self.max_seq_length
+        lengths = tokenizer(list(texts), add_special_tokens=True, truncation=bool(limit), max_length=limit,
+                            return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        return [len(ids) for ids in lengths]
+
     def _forward(self, texts: Sequence[str]) -> np.ndarray:
         out = self.model.encode(
             list(texts),
@@ -117,14 +129,14 @@ class Encoder:
     def encode(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
         """Vectors for ``texts``, shape (len(texts), dimension), float32, rows in the input order.
 
-        Texts are sorted by length (longest first) before batching so each batch pads to similar lengths,
-        then the rows are put back in input order. ``progress(n)`` is called after each batch with the
-        number of texts it held.
+        Texts are sorted by token count (longest first, ties in input order) before batching so each batch
+        pads to nearly one length, then the rows are put back in input order. ``progress(n)`` is called
+        after each batch with the number of texts it held.
         """
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        order = np.argsort([-len(t) for t in texts], kind="stable")
+        order = np.argsort([-n for n in self.token_lengths(texts)], kind="stable")
         out: np.ndarray | None = None
         for start in range(0, len(texts), self.batch_size):
             idx = order[start : start + self.batch_size]
@@ -176,27 +188,3 @@ def check_query_model(encoder: Any, built_with: Mapping[str, Any], dimension: in
                 f"{built_with.get('name')!r} (sha256 {old[:12]}…; {built_with.get('path')}): its vectors are in "
                 "another space")
     raise InputError(f"{what}, or pass --allow-model-mismatch to use it anyway", path=where)
-
-
-def load_encoder(
-    ref: str | os.PathLike | None = None,
-    *,
-    backend: str = "torch",
-    space_type: str = "cosinesimil",
-    batch_size: int = 32,
-    device: str | None = "cpu",
-) -> Encoder:
-    """An encoder of model ``ref`` for ``backend``: "torch" (SentenceTransformer) or an ONNX backend
-    ("onnx", "onnx-int8", mrs.indexer.onnx_encoder). The index manifest records ``encoder.backend`` so
-    queries are encoded by the same backend as the catalog."""
-    if backend in ENCODER_BACKENDS:
-        return Encoder.load(ref, space_type=space_type, batch_size=batch_size, device=device, backend=backend)
-    if backend not in KNOWN_ENCODER_BACKENDS:
-        raise InputError(
-            f"unknown encoder backend {backend!r} (expected one of {', '.join(KNOWN_ENCODER_BACKENDS)})"
-        )
-    try:
-        from mrs.indexer.onnx_encoder import OnnxEncoder
-    except ImportError as e:
-        raise InputError(f"encoder backend {backend!r} is not available ({e})") from None
-    return OnnxEncoder.load(ref, space_type=space_type, batch_size=batch_size, device=device, backend=backend)

@@ -1,7 +1,8 @@
 """Thread settings and multi-process encoding for large catalogs.
 
 - ``set_threads(encoder, n)``: how many CPU threads one encoder uses — torch's intra-op pool
-  (``torch.set_num_threads``) or, for an ONNX encoder, a new ONNX Runtime session with ``n`` intra-op threads.
+  (``torch.set_num_threads``) or, for an exported-model encoder (ONNX Runtime, OpenVINO), its own
+  ``set_threads`` (a new session / compiled model with ``n`` threads).
 - ``ProcessPoolEncoder(encoder, processes)``: the same interface as the encoder it wraps (identity, backend,
   dimension, normalize, space_type, encode, encode_query, describe), but ``encode`` of a large list spreads
   length-sorted chunks over ``processes`` worker processes (spawned; each loads the same model and backend
@@ -36,15 +37,9 @@ def set_threads(encoder: Any, threads: int | None) -> None:
         return
     if threads < 1:
         raise InputError(f"threads must be ≥ 1 (got {threads})")
-    if getattr(encoder, "session", None) is not None and str(getattr(encoder, "backend", "")).startswith("onnx"):
-        import onnxruntime as ort
-
-        from mrs.indexer.onnx_encoder import MODEL_FILE, session_options
-
-        path = os.path.join(encoder.meta["export_dir"], MODEL_FILE)
-        encoder.session = ort.InferenceSession(path, sess_options=session_options(threads),
-                                               providers=["CPUExecutionProvider"])
-        encoder.threads = threads
+    own = getattr(encoder, "set_threads", None)
+    if callable(own):
+        own(int(threads))
         return
     import torch
 
@@ -54,7 +49,7 @@ def set_threads(encoder: Any, threads: int | None) -> None:
 def _load_worker(ref: str, backend: str, space_type: str, batch_size: int, threads: int) -> None:
     global _WORKER_ENCODER
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from mrs.indexer.embed import load_encoder
+    from mrs.indexer.encoders import load_encoder
 
     _WORKER_ENCODER = load_encoder(ref, backend=backend, space_type=space_type, batch_size=batch_size)
     set_threads(_WORKER_ENCODER, threads)
@@ -67,7 +62,7 @@ def _encode_chunk(texts: list[str]) -> np.ndarray:
 class ProcessPoolEncoder:
     """An encoder whose large ``encode`` calls run in ``processes`` worker processes (see module doc).
 
-    encoder: the in-process encoder (mrs.indexer.embed.Encoder or OnnxEncoder) — its model path, backend,
+    encoder: the in-process encoder (mrs.indexer.embed.Encoder or a subclass) — its model path, backend,
     space_type and batch_size configure the workers. chunk_size: texts per task (default 8 batches).
 
     Example::
