@@ -88,7 +88,7 @@ class FitResult:
     (query, product) rows seen by all processes in this run; epochs: epochs started; resumed_from: the
     checkpoint the run continued from (None: from the start); main_process: False on the other ranks of a
     distributed run (they neither evaluate nor save); planned: the optimizer steps the trainer was given; args:
-    trainer_args_summary of the run."""
+    trainer_args_summary of the run; evaluations: the dev metrics logged every eval_steps ({"step", ...})."""
 
     step_losses: list[float] = field(default_factory=list)
     parts: dict[str, list[float]] = field(default_factory=dict)
@@ -99,6 +99,7 @@ class FitResult:
     main_process: bool = True
     planned: int = 0
     args: dict = field(default_factory=dict)
+    evaluations: list[dict] = field(default_factory=list)
 
     @property
     def steps(self) -> int:
@@ -240,9 +241,12 @@ def _result(state, seconds: float, rows: int, resume_from, main_process: bool, a
         for key, value in entry.items():
             if key not in ("loss", "step", "epoch", "learning_rate", "grad_norm") and isinstance(value, float):
                 parts.setdefault(key, []).append(value)
+    evaluations = [{"step": e["step"], **{k.removeprefix("eval_dev_"): v for k, v in e.items()
+                                          if k.startswith("eval_dev_")}}
+                   for e in state.log_history if any(k.startswith("eval_dev_") for k in e)]
     return FitResult(step_losses=[float(e["loss"]) for e in logged], parts=parts, seconds=seconds, pairs=rows,
                      epochs=max(1, math.ceil(state.epoch or 0)), resumed_from=resume_from,
-                     main_process=main_process, args=trainer_args_summary(args))
+                     main_process=main_process, args=trainer_args_summary(args), evaluations=evaluations)
 
 
 def trainer_args_summary(args) -> dict:
@@ -259,6 +263,13 @@ def trainer_args_summary(args) -> dict:
         "weight_decay_on": "all weights except biases and LayerNorm", "max_grad_norm": args.max_grad_norm,
         "save_steps": args.save_steps if args.save_strategy != "no" else 0, "seed": args.seed,
     }
+
+
+def library_versions() -> dict:
+    """Versions of the libraries a trained model depends on (sentence-transformers, transformers, torch)."""
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("sentence-transformers", "transformers", "torch")}
 
 
 def moving_average(values: Sequence[float], window: int) -> list[float]:
@@ -306,7 +317,7 @@ def save_model_atomic(model, out_dir: str | Path, write_extra: Callable[[Path], 
     from mrs.atomic import atomic_directory
 
     with atomic_directory(out_dir) as tmp:
-        model.save(str(tmp))
+        model.save(str(tmp), create_model_card=False)  # the card is mrs.toolkit.model_card's, from the report
         if write_extra is not None:
             write_extra(tmp)
     return Path(out_dir)
@@ -334,6 +345,8 @@ def training_summary(result: FitResult, planned: int, max_steps: int = 0) -> dic
         "steps_per_second": round(result.steps / result.seconds, 4) if result.seconds > 0 else 0.0,
         "resumed_from": result.resumed_from,
         "trainer": result.args,
+        "versions": library_versions(),
+        "dev_during_training": result.evaluations,
         "first_loss": result.step_losses[0] if result.step_losses else None,
         "last_loss": result.step_losses[-1] if result.step_losses else None,
         "loss_per_step": [round(v, 6) for v in result.step_losses],
