@@ -42,13 +42,13 @@ def command() -> None:
 @click.option("--spelling-rate", type=float, default=0.5, show_default=True,
               help="Misspelled copies per training query (added, never replacing; 0 = off).")
 @click.option("--synthetic-per-product", type=int, default=2, show_default=True,
-              help="Synthetic queries per catalog product (0 = off; 2 beat 1 on ESCI: docs/training.md).")
+              help="Synthetic queries per catalog product (0 = off; docs/training.md compares 1, 2 and 3).")
 @click.option("--llm-url", default=None, help="Generate synthetic queries with this OpenAI-compatible endpoint "
               "instead of field templates (API key from $MRS_LLM_API_KEY, as the LLM judge, or --llm-key-env).")
 @click.option("--llm-model", default=None, help="Model name for --llm-url.")
 @click.option("--llm-key-env", default="MRS_LLM_API_KEY", show_default=True,
-              help="Environment variable holding the endpoint's API key ($OPENAI_API_KEY is still read, with a "
-                   "notice, when $MRS_LLM_API_KEY is unset).")
+              help="Environment variable holding the endpoint's API key (when $MRS_LLM_API_KEY is unset, "
+                   "$OPENAI_API_KEY is read, with a notice).")
 @click.option("--dev-fraction", type=float, default=0.2, show_default=True,
               help="Share of queries held out for the dev evaluation (never trained on).")
 @click.option("--dev-corpus-size", type=int, default=0, show_default=True,

@@ -26,13 +26,14 @@ from mrs.toolkit.batching import build_batches
 from mrs.toolkit.dev_eval import DevEvaluator, encode, regression_warnings
 from mrs.toolkit.losses.supcon import GradedSupConLoss, default_level_weights
 from mrs.toolkit.synthetic import QueryGenerator, TemplateQueryGenerator, generate_synthetic
-from mrs.toolkit.training import TrainingConfig, fit, pick_device, seed_everything, training_summary
+from mrs.toolkit.training import TrainingConfig, pick_device, seed_everything, training_summary
 from mrs.toolkit.training_data import (
     EpochPlan,
     ProgressCallback,
     check_judgments,
     save_trained,
     split_train_dev,
+    train_and_evaluate,
     training_examples,
 )
 
@@ -168,13 +169,8 @@ def train_stage1(
 
     loss = GradedSupConLoss(model, temperature=config.temperature, level_weights=data.weights,
                             gather_across_devices=True)
-    result = fit(model, loss, data.examples, plan, config, Path(out_dir) / "checkpoints", evaluator=evaluator,
-                 on_step=lambda step, total, value: report_progress("train", step, total))
-    dev_metrics = None
-    if data.dev_set.judgments and result.main_process:
-        report_progress("evaluate", 1, 2)
-        dev_metrics = evaluator.metrics(model)
-        report_progress("evaluate", 2, 2)
+    result, dev_metrics = train_and_evaluate(model, loss, data.examples, plan, config, out_dir, evaluator,
+                                       report_progress)
 
     report = _stage1_report(config, data, model, device, plan_counts, len(evaluator.product_texts), result,
                             {"base": dev_metrics_base, "stage1": dev_metrics})

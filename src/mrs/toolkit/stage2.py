@@ -30,13 +30,14 @@ from mrs.toolkit.losses.base import embed_pairs
 from mrs.toolkit.losses.circle import MultiClassCircleLoss, estimate_level_targets, spread_level_targets
 from mrs.toolkit.losses.supcon import GradedSupConLoss, default_level_weights
 from mrs.toolkit.mining import merge_mined
-from mrs.toolkit.training import TrainingConfig, fit, pick_device, seed_everything, training_summary
+from mrs.toolkit.training import TrainingConfig, pick_device, seed_everything, training_summary
 from mrs.toolkit.training_data import (
     EpochPlan,
     ProgressCallback,
     check_judgments,
     save_trained,
     split_train_dev,
+    train_and_evaluate,
     training_examples,
 )
 
@@ -194,13 +195,8 @@ def train_stage2(
     report_progress("prepare", 3, 3)
 
     loss, level_targets = stage2_loss(config, model, data.train_set, data.texts)
-    result = fit(model, loss, data.examples, plan, config, Path(out_dir) / "checkpoints", evaluator=evaluator,
-                 on_step=lambda step, total, value: report_progress("train", step, total))
-    dev_end = None
-    if data.dev_set.judgments and result.main_process:
-        report_progress("evaluate", 1, 2)
-        dev_end = evaluator.metrics(model)
-        report_progress("evaluate", 2, 2)
+    result, dev_end = train_and_evaluate(model, loss, data.examples, plan, config, out_dir, evaluator,
+                                       report_progress)
 
     report = _stage2_report(config, data, model_path, model, device, plan_counts, result, level_targets,
                             {"base": (stage1.get("dev") or {}).get("base"), "stage1": dev_start, "stage2": dev_end})

@@ -93,6 +93,22 @@ class EpochPlan:
         return {"batches_per_epoch": len(first), "rows_not_in_first_epoch": rows_left_out(len(self.examples), rows)}
 
 
+def train_and_evaluate(model, loss, examples: list[TrainingExample], plan: EpochPlan, config, out_dir: str | Path,
+                       evaluator, report_progress: ProgressCallback):
+    """Train (mrs.toolkit.training.fit, checkpoints under out_dir/checkpoints) with "train" progress, then score
+    the dev queries with ``evaluator`` on the main process. Returns (FitResult, dev metrics or None)."""
+    from mrs.toolkit.training import fit
+
+    result = fit(model, loss, examples, plan, config, Path(out_dir) / "checkpoints", evaluator=evaluator,
+                 on_step=lambda step, total, value: report_progress("train", step, total))
+    metrics = None
+    if evaluator.dev.judgments and result.main_process:
+        report_progress("evaluate", 1, 2)
+        metrics = evaluator.metrics(model)
+        report_progress("evaluate", 2, 2)
+    return result, metrics
+
+
 def save_trained(model, out_dir: str | Path, report: dict, step_losses: list[float], title: str,
                  started: float, command: str | None) -> Path:
     """Write the model, training.json (report, with seconds_total since ``started``), loss_curve.png and the

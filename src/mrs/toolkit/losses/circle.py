@@ -79,11 +79,8 @@ class MultiClassCircleLoss(GradedPairLoss):
           boundary can appear for the same query.
 
     Inputs:
-        +----------------------------------------+--------------------------------------------+
-        | Inputs                                 | Labels                                     |
-        +========================================+============================================+
-        | (query, product) pairs                 | LongTensor [N, 2]: (query group, grade)    |
-        +----------------------------------------+--------------------------------------------+
+        (query, product) pairs with labels LongTensor [N, 2] of (query group, grade), the contract of
+        mrs.toolkit.losses.base.
 
         Pairs with the same query group share a query; grade is the integer level (0 = irrelevant).
 

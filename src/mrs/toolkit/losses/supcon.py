@@ -72,11 +72,8 @@ class GradedSupConLoss(GradedPairLoss):
           ``mrs.toolkit.batching.build_batches``.
 
     Inputs:
-        +----------------------------------------+--------------------------------------------+
-        | Inputs                                 | Labels                                     |
-        +========================================+============================================+
-        | (query, product) pairs                 | LongTensor [N, 2]: (query group, grade)    |
-        +----------------------------------------+--------------------------------------------+
+        (query, product) pairs with labels LongTensor [N, 2] of (query group, grade), the contract of
+        mrs.toolkit.losses.base.
 
         Rows with the same query group share one query (the same labels as Stage 2's
         MultiClassCircleLoss, so both losses read the same batches).
