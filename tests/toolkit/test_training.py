@@ -135,3 +135,15 @@ def test_dev_evaluator_reports_and_prefixes_the_dev_metrics(minilm):
     assert logged["dev_ndcg@10"] == pytest.approx(1.0) and "dev_queries" not in logged
     assert evaluator.primary_metric == "dev_ndcg@10"
     assert DevEvaluator(texts, JudgmentSet(ESCI, [])).metrics(minilm) is None
+
+
+def test_eval_steps_log_the_dev_metrics_during_training(tmp_path):
+    from mrs.models import load_sentence_transformer
+
+    texts = {"p1": "Red cotton shirt", "p2": "Shirt hanger", "p3": "USB-C cable 2m", "p4": "Desk lamp"}
+    dev = JudgmentSet(ESCI, [Judgment("q9", "cotton shirt", "p1", 3), Judgment("q9", "cotton shirt", "p2", 0)])
+    model = load_sentence_transformer(None, device="cpu")
+    config = TrainingConfig(max_steps=2, eval_steps=1, device="cpu", max_seq_length=16)
+    result = fit(model, GradedSupConLoss(model), ROWS, plan, config, tmp_path, evaluator=DevEvaluator(texts, dev))
+    assert [e["step"] for e in result.evaluations] == [1, 2]
+    assert all(0.0 <= e["ndcg@10"] <= 1.0 for e in result.evaluations)
