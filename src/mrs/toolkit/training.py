@@ -204,10 +204,15 @@ def _trainer(model, loss, args, dataset, evaluator, on_step: StepCallback | None
     from sentence_transformers import SentenceTransformerTrainer
     from transformers import PrinterCallback, TrainerCallback
 
-    class RowCountingTrainer(SentenceTransformerTrainer):
-        """Counts the (query, product) rows this process trains on."""
+    class GradedTrainer(SentenceTransformerTrainer):
+        """Counts the (query, product) rows this process trains on, and leaves the model card to
+        mrs.toolkit.model_card (written from the report): sentence-transformers' card callback would
+        encode widget examples and hash the dataset for a card that is replaced anyway."""
 
         rows_seen = 0
+
+        def add_model_card_callback(self, default_args_dict):
+            pass
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if model.training:
@@ -226,7 +231,7 @@ def _trainer(model, loss, args, dataset, evaluator, on_step: StepCallback | None
             if on_step is not None and state.is_world_process_zero:
                 on_step(state.global_step, state.max_steps, value)
 
-    trainer = RowCountingTrainer(model=model, args=args, train_dataset=dataset, loss=loss,
+    trainer = GradedTrainer(model=model, args=args, train_dataset=dataset, loss=loss,
                                  evaluator=evaluator if args.eval_strategy != "no" else None,
                                  callbacks=[StepLog()])
     trainer.remove_callback(PrinterCallback)  # progress is the caller's (on_step), and stdout stays clean
