@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import click
 
-from mrs.cli.common import (
-    err_console,
-    handle_errors,
-    json_option,
-    on_error_option,
-    print_json,
-    progress,
-)
+from mrs.cli.common import handle_errors, json_option, on_error_option
 from mrs.cli.judgment_options import queries_option, read_judgment_input, scheme_option
 from mrs.cli.text_options import text_template_option
 from mrs.cli.train import command as train_group
-from mrs.cli.train import command_line, print_training_notice, print_training_summary
+from mrs.cli.train_options import (
+    command_line,
+    print_training_outcome,
+    print_training_summary,
+    trainer_options,
+    trainer_settings,
+    with_progress,
+)
 
 
 @train_group.command("stage2")
@@ -46,27 +46,23 @@ from mrs.cli.train import command_line, print_training_notice, print_training_su
               help="Misspelled copies per training query (Stage 1 already added them).")
 @click.option("--dev-fraction", type=float, default=None, help="Default: Stage 1's (from its training.json).")
 @click.option("--seed", type=int, default=None, help="Default: Stage 1's.")
-@click.option("--epochs", type=int, default=1, show_default=True)
-@click.option("--max-steps", type=int, default=0, show_default=True, help="Stop after N steps (0 = no cap).")
-@click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--per-query", type=int, default=8, show_default=True)
 @click.option("--lr", type=float, default=1e-5, show_default=True)
 @text_template_option(help="Product text template (default: Stage 1's).")
 @scheme_option
 @queries_option
 @click.option("--id-field", default=None, help="Catalog id column.")
-@click.option("--device", default=None, help="cpu, cuda, mps (default: GPU when present).")
+@trainer_options
 @on_error_option
 @json_option
 @handle_errors
 def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, circle_weight, supcon_weight, margins,
                circle_targets, gamma, boundary_weights, temperature, level_weights, min_confidence, spelling_rate,
-               dev_fraction, seed, epochs, max_steps, batch_size, per_query, lr, template, scheme, queries_path, id_field,
-               device, on_error, as_json):
+               dev_fraction, seed, lr, template, scheme, queries_path, id_field, on_error, as_json, **trainer):
     """Stage 2: refine the Stage-1 model on human + mined pairs with graded SupCon plus the multi-class circle
     loss (one term per adjacent level boundary). Same outputs as Stage 1: OUT with training.json (config, data,
     loss per step and per part, dev metrics of base / Stage 1 / Stage 2 incl. AUC per adjacent level pair) and
-    loss_curve.png.
+    loss_curve.png and README.md. The trainer options (--bf16, --gradient-accumulation-steps, --save-steps,
+    --resume, torchrun) are Stage 1's.
 
     \b
     Example:
@@ -75,7 +71,7 @@ def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, cir
       mrs train stage2 --model demo/s1 --judgments demo/judgments.tsv --mined demo/mined.tsv \\
           --catalog demo/catalog.jsonl --out demo/s2 --circle-weight 0.5 --max-steps 100
     """
-    from mrs.data.readers import Rejects, read_catalog, read_judgments, rejects_path_for
+    from mrs.data.readers import Rejects, read_catalog, read_judgments
     from mrs.models import resolve_model
     from mrs.toolkit.stage1 import parse_level_weights
     from mrs.toolkit.stage2 import Stage2Config, parse_floats, read_stage1_report, train_stage2
@@ -98,31 +94,11 @@ def stage2_cmd(model_dir, judgments_path, mined_path, catalog_path, out_dir, cir
         min_confidence=min_confidence, spelling_rate=spelling_rate,
         dev_fraction=dev_fraction if dev_fraction is not None else s1.get("dev_fraction", 0.2),
         seed=seed if seed is not None else s1.get("seed", 0),
-        epochs=epochs, max_steps=max_steps, batch_size=batch_size, per_query=per_query, lr=lr, template=template,
-        device=device)
+        lr=lr, template=template, **trainer_settings(trainer))
     config.extra["command"] = command_line(click.get_current_context())
-    with progress(quiet=as_json) as bar:
-        tasks: dict[str, int] = {}
-        labels = {"prepare": "preparing data", "train": "training", "evaluate": "dev evaluation"}
-
-        def on_progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        report = train_stage2(config, catalog, judgments, mined, out_dir, progress=on_progress)
-    if rejects.count:
-        rpath = rejects.write(rejects_path_for(out_dir))
-        report["rejects"] = {"count": rejects.count, "path": str(rpath), "reasons": rejects.reasons()}
-    print_training_notice(report)
-    for warning in report.get("warnings", []):
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    if as_json:
-        hidden = ("loss_per_step", "supcon_per_step", "circle_per_step")
-        print_json(report | {"training": {k: v for k, v in report["training"].items() if k not in hidden}})
-        return
-    _print_summary(report)
-
+    report = with_progress(as_json, lambda on_progress: train_stage2(config, catalog, judgments, mined, out_dir,
+                                                                      progress=on_progress))
+    print_training_outcome(report, rejects, out_dir, as_json, _print_summary)
 
 def _print_summary(report: dict) -> None:
     d = report["data"]

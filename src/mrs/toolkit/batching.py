@@ -109,7 +109,7 @@ def build_batches(
     if batch_size < 2:
         raise ValueError("batch_size must be at least 2")
     rng = random.Random(seed)
-    judged = judged if judged is not None else _judged_by_origin(examples)
+    judged = judged if judged is not None else judged_by_origin(examples)
     groups = plan_groups(examples, min(per_query, batch_size), top, rng)
     fillers = [g for g in groups if all(examples[i].source == "synthetic" for i in g)]
     batches = _pack(deque(g for g in groups if not all(examples[i].source == "synthetic" for i in g)),
@@ -231,7 +231,8 @@ def _fit(
     return kept or None
 
 
-def _judged_by_origin(examples: Iterable[TrainingExample]) -> dict[str, set[str]]:
+def judged_by_origin(examples: Iterable[TrainingExample]) -> dict[str, set[str]]:
+    """Origin query id → ids of the products its rows name (all its variants' judgments together)."""
     out: dict[str, set[str]] = defaultdict(set)
     for ex in examples:
         out[ex.origin_id].add(ex.product_id)

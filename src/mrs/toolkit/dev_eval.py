@@ -1,4 +1,5 @@
-"""Dev-set evaluation at the end of training: dense retrieval quality and level separation.
+"""Dev-set evaluation of training: dense retrieval quality and level separation, also as a
+sentence-transformers evaluator (``DevEvaluator``) for SentenceTransformerTrainer.
 
 Small on purpose (the full harness is mrs.eval, which sits above the toolkit): exact cosine retrieval over
 the whole catalog for the dev queries, scored with ranx, and pooled ROC AUCs of the cosine between judged
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from sentence_transformers.sentence_transformer.evaluation import SentenceEvaluator
 
 from mrs.data.judgments import JudgmentSet
 
@@ -129,3 +131,69 @@ def _retrieval_metrics(scores: np.ndarray, qids: list[str], ids: list[str], judg
     if qrels_top:
         out[f"recall@{k}"] = float(evaluate(Qrels(qrels_top), Run({q: run[q] for q in qrels_top}), f"recall@{k}"))
     return out
+
+
+def adjacent_aucs(model, product_texts: Mapping[str, str], dev: JudgmentSet, batch_size: int = 64) -> dict:
+    """ROC AUC of the cosine for telling grade b from grade b−1, for every adjacent pair of levels, pooled over
+    the judged dev pairs ({"auc_exact_vs_substitute": 0.61, ...}; None when a level has no pair)."""
+    rows = [j for j in dev if j.product_id in product_texts]
+    if not rows:
+        return {}
+    queries = dev.queries()
+    qids = list(queries)
+    q_emb = encode(model, [queries[q] for q in qids], batch_size)
+    pids = list(dict.fromkeys(j.product_id for j in rows))
+    p_emb = encode(model, [product_texts[p] for p in pids], batch_size)
+    qrow = {q: i for i, q in enumerate(qids)}
+    prow = {p: i for i, p in enumerate(pids)}
+    cos = [float(q_emb[qrow[j.query_id]] @ p_emb[prow[j.product_id]]) for j in rows]
+    grades = [j.grade for j in rows]
+    names = dev.scheme.levels
+    return {f"auc_{names[b]}_vs_{names[b - 1]}": separation_auc(cos, grades, b, b - 1)
+            for b in range(dev.scheme.top, 0, -1)}
+
+
+def dev_report(model, texts: Mapping[str, str], dev: JudgmentSet, product_embeddings=None) -> dict | None:
+    """evaluate_dense (nDCG@10, recall@100, AUCs) + every adjacent-level AUC; None without dev queries.
+
+    product_embeddings: the catalog's unit embeddings in the order of texts (skips encoding it again)."""
+    if not dev.judgments:
+        return None
+    product_emb = product_embeddings if product_embeddings is not None else encode(model, list(texts.values()))
+    metrics = evaluate_dense(model, texts, dev, product_embeddings=product_emb)
+    metrics.update(adjacent_aucs(model, texts, dev))
+    return metrics
+
+
+class DevEvaluator(SentenceEvaluator):
+    """The dev metrics of a training stage as a sentence-transformers evaluator.
+
+    product_texts: product id → embedding text of the retrieval corpus; dev: the dev judgments (queries
+    never trained on); adjacent_levels: also every adjacent-level AUC (dev_report, Stage 2) instead of
+    evaluate_dense alone (Stage 1). ``metrics(model)`` returns the report's dict (None without dev queries);
+    calling it as the trainer does returns the numeric metrics prefixed "dev_" (primary: dev_ndcg@10) and
+    stores them in the model's card data.
+    """
+
+    def __init__(self, product_texts: Mapping[str, str], dev: JudgmentSet, *, adjacent_levels: bool = False,
+                 name: str = "dev") -> None:
+        super().__init__()
+        self.product_texts = product_texts
+        self.dev = dev
+        self.adjacent_levels = adjacent_levels
+        self.name = name
+        self.primary_metric = "ndcg@10"
+
+    def metrics(self, model) -> dict | None:
+        if not self.dev.judgments:
+            return None
+        if self.adjacent_levels:
+            return dev_report(model, self.product_texts, self.dev)
+        return evaluate_dense(model, self.product_texts, self.dev)
+
+    def __call__(self, model, output_path: str | None = None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
+        numeric = {k: v for k, v in (self.metrics(model) or {}).items()
+                   if isinstance(v, (int, float)) and k != "queries"}
+        prefixed = self.prefix_name_to_metrics(numeric, self.name)
+        self.store_metrics_in_model_card_data(model, prefixed, epoch, steps)
+        return prefixed

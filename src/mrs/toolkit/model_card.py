@@ -85,6 +85,19 @@ def _training(training: Mapping[str, Any], config: Mapping[str, Any]) -> list[st
              f"{_fmt(training.get('first_loss'))} → {_fmt(training.get('last_loss'))}"]
     if training.get("notice"):
         lines.append(f"- note: {training['notice']}")
+    args = training.get("trainer") or {}
+    if args:
+        lines += [f"- sentence-transformers `SentenceTransformerTrainer` on {args.get('processes')} process(es), "
+                  f"device {args.get('device')}, precision {args.get('precision')}, gradient accumulation "
+                  f"{args.get('gradient_accumulation_steps')} ({args.get('rows_per_step')} rows per optimizer step)",
+                  f"- optimizer {args.get('optimizer')}, {args.get('lr_scheduler')} (warm-up {args.get('warmup')}), "
+                  f"weight decay {args.get('weight_decay')} on {args.get('weight_decay_on')}, gradient clipping "
+                  f"{args.get('max_grad_norm')}, seed {args.get('seed')}",
+                  f"- checkpoints every {args.get('save_steps') or '-'} steps; resumed from "
+                  f"{training.get('resumed_from') or '- (trained from the start)'}"]
+    versions = training.get("versions") or {}
+    if versions:
+        lines.append("- libraries: " + ", ".join(f"{name} {version}" for name, version in versions.items()))
     return lines
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 from torch import Tensor, nn
@@ -21,31 +22,31 @@ from mrs.data.catalog import Product
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.text import ProductTextTemplate
 from mrs.errors import InputError, json_error_text
-from mrs.models import load_sentence_transformer, model_identity, resolve_model, write_json
+from mrs.models import load_sentence_transformer, model_identity, resolve_model
 from mrs.toolkit.augment import augment_spelling
-from mrs.toolkit.batching import TrainingExample, build_batches, rows_left_out
-from mrs.toolkit.dev_eval import encode, evaluate_dense, regression_warnings, separation_auc
+from mrs.toolkit.batching import build_batches
+from mrs.toolkit.dev_eval import DevEvaluator, dev_report, encode, regression_warnings
+from mrs.toolkit.losses.base import embed_pairs
 from mrs.toolkit.losses.circle import MultiClassCircleLoss, estimate_level_targets, spread_level_targets
 from mrs.toolkit.losses.supcon import GradedSupConLoss, default_level_weights
-from mrs.toolkit.mining import merge_mined, training_queries
-from mrs.toolkit.model_card import write_model_card
-from mrs.toolkit.stage1 import _check_judgments, _examples
-from mrs.toolkit.training import (
-    fit_planned,
-    pick_device,
-    planned_steps,
-    plot_loss_curve,
-    save_model_atomic,
-    seed_everything,
-    training_summary,
+from mrs.toolkit.mining import merge_mined
+from mrs.toolkit.training import TrainingConfig, pick_device, seed_everything, training_summary
+from mrs.toolkit.training_data import (
+    EpochPlan,
+    ProgressCallback,
+    check_judgments,
+    save_trained,
+    split_train_dev,
+    train_and_evaluate,
+    training_examples,
 )
 
-# progress(stage, done, total): "prepare", "train", "evaluate".
-ProgressCallback = Callable[[str, int, int], None]
+__all__ = ["Stage2Config", "Stage2Loss", "circle_level_targets", "dev_report", "parse_floats", "read_stage1_report",
+           "train_stage2"]
 
 
 @dataclass
-class Stage2Config:
+class Stage2Config(TrainingConfig):
     """Everything a Stage-2 run depends on (written to training.json).
 
     model: the Stage-1 model directory (the starting point). circle_weight: weight of the circle loss added
@@ -58,6 +59,7 @@ class Stage2Config:
     misspelled copies per training query (0 = none; Stage 1 already added them). template: product text
     template (None = the one recorded in the Stage-1 training.json, else the default). dev_fraction / seed:
     must equal Stage 1's to keep its dev queries unseen. evaluate_start: score the Stage-1 model on dev too.
+    lr defaults to 1e-5 (a refinement); the other optimisation settings are TrainingConfig's.
     """
 
     model: str = ""
@@ -72,16 +74,8 @@ class Stage2Config:
     min_confidence: float = 0.0
     spelling_rate: float = 0.0
     dev_fraction: float = 0.2
-    seed: int = 0
-    epochs: int = 1
-    max_steps: int = 0
-    batch_size: int = 64
-    per_query: int = 8
     lr: float = 1e-5
-    warmup_ratio: float = 0.1
     template: str | None = None
-    max_seq_length: int = 128
-    device: str | None = None
     evaluate_start: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -89,12 +83,16 @@ class Stage2Config:
 class Stage2Loss(nn.Module):
     """supcon_weight × GradedSupConLoss + circle_weight × MultiClassCircleLoss on the same embeddings.
 
-    Each distinct query of the batch is embedded once. The parts of every step are kept in ``parts``
-    ({"supcon": [...], "circle": [...]}) for the report."""
+    Called as the trainer calls a loss, it returns the weighted parts as a dict ({"supcon": ..., "circle":
+    ...}, parts of weight 0 left out): SentenceTransformerTrainer sums them into the loss and logs each part
+    per step. ``compute_loss_from_embeddings`` returns their sum. Each distinct query of the batch is embedded
+    once. The unweighted value of every part at every call is kept in ``parts``."""
 
     def __init__(self, model, supcon: GradedSupConLoss, circle: MultiClassCircleLoss, supcon_weight: float,
                  circle_weight: float):
         super().__init__()
+        if not (supcon_weight or circle_weight):
+            raise ValueError("Stage 2 needs a SupCon or a circle weight > 0")
         self.model = model
         self.supcon = supcon
         self.circle = circle
@@ -102,64 +100,22 @@ class Stage2Loss(nn.Module):
         self.circle_weight = float(circle_weight)
         self.parts: dict[str, list[float]] = {"supcon": [], "circle": []}
 
-    def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor) -> Tensor:
-        query_features, product_features = list(sentence_features)
-        groups = labels[:, 0]
-        first: dict[int, int] = {}
-        for i, g in enumerate(groups.tolist()):
-            first.setdefault(int(g), i)
-        first_rows = torch.tensor(list(first.values()), dtype=torch.long, device=groups.device)
-        query_once = {k: v[first_rows] if isinstance(v, Tensor) and v.shape[:1] == groups.shape else v
-                      for k, v in query_features.items()}
-        query_emb_once = self.model(query_once)["sentence_embedding"]
-        position = {g: n for n, g in enumerate(first)}
-        spread = torch.tensor([position[int(g)] for g in groups.tolist()], device=groups.device)
-        embeddings = [query_emb_once[spread], self.model(product_features)["sentence_embedding"]]
-        return self.compute_loss_from_embeddings(embeddings, labels)
+    def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor) -> dict[str, Tensor]:
+        return self.weighted_parts(embed_pairs(self.model, sentence_features, labels), labels)
 
     def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor) -> Tensor:
-        total = embeddings[0].new_zeros(())
-        if self.supcon_weight:
-            s = self.supcon.compute_loss_from_embeddings(embeddings, labels)
-            self.parts["supcon"].append(float(s.detach()))
-            total = total + self.supcon_weight * s
-        if self.circle_weight:
-            c = self.circle.compute_loss_from_embeddings(embeddings, labels)
-            self.parts["circle"].append(float(c.detach()))
-            total = total + self.circle_weight * c
-        return total
+        return torch.stack(list(self.weighted_parts(embeddings, labels).values())).sum()
 
-
-def adjacent_aucs(model, product_texts: Mapping[str, str], dev: JudgmentSet, batch_size: int = 64) -> dict:
-    """ROC AUC of the cosine for telling grade b from grade b−1, for every adjacent pair of levels, pooled over
-    the judged dev pairs ({"auc_exact_vs_substitute": 0.61, ...}; None when a level has no pair)."""
-    rows = [j for j in dev if j.product_id in product_texts]
-    if not rows:
-        return {}
-    queries = dev.queries()
-    qids = list(queries)
-    q_emb = encode(model, [queries[q] for q in qids], batch_size)
-    pids = list(dict.fromkeys(j.product_id for j in rows))
-    p_emb = encode(model, [product_texts[p] for p in pids], batch_size)
-    qrow = {q: i for i, q in enumerate(qids)}
-    prow = {p: i for i, p in enumerate(pids)}
-    cos = [float(q_emb[qrow[j.query_id]] @ p_emb[prow[j.product_id]]) for j in rows]
-    grades = [j.grade for j in rows]
-    names = dev.scheme.levels
-    return {f"auc_{names[b]}_vs_{names[b - 1]}": separation_auc(cos, grades, b, b - 1)
-            for b in range(dev.scheme.top, 0, -1)}
-
-
-def dev_report(model, texts: Mapping[str, str], dev: JudgmentSet, product_embeddings=None) -> dict | None:
-    """evaluate_dense (nDCG@10, recall@100, AUCs) + every adjacent-level AUC; None without dev queries.
-
-    product_embeddings: the catalog's unit embeddings in the order of texts (skips encoding it again)."""
-    if not dev.judgments:
-        return None
-    product_emb = product_embeddings if product_embeddings is not None else encode(model, list(texts.values()))
-    metrics = evaluate_dense(model, texts, dev, product_embeddings=product_emb)
-    metrics.update(adjacent_aucs(model, texts, dev))
-    return metrics
+    def weighted_parts(self, embeddings: list[Tensor], labels: Tensor) -> dict[str, Tensor]:
+        """{"supcon": w_s × SupCon, "circle": w_c × circle} for the parts with a weight > 0."""
+        out: dict[str, Tensor] = {}
+        for name, part, weight in (("supcon", self.supcon, self.supcon_weight),
+                                   ("circle", self.circle, self.circle_weight)):
+            if weight:
+                value = part.compute_loss_from_embeddings(embeddings, labels)
+                self.parts[name].append(float(value.detach()))
+                out[name] = weight * value
+        return out
 
 
 def circle_level_targets(spec, model, train_set: JudgmentSet, texts: Mapping[str, str], n_levels: int
@@ -211,31 +167,64 @@ def train_stage2(
     catalog: all products (the dev retrieval corpus). judgments: the human (or audited) judgments, train and
     dev (split here as Stage 1 did). mined: ``mrs mine`` output (None = none): merged into the training
     queries with ``merge_mined`` (re-judged pairs replace their human label; rows of dev queries, which
-    mining never produces, are refused). Raises InputError for unusable input.
+    mining never produces, are refused). Checkpoints (config.save_steps) go to ``out_dir/checkpoints``.
+    Raises InputError for unusable input.
     """
     started = time.perf_counter()
     report_progress = progress or (lambda stage, done, total: None)
     seed_everything(config.seed)
-    scheme = judgments.scheme
     model_path = resolve_model(config.model or None)
     stage1 = read_stage1_report(model_path)
+    data = prepare_stage2_data(config, stage1, catalog, judgments, mined)
+    report_progress("prepare", 1, 3)
+    device = pick_device(config.device)
+    model = load_sentence_transformer(model_path, device=device)
+    model.max_seq_length = config.max_seq_length
+    plan = EpochPlan(data.examples, batch_size=config.batch_size, per_query=config.per_query,
+                     top=judgments.scheme.top, seed_base=config.seed * 1000 + 500, build=build_batches)
+    if not plan(0):
+        raise InputError("no training batch could be formed (too few judged products per query?)")
+    plan_counts = plan.plan_counts()
+    report_progress("prepare", 2, 3)
+
+    evaluator = DevEvaluator(data.texts, data.dev_set, adjacent_levels=True)
+    dev_start = None
+    if data.dev_set.judgments and config.evaluate_start:
+        report_progress("evaluate", 0, 2)
+        dev_start = evaluator.metrics(model)
+    report_progress("prepare", 3, 3)
+
+    loss, level_targets = stage2_loss(config, model, data.train_set, data.texts)
+    result, dev_end = train_and_evaluate(model, loss, data.examples, plan, config, out_dir, evaluator,
+                                       report_progress)
+
+    report = _stage2_report(config, data, model_path, model, device, plan_counts, result, level_targets,
+                            {"base": (stage1.get("dev") or {}).get("base"), "stage1": dev_start, "stage2": dev_end})
+    if result.main_process:
+        save_trained(model, out_dir, report, result.step_losses,
+                     f"Stage 2 loss ({config.supcon_weight:g}·SupCon + {config.circle_weight:g}·circle)", started,
+                     config.extra.get("command"))
+    return report
+
+
+def prepare_stage2_data(config: Stage2Config, stage1: dict, catalog: Iterable[Product], judgments: JudgmentSet,
+                        mined: JudgmentSet | None) -> SimpleNamespace:
+    """The Stage-2 training data: Stage 1's split (refused when config's dev fraction or seed differ), the
+    training queries' human judgments merged with the mined pairs, optional misspelled copies and the rows.
+    Returns a namespace with products, template, texts, missing, train_set, dev_set, merge_counts,
+    mined_missing, mined_rows, augmented, examples."""
     s1_cfg = stage1.get("config", {})
     if stage1 and (s1_cfg.get("dev_fraction"), s1_cfg.get("seed")) != (config.dev_fraction, config.seed):
         raise InputError(f"Stage 1 split its queries with dev fraction {s1_cfg.get('dev_fraction')} and seed "
                          f"{s1_cfg.get('seed')}; Stage 2 must use the same (got {config.dev_fraction}, "
                          f"{config.seed}) or dev queries leak into training")
-    template_text = config.template or s1_cfg.get("template") or ProductTextTemplate().template
-    template = ProductTextTemplate(template_text)
+    template = ProductTextTemplate(config.template or s1_cfg.get("template") or ProductTextTemplate().template)
     products = {p.id: p for p in catalog}
     if not products:
         raise InputError("the catalog is empty")
     texts = {pid: template.render(p) for pid, p in products.items()}
-    judged, missing, _ = _check_judgments(judgments, set(products))
-
-    train_ids, dev_ids = training_queries(judged, config.dev_fraction, config.seed)
-    train_set, dev_set = judged.subset(train_ids), judged.subset(dev_ids)
-    if not train_set.judgments:
-        raise InputError("no training queries left after the dev split; lower --dev-fraction")
+    judged, missing, _ = check_judgments(judgments, set(products))
+    train_set, dev_set = split_train_dev(judged, config.dev_fraction, config.seed)
     relabelled = [j for j in dev_set if j.source == "audited"]
     if relabelled:
         raise InputError(f"{len(relabelled)} judgments of dev queries were re-judged by an audit (source audited, "
@@ -245,7 +234,7 @@ def train_stage2(
     merge_counts = {"added": 0, "replaced": 0, "low_confidence": 0, "duplicates": 0}
     mined_missing = 0
     if mined is not None and mined.judgments:
-        leaked = {j.query_id for j in mined} & set(dev_ids)
+        leaked = {j.query_id for j in mined} & set(dev_set.queries())
         if leaked:
             raise InputError(f"the mined pairs hold {len(leaked)} dev queries (e.g. {sorted(leaked)[0]!r}); mine "
                              "with the same --dev-fraction and --seed as training")
@@ -253,104 +242,79 @@ def train_stage2(
         mined_missing = len(mined) - len(in_catalog)
         train_set, merge_counts = merge_mined(train_set, JudgmentSet(mined.scheme, in_catalog),
                                               config.min_confidence)
-    report_progress("prepare", 1, 3)
-
     augmented: list[Judgment] = []
     if config.spelling_rate:
         augmented = augment_spelling(train_set, config.spelling_rate, seed=config.seed)
-    examples = _examples([*train_set, *augmented], texts)
-    device = pick_device(config.device)
-    model = load_sentence_transformer(model_path, device=device)
-    model.max_seq_length = config.max_seq_length
-    judged_by_origin: dict[str, set[str]] = {}
-    for ex in examples:
-        judged_by_origin.setdefault(ex.origin_id, set()).add(ex.product_id)
+    return SimpleNamespace(products=products, template=template, texts=texts, missing=missing, train_set=train_set,
+                           dev_set=dev_set, merge_counts=merge_counts, mined_missing=mined_missing,
+                           mined_rows=len(mined) if mined is not None else 0, augmented=augmented,
+                           judgments=len(judgments), examples=training_examples([*train_set, *augmented], texts))
 
-    def plan(epoch: int) -> list[list[TrainingExample]]:
-        batches = build_batches(examples, batch_size=config.batch_size, per_query=config.per_query,
-                                top=scheme.top, seed=config.seed * 1000 + 500 + epoch, judged=judged_by_origin)
-        return [[examples[i] for i in b] for b in batches]
 
-    first_plan = plan(0)
-    if not first_plan:
-        raise InputError("no training batch could be formed (too few judged products per query?)")
-    total_steps = planned_steps(len(first_plan), config.epochs, config.max_steps)
-    report_progress("prepare", 2, 3)
-
-    dev_start = None
-    if dev_set.judgments and config.evaluate_start:
-        report_progress("evaluate", 0, 2)
-        dev_start = dev_report(model, texts, dev_set)
-    report_progress("prepare", 3, 3)
-
-    n_levels = len(scheme.levels)
-    supcon_weights = config.level_weights or default_level_weights(n_levels)
-    margins = config.margins if config.margins is not None else [0.25] * (n_levels - 1)
-    supcon = GradedSupConLoss(model, temperature=config.temperature, level_weights=supcon_weights)
+def stage2_loss(config: Stage2Config, model, train_set: JudgmentSet, texts: Mapping[str, str]
+                ) -> tuple[Stage2Loss, list[float]]:
+    """The Stage-2 loss (graded SupCon with in-batch negatives gathered across devices + the multi-class
+    circle loss, weighted) and the circle loss's level targets. InputError for bad circle parameters."""
+    n_levels = len(train_set.scheme.levels)
+    supcon = GradedSupConLoss(model, temperature=config.temperature,
+                              level_weights=config.level_weights or default_level_weights(n_levels),
+                              gather_across_devices=True)
+    margins = _margins(config, n_levels)
     level_targets = circle_level_targets(config.circle_targets, model, train_set, texts, n_levels)
     try:
         circle = MultiClassCircleLoss(model, n_levels, margins=margins, gamma=config.gamma,
                                       boundary_weights=config.boundary_weights, level_targets=level_targets)
+        return Stage2Loss(model, supcon, circle, config.supcon_weight, config.circle_weight), level_targets
     except ValueError as e:
         raise InputError(str(e)) from None
-    loss = Stage2Loss(model, supcon, circle, config.supcon_weight, config.circle_weight)
-    result = fit_planned(model, loss, plan, first_plan, config,
-                         on_step=lambda step, total, value: report_progress("train", step, total))
 
-    dev_end = None
-    if dev_set.judgments:
-        report_progress("evaluate", 1, 2)
-        dev_end = dev_report(model, texts, dev_set)
-        report_progress("evaluate", 2, 2)
 
+def _stage2_report(config: Stage2Config, data: SimpleNamespace, model_path: str, model, device: str,
+                   plan_counts: dict, result, level_targets: list[float], dev: dict) -> dict:
+    """training.json of a Stage-2 run (config, data counts, the training section with the loss parts, dev
+    metrics of base / Stage 1 / Stage 2, warnings)."""
     sources: dict[str, int] = {}
-    for j in train_set:
+    for j in data.train_set:
         sources[j.source] = sources.get(j.source, 0) + 1
-    names = scheme.levels
-    report = {
+    names = data.train_set.scheme.levels
+    supcon, circle = result.parts.get("supcon", []), result.parts.get("circle", [])
+    return {
         "stage": 2,
-        "config": {**asdict(config), "template": template.template, "margins": margins,
+        "config": {**asdict(config), "template": data.template.template, "margins": _margins(config, len(names)),
                    "circle_level_targets": {names[g]: round(t, 6) for g, t in enumerate(level_targets)},
-                   "level_weights": {names[g]: w for g, w in enumerate(supcon_weights)}},
+                   "level_weights": {names[g]: w for g, w in enumerate(config.level_weights
+                                                                      or default_level_weights(len(names)))}},
         "start_model": model_identity(model_path),
         "device": device,
-        "scheme": scheme.name,
+        "scheme": data.train_set.scheme.name,
         "embedding_dim": model.get_embedding_dimension(),
         "data": {
-            "catalog_products": len(products),
-            "judgments": len(judgments),
-            "judgments_missing_product": missing,
-            "train_queries": len(train_ids),
-            "dev_queries": len(dev_ids),
-            "mined_rows": len(mined) if mined is not None else 0,
-            "mined_missing_product": mined_missing,
-            "merge": merge_counts,
+            "catalog_products": len(data.products),
+            "judgments": data.judgments,
+            "judgments_missing_product": data.missing,
+            "train_queries": len(data.train_set.queries()),
+            "dev_queries": len(data.dev_set.queries()),
+            "mined_rows": data.mined_rows,
+            "mined_missing_product": data.mined_missing,
+            "merge": data.merge_counts,
             "training_rows_by_source": sources,
-            "augmented_judgments": len(augmented),
-            "training_rows": len(examples),
-            "batches_per_epoch": len(first_plan),
-            "rows_not_in_first_epoch": rows_left_out(len(examples), first_plan),
+            "augmented_judgments": len(data.augmented),
+            "training_rows": len(data.examples),
+            **plan_counts,
         },
         "training": {
-            **training_summary(result, total_steps, config.max_steps),
-            "supcon_per_step": [round(v, 6) for v in loss.parts["supcon"]],
-            "circle_per_step": [round(v, 6) for v in loss.parts["circle"]],
+            **training_summary(result, result.planned, config.max_steps),
+            # the trainer logs each part weighted; the report keeps them unweighted, as the loss defines them
+            "supcon_per_step": [round(v / config.supcon_weight, 6) for v in supcon] if config.supcon_weight else [],
+            "circle_per_step": [round(v / config.circle_weight, 6) for v in circle] if config.circle_weight else [],
         },
-        "dev": {"base": (stage1.get("dev") or {}).get("base"), "stage1": dev_start, "stage2": dev_end},
-        "warnings": regression_warnings(dev_end, {"base model": (stage1.get("dev") or {}).get("base"),
-                                                  "Stage-1 model": dev_start}),
+        "dev": dev,
+        "warnings": regression_warnings(dev["stage2"], {"base model": dev["base"], "Stage-1 model": dev["stage1"]}),
     }
 
-    def write_extra(tmp: Path) -> None:
-        plot_loss_curve(result.step_losses, tmp / "loss_curve.png",
-                        title=f"Stage 2 loss ({config.supcon_weight:g}·SupCon + {config.circle_weight:g}·circle)")
-        report["seconds_total"] = round(time.perf_counter() - started, 2)
-        write_json(tmp / "training.json", report)
-        write_model_card(tmp, report, config.extra.get("command"))
 
-    out = save_model_atomic(model, out_dir, write_extra)
-    report["model_dir"] = str(out)
-    return report
+def _margins(config: Stage2Config, n_levels: int) -> list[float]:
+    return config.margins if config.margins is not None else [0.25] * (n_levels - 1)
 
 
 def parse_floats(text: str | None, what: str, count: int | None = None) -> list[float] | None:
