@@ -238,6 +238,28 @@ def print_summary(summary: dict) -> None:
               f"{100 * (t['a_ndcg@10'] / t['b_ndcg@10'] - 1):+.1f} %, p = {t['p_value']:.4g}")
 
 
+def markdown_table(summary: dict) -> str:
+    """The summary as a markdown table (mean ± std over folds per model, change of the last model against the
+    first and, when both are present, Stage 2 against Stage 1) followed by the paired tests."""
+    models = list(summary["models"])
+    keys = [k for k in summary["models"][models[0]] if k != "blends"]
+    changes = [(models[-1], models[0])] + ([("stage2", "stage1")] if {"stage1", "stage2"} <= set(models) else [])
+    head = [f"{summary['folds']} folds, {summary['queries']} held-out queries, mean ± std over folds", *models]
+    head += [f"{a} vs {b}" for a, b in changes]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for k in keys:
+        cell = {m: summary["models"][m][k] for m in models}
+        row = [k] + [f"{c['mean']:.4f} ± {c['std']:.4f}" for c in cell.values()]
+        row += [f"{100 * (cell[a]['mean'] / cell[b]['mean'] - 1):+.1f} %" if cell[b]["mean"] else "" for a, b in changes]
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    for t in summary["paired"]:
+        lines.append(f"- paired t-test over the queries: {t['a']} {t['a_ndcg@10']:.4f} vs {t['b']} "
+                     f"{t['b_ndcg@10']:.4f} ({100 * (t['a_ndcg@10'] / t['b_ndcg@10'] - 1):+.1f} %), "
+                     f"p = {t['p_value']:.3g}")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="folder with esci_us_products.jsonl and esci_us_qrels.tsv")
@@ -292,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(results, judgments)
     summary["base_cost"] = base_cost
     (work / "summary.json").write_text(json.dumps(summary, indent=2))
+    (work / "table.md").write_text(markdown_table(summary))
     print_summary(summary)
     return 0
 
