@@ -57,6 +57,7 @@ VARIANTS = {
     "no_synthetic": {"stage1": {"synthetic_per_product": 0}},
     "no_spelling": {"stage1": {"spelling_rate": 0.0}},
     "no_circle": {"stage2": {"circle_weight": 0.0}},
+    "circle_estimated": {"stage2": {"circle_targets": "estimated"}},
     "no_mining": {"stage2": {"mine": False}},
     "judge_gbm": {"stage2": {"judge_kind": "ordinal-gbm"}},
 }

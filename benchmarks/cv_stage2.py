@@ -31,13 +31,15 @@ from mrs.data.text import ProductTextTemplate
 class Stage2Chain:
     """mine: run the judge and mining (False = Stage 2 on the human judgments only). judge_kind: an ordinal
     kind (mrs.toolkit.judge_ordinal.ORDINAL_KINDS). judge_folds: cross-fitting folds of the judge.
-    circle_weight: weight of the circle loss (0 = SupCon only). k / band / per_query: mining depth, cosine
+    circle_weight: weight of the circle loss (0 = SupCon only). circle_targets: the circle loss's level targets
+    ("spread" over [0, 1] or "estimated" from the Stage-1 cosines, mrs.toolkit.stage2). k / band / per_query: mining depth, cosine
     band around each boundary, most mined pairs per query (mrs.toolkit.mining.MiningConfig)."""
 
     mine: bool = True
     judge_kind: str = "ordinal-logistic"
     judge_folds: int = 5
     circle_weight: float = 1.0
+    circle_targets: str = "spread"
     k: int = 50
     band: float = 0.05
     per_query: int = 20
@@ -89,7 +91,7 @@ def run_stage2_chain(chain: Stage2Chain, catalog, train_set: JudgmentSet, stage1
                                        max_seq_length=max_seq_length, seed=seed, log=log)
     config = Stage2Config(model=stage1_dir, max_steps=steps, dev_fraction=0.0, seed=seed, evaluate_start=False,
                           device="cpu", max_seq_length=max_seq_length, template=template,
-                          circle_weight=chain.circle_weight)
+                          circle_weight=chain.circle_weight, circle_targets=chain.circle_targets)
     report = train_stage2(config, catalog, train_set, mined, out_dir, progress=tick)
     t = report["training"]
     return str(out_dir), stats | {"train_seconds": t["seconds"], "steps": t["steps"],
