@@ -13,10 +13,11 @@ exact>irrelevant of the dense score, and each level's threshold applied to held-
 recall). The base model gets the same treatment (one index, calibrated per fold).
 
 Printed: mean ± std over folds per figure, and a paired t-test (ranx.compare, student) over all queries of
-the trained model's run against the base model's and against BM25. --variant picks an ablation
-(no_synthetic, no_spelling). Each fold's result is saved (<out>/<variant>/fold-<i>.json) and a rerun skips
-the folds already done. --stage2 also trains Stage 2 (circle loss + SupCon on the training folds' pairs) from
-each fold's Stage-1 model and scores it the same way.
+the trained model's run against the base model's and against BM25 (and Stage 2 against Stage 1). --variant
+picks an ablation (VARIANTS). Each fold's result is saved (<out>/<variant>/fold-<i>.json, the summary also as
+table.md) and a rerun skips the folds already done. --stage2 also runs the Stage-2 chain (benchmarks/cv_stage2.py:
+cross-fitted ordinal judge, mining, SupCon + circle loss) on the training folds from each fold's Stage-1 model
+and scores it the same way; --stage1-from reuses kept Stage-1 models for the Stage-2 ablations.
 """
 
 from __future__ import annotations
