@@ -13,10 +13,11 @@ exact>irrelevant of the dense score, and each level's threshold applied to held-
 recall). The base model gets the same treatment (one index, calibrated per fold).
 
 Printed: mean ± std over folds per figure, and a paired t-test (ranx.compare, student) over all queries of
-the trained model's run against the base model's and against BM25. --variant picks an ablation
-(no_synthetic, no_spelling). Each fold's result is saved (<out>/<variant>/fold-<i>.json) and a rerun skips
-the folds already done. --stage2 also trains Stage 2 (circle loss + SupCon on the training folds' pairs) from
-each fold's Stage-1 model and scores it the same way.
+the trained model's run against the base model's and against BM25 (and Stage 2 against Stage 1). --variant
+picks an ablation (VARIANTS). Each fold's result is saved (<out>/<variant>/fold-<i>.json, the summary also as
+table.md) and a rerun skips the folds already done. --stage2 also runs the Stage-2 chain (benchmarks/cv_stage2.py:
+cross-fitted ordinal judge, mining, SupCon + circle loss) on the training folds from each fold's Stage-1 model
+and scores it the same way; --stage1-from reuses kept Stage-1 models for the Stage-2 ablations.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ os.environ.setdefault("OMP_NUM_THREADS", str(int(os.environ.get("MRS_CV_THREADS"
 
 import numpy as np  # noqa: E402
 from cv_metrics import MODES, fold_metrics  # noqa: E402
+from cv_stage2 import Stage2Chain, run_stage2_chain  # noqa: E402
 
 from mrs.blending.run import collect_for_calibration  # noqa: E402
 from mrs.data.readers import read_catalog, read_judgments  # noqa: E402
@@ -48,7 +50,18 @@ from mrs.indexer.encoders import load_encoder  # noqa: E402
 from mrs.toolkit.stage1 import Stage1Config, train_stage1  # noqa: E402
 from mrs.toolkit.synthetic import TemplateQueryGenerator, normalize_query  # noqa: E402
 
-VARIANTS = {"full": {}, "no_synthetic": {"synthetic_per_product": 0}, "no_spelling": {"spelling_rate": 0.0}}
+# An ablation is a config change of one stage: "stage1" keys set Stage1Config fields, "stage2" keys set
+# cv_stage2.Stage2Chain fields. A variant that changes only Stage 2 can reuse the full run's kept Stage-1 models
+# (--stage1-from), which skips Stage-1 training and indexing.
+VARIANTS = {
+    "full": {},
+    "no_synthetic": {"stage1": {"synthetic_per_product": 0}},
+    "no_spelling": {"stage1": {"spelling_rate": 0.0}},
+    "no_circle": {"stage2": {"circle_weight": 0.0}},
+    "circle_estimated": {"stage2": {"circle_targets": "estimated"}},
+    "no_mining": {"stage2": {"mine": False}},
+    "judge_gbm": {"stage2": {"judge_kind": "ordinal-gbm"}},
+}
 
 
 def log(msg: str) -> None:
@@ -94,7 +107,7 @@ def train_fold(args, catalog, train_set, held_texts, out_dir: Path, name: str) -
         max_steps=args.max_steps, batch_size=args.batch_size, lr=args.lr, spelling_rate=args.spelling_rate,
         synthetic_per_product=args.synthetic_per_product, seed=args.seed, dev_fraction=0.0,
         evaluate_base=False, device="cpu", max_seq_length=args.max_seq_length, template=args.template)
-    for key, value in VARIANTS[args.variant].items():
+    for key, value in VARIANTS[args.variant].get("stage1", {}).items():
         setattr(config, key, value)
     generator = ExcludingGenerator(TemplateQueryGenerator().fit(catalog), held_texts)
     report = train_stage1(config, catalog, train_set, out_dir, generator=generator,
@@ -105,15 +118,29 @@ def train_fold(args, catalog, train_set, held_texts, out_dir: Path, name: str) -
 
 
 def train_fold_stage2(args, catalog, train_set, stage1_dir: str, out_dir: Path, name: str) -> tuple[str, dict]:
-    from mrs.toolkit.stage2 import Stage2Config, train_stage2
+    chain = Stage2Chain(**VARIANTS[args.variant].get("stage2", {}))
+    return run_stage2_chain(chain, catalog, train_set, stage1_dir, out_dir, template=args.template,
+                            max_seq_length=args.max_seq_length, steps=args.stage2_steps, seed=args.seed, log=log,
+                            tick=lambda stage, done, total: _tick(name, stage, done, total))
 
-    config = Stage2Config(model=stage1_dir, max_steps=args.stage2_steps, dev_fraction=0.0, seed=args.seed,
-                          evaluate_start=False, device="cpu", max_seq_length=args.max_seq_length,
-                          template=args.template, circle_weight=1.0)
-    report = train_stage2(config, catalog, train_set, None, out_dir,
-                          progress=lambda stage, done, total: _tick(name, stage, done, total))
-    t = report["training"]
-    return str(out_dir), {"train_seconds": t["seconds"], "steps": t["steps"]}
+
+def stage1_of_fold(args, i, catalog, train_set, held_texts, judgments, train_ids, test_ids, work: Path):
+    """(Stage-1 model directory, its fold metrics, whether this run trained it): reused from --stage1-from
+    (the model kept there and its scored fold-<i>.json) when given, else trained and scored here."""
+    if args.stage1_from:
+        source = Path(args.stage1_from)
+        model_dir, scored = source / f"model-fold{i}", source / f"fold-{i}.json"
+        if not (model_dir / "training.json").exists() or not scored.exists():
+            raise SystemExit(f"--stage1-from {source}: fold {i} has no kept Stage-1 model or no fold-{i}.json "
+                             "(run the full variant with --keep-models first)")
+        return str(model_dir), json.loads(scored.read_text())["stage1"], False
+    model_dir, cost = train_fold(args, catalog, train_set, held_texts, work / f"model-fold{i}", f"fold {i}")
+    engine, collected, c = index_and_collect(model_dir, catalog, judgments, work / "index-model", args.template,
+                                             args.k, args.max_seq_length)
+    metrics = fold_metrics(engine, collected, judgments, train_ids, test_ids, bootstrap=args.bootstrap,
+                           seed=args.seed)
+    metrics["cost"] = cost | c
+    return model_dir, metrics, True
 
 
 def run_fold(args, i, folds, catalog, judgments, base, work: Path) -> dict:
@@ -127,12 +154,8 @@ def run_fold(args, i, folds, catalog, judgments, base, work: Path) -> dict:
     log(f"fold {i}: base calibration on {len(train_ids)} queries")
     result["base"] = fold_metrics(base_engine, base_collected, judgments, train_ids, test_ids,
                                   bootstrap=args.bootstrap, seed=args.seed)
-    model_dir, cost = train_fold(args, catalog, train_set, held_texts, work / f"model-fold{i}", f"fold {i}")
-    engine, collected, c = index_and_collect(model_dir, catalog, judgments, work / "index-model", args.template,
-                                             args.k, args.max_seq_length)
-    result["stage1"] = fold_metrics(engine, collected, judgments, train_ids, test_ids,
-                                    bootstrap=args.bootstrap, seed=args.seed)
-    result["stage1"]["cost"] = cost | c
+    model_dir, result["stage1"], trained = stage1_of_fold(args, i, catalog, train_set, held_texts, judgments,
+                                                          train_ids, test_ids, work)
     if args.stage2:
         s2_dir, cost2 = train_fold_stage2(args, catalog, train_set, model_dir, work / f"model2-fold{i}",
                                           f"fold {i} stage2")
@@ -143,7 +166,7 @@ def run_fold(args, i, folds, catalog, judgments, base, work: Path) -> dict:
         result["stage2"]["cost"] = cost2 | c
         if not args.keep_models:
             shutil.rmtree(s2_dir, ignore_errors=True)
-    if not args.keep_models:
+    if trained and not args.keep_models:
         shutil.rmtree(model_dir, ignore_errors=True)
     result["fold_seconds"] = round(time.perf_counter() - started, 1)
     return result
@@ -187,16 +210,18 @@ def paired_tests(results: list[dict], judgments, models: list[str]) -> list[dict
             for r in results:
                 merged.update({q: (d or {"__none__": 0.0}) for q, d in r[m]["runs"][mode].items()})
             runs[f"{m} {mode}"] = Run(merged, name=f"{m} {mode}")
+    pairs = [(f"{m} dense", "base dense") for m in models[1:]]
+    pairs += [(f"{m} hybrid_calibrated", "base hybrid_calibrated") for m in models[1:]]
+    pairs += [(f"{m} hybrid_calibrated", "base lexical") for m in models[1:]]
+    if "stage2" in models and "stage1" in models:
+        pairs += [("stage2 dense", "stage1 dense"), ("stage2 hybrid_calibrated", "stage1 hybrid_calibrated")]
     tests = []
-    for m in models[1:]:
-        for a, b in ((f"{m} dense", "base dense"), (f"{m} hybrid_calibrated", "base hybrid_calibrated"),
-                     (f"{m} hybrid_calibrated", "base lexical")):
-            report = compare(qrels, runs=[runs[a], runs[b]], metrics=["ndcg@10"], stat_test="student",
-                             max_p=0.05)
-            d = report.to_dict()
-            p = d[a]["comparisons"][b]["ndcg@10"]
-            tests.append({"a": a, "b": b, "a_ndcg@10": d[a]["scores"]["ndcg@10"],
-                          "b_ndcg@10": d[b]["scores"]["ndcg@10"], "p_value": float(p)})
+    for a, b in pairs:
+        report = compare(qrels, runs=[runs[a], runs[b]], metrics=["ndcg@10"], stat_test="student", max_p=0.05)
+        d = report.to_dict()
+        p = d[a]["comparisons"][b]["ndcg@10"]
+        tests.append({"a": a, "b": b, "a_ndcg@10": d[a]["scores"]["ndcg@10"],
+                      "b_ndcg@10": d[b]["scores"]["ndcg@10"], "p_value": float(p)})
     return tests
 
 
@@ -213,6 +238,28 @@ def print_summary(summary: dict) -> None:
     for t in summary["paired"]:
         print(f"paired t-test over queries: {t['a']} {t['a_ndcg@10']:.4f} vs {t['b']} {t['b_ndcg@10']:.4f}: "
               f"{100 * (t['a_ndcg@10'] / t['b_ndcg@10'] - 1):+.1f} %, p = {t['p_value']:.4g}")
+
+
+def markdown_table(summary: dict) -> str:
+    """The summary as a markdown table (mean ± std over folds per model, change of the last model against the
+    first and, when both are present, Stage 2 against Stage 1) followed by the paired tests."""
+    models = list(summary["models"])
+    keys = [k for k in summary["models"][models[0]] if k != "blends"]
+    changes = [(models[-1], models[0])] + ([("stage2", "stage1")] if {"stage1", "stage2"} <= set(models) else [])
+    head = [f"{summary['folds']} folds, {summary['queries']} held-out queries, mean ± std over folds", *models]
+    head += [f"{a} vs {b}" for a, b in changes]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for k in keys:
+        cell = {m: summary["models"][m][k] for m in models}
+        row = [k] + [f"{c['mean']:.4f} ± {c['std']:.4f}" for c in cell.values()]
+        row += [f"{100 * (cell[a]['mean'] / cell[b]['mean'] - 1):+.1f} %" if cell[b]["mean"] else "" for a, b in changes]
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    for t in summary["paired"]:
+        lines.append(f"- paired t-test over the queries: {t['a']} {t['a_ndcg@10']:.4f} vs {t['b']} "
+                     f"{t['b_ndcg@10']:.4f} ({100 * (t['a_ndcg@10'] / t['b_ndcg@10'] - 1):+.1f} %), "
+                     f"p = {t['p_value']:.3g}")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bootstrap", type=int, default=50, help="threshold CI resamples per calibration")
     ap.add_argument("--stage2", action="store_true", help="also train and score Stage 2 per fold")
     ap.add_argument("--stage2-steps", type=int, default=40)
-    ap.add_argument("--keep-models", action="store_true")
+    ap.add_argument("--keep-models", action="store_true", help="keep each fold's models under <out>/<variant>/")
+    ap.add_argument("--stage1-from", default=None,
+                    help="a variant folder whose kept Stage-1 models and scored folds to reuse (Stage-2 ablations)")
     args = ap.parse_args(argv)
     import torch
 
@@ -267,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(results, judgments)
     summary["base_cost"] = base_cost
     (work / "summary.json").write_text(json.dumps(summary, indent=2))
+    (work / "table.md").write_text(markdown_table(summary))
     print_summary(summary)
     return 0
 
