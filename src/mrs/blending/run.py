@@ -2,7 +2,7 @@
 
 Steps (``run_calibration``):
 1. check every level has at least ``min_pairs`` judged pairs (InputError naming the level and its count);
-2. split queries (never pairs) into train / dev with mrs.data.splits.split_queries (seeded);
+2. split queries (never pairs) into train / dev with mrs.data.splits.train_dev_split (seeded);
 3. encode every judged query once (batched) with the index's encoder;
 4. per query, retrieve each sub-query's top-k candidates once and score every judged pair (dense k-NN score,
    raw BM25) through the backend protocol (mrs.blending.candidates.collect);
@@ -36,7 +36,7 @@ from mrs.blending.probability import calibration_errors, fit_probability_maps
 from mrs.blending.selection import BlendChoice, choose_blend
 from mrs.blending.thresholds import DEFAULT_MIN_SUPPORT, fit_thresholds, threshold_warnings
 from mrs.data.judgments import JudgmentSet
-from mrs.data.splits import split_queries
+from mrs.data.splits import train_dev_split
 from mrs.engine.techniques import DEFAULT_TARGET, ELASTICSEARCH, check_target
 from mrs.errors import InputError
 from mrs.indexer.backend import SearchBackend
@@ -92,17 +92,12 @@ def check_level_counts(judgments: JudgmentSet, min_pairs: int, source: str | Non
 def split_for_calibration(judgments: JudgmentSet, dev_fraction: float, seed: int,
                           source: str | None = None) -> tuple[list[str], list[str]]:
     """(train query ids, dev query ids). InputError when the split leaves a side empty."""
-    ids = list(judgments.queries())
-    if not 0.0 <= dev_fraction < 1.0:
-        raise InputError(f"--dev-fraction must be in [0, 1), got {dev_fraction}")
-    if dev_fraction == 0.0:
-        return ids, []
-    sides = split_queries(ids, {"train": 1.0 - dev_fraction, "dev": dev_fraction}, seed=seed)
-    if not sides["train"] or not sides["dev"]:
-        raise InputError(f"{len(ids)} judged queries split at dev fraction {dev_fraction} leave "
-                         f"{len(sides['train'])} train / {len(sides['dev'])} dev queries; judge more queries or "
+    train, dev = train_dev_split(judgments, dev_fraction, seed)
+    if dev_fraction > 0.0 and (not train or not dev):
+        raise InputError(f"{len(train) + len(dev)} judged queries split at dev fraction {dev_fraction} leave "
+                         f"{len(train)} train / {len(dev)} dev queries; judge more queries or "
                          "change --dev-fraction", path=source)
-    return sides["train"], sides["dev"]
+    return train, dev
 
 
 def _level_summary(scores: np.ndarray, grades: np.ndarray, scheme) -> dict:

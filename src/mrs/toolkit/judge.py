@@ -27,7 +27,6 @@ import torch
 
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.levels import LevelScheme, get_scheme
-from mrs.data.splits import split_queries
 from mrs.data.text import DEFAULT_TEMPLATE
 from mrs.errors import InputError
 from mrs.models import model_identity, quiet_model_loading, resolve_model, write_json
@@ -76,18 +75,6 @@ def judge_examples(
         else:
             examples.append(JudgeExample(j.query, text, j.grade))
     return examples, missing
-
-
-def split_judgments(judgments: JudgmentSet, dev_fraction: float, seed: int) -> tuple[JudgmentSet, JudgmentSet]:
-    """Query-level split (mrs.data.splits.split_queries with {"train": 1 - f, "dev": f} and the seed): the same
-    split Stage 1 uses for the same fraction and seed. dev_fraction 0 → everything is training."""
-    qids = list(judgments.queries())
-    if dev_fraction <= 0:
-        return judgments, JudgmentSet(judgments.scheme)
-    if dev_fraction >= 1:
-        raise InputError(f"dev fraction must be below 1, got {dev_fraction}")
-    sides = split_queries(qids, {"train": 1.0 - dev_fraction, "dev": dev_fraction}, seed=seed)
-    return judgments.subset(sides["train"]), judgments.subset(sides["dev"])
 
 
 def load_judge(judge_dir: str | os.PathLike, catalog=None, device: str | None = None) -> Judge:

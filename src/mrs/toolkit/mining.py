@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from mrs.data.judgments import Judgment, JudgmentSet
-from mrs.data.splits import split_queries
+from mrs.data.splits import train_dev_split
 from mrs.errors import InputError
 from mrs.toolkit.judge import Judge
 
@@ -76,18 +76,6 @@ class MiningResult:
     train_queries: list[str]
     dev_queries: list[str]
     stats: dict = field(default_factory=dict)
-
-
-def training_queries(judgments: JudgmentSet, dev_fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """(train query ids, dev query ids) — split_queries with {"train": 1 − f, "dev": f} and the seed, exactly
-    as Stage 1 splits (so no dev query is ever mined)."""
-    qids = list(judgments.queries())
-    if dev_fraction <= 0:
-        return qids, []
-    if dev_fraction >= 1:
-        raise InputError(f"--dev-fraction must be in [0, 1), not {dev_fraction}")
-    sides = split_queries(qids, {"train": 1 - dev_fraction, "dev": dev_fraction}, seed=seed)
-    return sides["train"], sides["dev"]
 
 
 def level_boundaries(cosines: Sequence[float], grades: Sequence[int], num_levels: int) -> dict[int, float]:
@@ -181,7 +169,7 @@ def mine(
         raise InputError(f"the judge labels in scheme {judge.scheme.name!r} but the judgments use {scheme.name!r}")
     if config.k < 1:
         raise InputError(f"--k must be at least 1, not {config.k}")
-    train_ids, dev_ids = training_queries(judgments, config.dev_fraction, config.seed)
+    train_ids, dev_ids = train_dev_split(judgments, config.dev_fraction, config.seed)
     ids = list(product_texts)
     if not ids:
         raise InputError("the catalog is empty")

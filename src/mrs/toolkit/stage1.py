@@ -17,7 +17,7 @@ import numpy as np
 
 from mrs.data.catalog import Product
 from mrs.data.judgments import Judgment, JudgmentSet
-from mrs.data.splits import split_queries
+from mrs.data.splits import split_judgments
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
 from mrs.errors import InputError
 from mrs.models import load_sentence_transformer, model_identity, write_json
@@ -201,14 +201,7 @@ def train_stage1(
                          f"got {len(weights)}")
 
     # Query-level split: dev queries are never trained on, augmented or used as synthetic queries.
-    if not 0 <= config.dev_fraction < 1:
-        raise InputError(f"--dev-fraction must be in [0, 1), not {config.dev_fraction}")
-    if config.dev_fraction > 0:
-        sides = split_queries(judged.queries(), {"train": 1 - config.dev_fraction, "dev": config.dev_fraction},
-                              seed=config.seed)
-        train_set, dev_set = judged.subset(sides["train"]), judged.subset(sides["dev"])
-    else:
-        train_set, dev_set = judged, JudgmentSet(scheme, [])
+    train_set, dev_set = split_judgments(judged, config.dev_fraction, config.seed)
     if not train_set.judgments:
         raise InputError("no training queries left after the dev split; lower --dev-fraction")
     report_progress("prepare", 1, 3)

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from mrs.data.catalog import Product
 from mrs.data.judgments import Judgment, JudgmentSet
+from mrs.data.splits import train_dev_split
 from mrs.data.text import ProductTextTemplate
 from mrs.errors import InputError, json_error_text
 from mrs.models import load_sentence_transformer, model_identity, resolve_model, write_json
@@ -27,7 +28,7 @@ from mrs.toolkit.batching import TrainingExample, build_batches, rows_left_out
 from mrs.toolkit.dev_eval import encode, evaluate_dense, regression_warnings, separation_auc
 from mrs.toolkit.losses.circle import MultiClassCircleLoss, estimate_level_targets, spread_level_targets
 from mrs.toolkit.losses.supcon import GradedSupConLoss, default_level_weights
-from mrs.toolkit.mining import merge_mined, training_queries
+from mrs.toolkit.mining import merge_mined
 from mrs.toolkit.model_card import write_model_card
 from mrs.toolkit.stage1 import _check_judgments, _examples
 from mrs.toolkit.training import (
@@ -232,7 +233,7 @@ def train_stage2(
     texts = {pid: template.render(p) for pid, p in products.items()}
     judged, missing, _ = _check_judgments(judgments, set(products))
 
-    train_ids, dev_ids = training_queries(judged, config.dev_fraction, config.seed)
+    train_ids, dev_ids = train_dev_split(judged, config.dev_fraction, config.seed)
     train_set, dev_set = judged.subset(train_ids), judged.subset(dev_ids)
     if not train_set.judgments:
         raise InputError("no training queries left after the dev split; lower --dev-fraction")
