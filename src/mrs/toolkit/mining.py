@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from mrs.ann import build_hnsw
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.splits import train_dev_split
 from mrs.errors import InputError
@@ -92,17 +93,13 @@ def level_boundaries(cosines: Sequence[float], grades: Sequence[int], num_levels
 
 def build_ann_index(vectors: np.ndarray, hnsw_threshold: int, ef_search: int = 64):
     """A faiss inner-product index over unit vectors: IndexFlatIP (exact) up to hnsw_threshold rows, else
-    IndexHNSWFlat (M = 32, efConstruction = 80)."""
+    mrs.ann.build_hnsw with m 32, ef_construction 80 and this ef_search."""
     import faiss
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    dim = vectors.shape[1]
     if len(vectors) > hnsw_threshold:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = ef_search
-    else:
-        index = faiss.IndexFlatIP(dim)
+        return build_hnsw(vectors, metric="inner_product", m=32, ef_construction=80, ef_search=ef_search)
+    index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
     return index
 

@@ -22,10 +22,11 @@ from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.splits import train_dev_split
 from mrs.data.text import ProductTextTemplate
 from mrs.errors import InputError, json_error_text
+from mrs.measures.auc import separation_auc
 from mrs.models import load_sentence_transformer, model_identity, resolve_model, write_json
 from mrs.toolkit.augment import augment_spelling
 from mrs.toolkit.batching import TrainingExample, build_batches, rows_left_out
-from mrs.toolkit.dev_eval import encode, evaluate_dense, regression_warnings, separation_auc
+from mrs.toolkit.dev_eval import encode, evaluate_dense, regression_warnings
 from mrs.toolkit.losses.circle import MultiClassCircleLoss, estimate_level_targets, spread_level_targets
 from mrs.toolkit.losses.supcon import GradedSupConLoss, default_level_weights
 from mrs.toolkit.mining import merge_mined
