@@ -6,8 +6,8 @@ number of levels), initialised from the packaged all-MiniLM-L6-v2 (its encoder w
 head starts random), trained with cross-entropy on (query, product text) → grade, split by query.
 
 A judge directory holds the CrossEncoder plus ``judge.json`` (scheme, product text template, dev metrics).
-``Judge`` is the protocol every judge (this one, ``mrs.toolkit.llm_judge.LLMJudge``) implements:
-``judge.label(pairs)`` → one JudgeLabel(grade, confidence) per (query, product text) pair.
+``Judge`` (mrs.toolkit.judge_protocol) is the protocol every judge implements; ``load_judge`` opens any
+judge directory, whichever kind wrote it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import torch
 
@@ -30,25 +29,7 @@ from mrs.data.levels import LevelScheme, get_scheme
 from mrs.data.text import DEFAULT_TEMPLATE
 from mrs.errors import InputError
 from mrs.models import model_identity, quiet_model_loading, resolve_model, write_json
-
-JUDGE_FILE = "judge.json"
-
-
-@dataclass(frozen=True)
-class JudgeLabel:
-    """A judge's answer for one pair. grade: level of the judge's scheme; confidence: probability of that
-    level in [0, 1]."""
-
-    grade: int
-    confidence: float
-
-
-class Judge(Protocol):
-    scheme: LevelScheme
-
-    def label(self, pairs: Sequence[tuple[str, str]]) -> list[JudgeLabel]:
-        """[(query text, product text)] → one JudgeLabel per pair, same order."""
-        ...
+from mrs.toolkit.judge_protocol import JUDGE_FILE, Judge, JudgeLabel
 
 
 @dataclass(frozen=True)

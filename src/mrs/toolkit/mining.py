@@ -28,7 +28,7 @@ from mrs.ann import build_hnsw
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.splits import train_dev_split
 from mrs.errors import InputError
-from mrs.toolkit.judge import Judge
+from mrs.toolkit.judge_protocol import Judge
 
 SOURCE_MINED = "mined"
 SOURCE_REJUDGED = "audited"
