@@ -175,12 +175,7 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
     if collected is None:
         collected = collect_for_calibration(backend, encoder, judgments, options.k, sources, report, filters)
     candidates, all_pairs = collected
-    missing = int(np.isnan(all_pairs.dense).sum())
-    pairs = all_pairs
-    if missing:
-        keep = ~np.isnan(all_pairs.dense)
-        pairs = JudgedPairs(all_pairs.query_ids[keep], all_pairs.product_ids[keep], all_pairs.grades[keep],
-                            all_pairs.dense[keep], all_pairs.lexical[keep])
+    pairs = all_pairs.where(~np.isnan(all_pairs.dense)) if np.isnan(all_pairs.dense).any() else all_pairs
     train, dev = pairs.subset(train_ids), pairs.subset(dev_ids)
 
     report("thresholds", 0, 1)
@@ -192,7 +187,41 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
     report("thresholds", 1, 1)
 
     by_id = {qc.query_id: qc for qc in candidates}
+    train_cands, dev_cands = [by_id[q] for q in train_ids], [by_id[q] for q in dev_ids]
     dense_bounds = {lv: t.threshold for lv, t in thresholds.items() if t.threshold is not None}
+    grid, choice = _search_and_choose(train_cands, dev_cands, metric, dense_bounds, options.target, report)
+    hybrid_scores = _hybrid_pair_scores(candidates, pairs, choice.chosen.config)
+    calibration = Calibration(
+        scheme=scheme,
+        thresholds=thresholds,
+        probability=maps,
+        ece=ece,
+        blend=blend_record(grid, choice, options.k),
+        model=model_identity_of(manifest or {}),
+        index={**index_identity(manifest or {}, index_path), "documents": backend.count()},
+        data={
+            "judgments": judgments_path,
+            "pairs": len(all_pairs),
+            "pairs_scored": len(pairs),
+            "pairs_missing_from_index": len(all_pairs) - len(pairs),
+            "level_counts": judgments.level_counts(),
+            "queries": {"train": len(train_ids), "dev": len(dev_ids)},
+            "pairs_by_split": {"train": len(train), "dev": len(dev)},
+            "dev_fraction": options.dev_fraction,
+            "seed": options.seed,
+            "bootstrap": options.bootstrap,
+            "k": options.k,
+        },
+        scores=_score_summaries(pairs, hybrid_scores, scheme),
+        warnings=threshold_warnings(thresholds, len(dev_ids)),
+    )
+    return CalibrationRun(calibration, grid, pairs, train_ids, dev_ids, candidates, choice)
+
+
+def _search_and_choose(train: list[QueryCandidates], dev: list[QueryCandidates], metric, dense_bounds: dict,
+                       target: str, report: ProgressFn) -> tuple[GridResult, BlendChoice]:
+    """Step 7: the blend search over ``target``'s blends (progress per family), the one-SE choice, and the
+    chosen blend re-checked against the engine (grid.verified)."""
     families_done = 0
 
     def family_step(_name: str) -> None:
@@ -201,16 +230,20 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
         report("blend", families_done, 0)
 
     try:
-        check_target(options.target)
-        grid = search_blends([by_id[q] for q in train_ids], [by_id[q] for q in dev_ids], metric, dense_bounds,
-                             on_family=family_step, target=options.target)
+        check_target(target)
+        grid = search_blends(train, dev, metric, dense_bounds, on_family=family_step, target=target)
     except ValueError as e:
-        raise InputError(f"--target {options.target}: {e}") from None
-    choice = choose_blend(grid, [by_id[q] for q in train_ids], metric)
-    best = choice.chosen
-    grid.verified = verify_with_engine([by_id[q] for q in train_ids], best.config, depth=metric.k or 10)
-    hybrid_scores = _hybrid_pair_scores(candidates, pairs, best.config)
+        raise InputError(f"--target {target}: {e}") from None
+    choice = choose_blend(grid, train, metric)
+    grid.verified = verify_with_engine(train, choice.chosen.config, depth=metric.k or 10)
+    return grid, choice
 
+
+def blend_record(grid: GridResult, choice: BlendChoice, k: int) -> dict:
+    """calibration.json's ``blend``: the chosen configuration, its scores and why, the baselines, the top
+    configurations, the best of every family (``ranking``), its OpenSearch pipeline body and, for an
+    Elasticsearch target, its retriever body. k: candidates per sub-query (pagination_depth)."""
+    best = choice.chosen
     blend = {
         "subqueries": list(grid.subqueries),
         "metric": grid.metric,
@@ -223,7 +256,7 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
         "default": grid.default.to_dict(),
         "rrf": grid.rrf.to_dict(),
         "rrf_best": _rrf_best(grid),
-        "pagination_depth": options.k,
+        "pagination_depth": k,
         "configurations": len(grid.scores),
         "verified_with_engine": grid.verified,
         "pipeline": best.config.pipeline_body(
@@ -237,37 +270,16 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
     if grid.target == ELASTICSEARCH:
         from mrs.engine.linear_retriever import retriever_body
 
-        blend["retriever"] = retriever_body(best.config.retriever_spec(options.k))
-    model = model_identity_of(manifest or {})
-    counts = judgments.level_counts()
-    calibration = Calibration(
-        scheme=scheme,
-        thresholds=thresholds,
-        probability=maps,
-        ece=ece,
-        blend=blend,
-        model=model,
-        index={**index_identity(manifest or {}, index_path), "documents": backend.count()},
-        data={
-            "judgments": judgments_path,
-            "pairs": len(all_pairs),
-            "pairs_scored": len(pairs),
-            "pairs_missing_from_index": missing,
-            "level_counts": counts,
-            "queries": {"train": len(train_ids), "dev": len(dev_ids)},
-            "pairs_by_split": {"train": len(train), "dev": len(dev)},
-            "dev_fraction": options.dev_fraction,
-            "seed": options.seed,
-            "bootstrap": options.bootstrap,
-            "k": options.k,
-        },
-        scores={
-            "dense": _level_summary(pairs.dense, pairs.grades, scheme),
-            "lexical": _level_summary(pairs.lexical, pairs.grades, scheme),
-            "hybrid": _level_summary(hybrid_scores, pairs.grades, scheme),
-            "lexical_unmatched_pairs": int(np.isnan(pairs.lexical).sum()),
-            "hybrid_unretrieved_pairs": int(np.isnan(hybrid_scores).sum()),
-        },
-        warnings=threshold_warnings(thresholds, len(dev_ids)),
-    )
-    return CalibrationRun(calibration, grid, pairs, train_ids, dev_ids, candidates, choice)
+        blend["retriever"] = retriever_body(best.config.retriever_spec(k))
+    return blend
+
+
+def _score_summaries(pairs: JudgedPairs, hybrid_scores: np.ndarray, scheme) -> dict:
+    """Step 8: per-level summaries of the judged pairs' dense, lexical and hybrid scores."""
+    return {
+        "dense": _level_summary(pairs.dense, pairs.grades, scheme),
+        "lexical": _level_summary(pairs.lexical, pairs.grades, scheme),
+        "hybrid": _level_summary(hybrid_scores, pairs.grades, scheme),
+        "lexical_unmatched_pairs": int(np.isnan(pairs.lexical).sum()),
+        "hybrid_unretrieved_pairs": int(np.isnan(hybrid_scores).sum()),
+    }
