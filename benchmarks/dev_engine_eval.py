@@ -27,7 +27,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from mrs.data.judgments import JudgmentSet  # noqa: E402
 from mrs.data.readers import read_catalog, read_judgments  # noqa: E402
-from mrs.data.splits import split_queries  # noqa: E402
+from mrs.data.splits import train_dev_split  # noqa: E402
 from mrs.engine.build import build_index  # noqa: E402
 from mrs.engine.engine import EmbeddedEngine  # noqa: E402
 from mrs.eval.harness import EvalConfig, evaluate_backend  # noqa: E402
@@ -40,11 +40,10 @@ METRICS = ("ndcg@10", "recall@100")
 
 
 def dev_split(judgments: JudgmentSet, seed: int = 0, dev_fraction: float = 0.2) -> JudgmentSet:
-    """The dev side of the Stage-1 query split (mrs.toolkit.stage1: split_queries over the judged queries,
-    train 1 - dev_fraction / dev dev_fraction, same seed). Queries without any judged product in the catalog
+    """The dev side of the Stage-1 query split (mrs.data.splits.train_dev_split over the judged queries,
+    same fraction and seed). Queries without any judged product in the catalog
     are not removed here; the engine counts them against recall like `mrs eval` does."""
-    sides = split_queries(judgments.queries(), {"train": 1 - dev_fraction, "dev": dev_fraction}, seed=seed)
-    return judgments.subset(sides["dev"])
+    return judgments.subset(train_dev_split(judgments, dev_fraction, seed)[1])
 
 
 def engine_dev_metrics(model: str | None, catalog: list, dev: JudgmentSet, index_dir: str | Path,

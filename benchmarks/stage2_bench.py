@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from mrs.data.readers import read_catalog, read_judgments, read_ubi_events
+from mrs.data.splits import split_judgments
 from mrs.data.text import ProductTextTemplate
 from mrs.models import load_sentence_transformer
 from mrs.toolkit.audit import AuditConfig, audit_judgments, stats_from_engagement
@@ -33,7 +34,6 @@ from mrs.toolkit.judge import (
     evaluate_judge,
     judge_examples,
     majority_baseline,
-    split_judgments,
     train_judge,
 )
 from mrs.toolkit.mining import MiningConfig, mine

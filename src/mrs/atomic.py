@@ -262,6 +262,18 @@ def figure_png(fig: Any, dpi: int) -> bytes:
     return buffer.getvalue()
 
 
+def write_figure(fig: Any, path: str | os.PathLike, dpi: int, outputs: OutputSet | None = None) -> Path:
+    """Render a matplotlib figure as PNG at ``dpi`` and write it to ``path``: staged in ``outputs`` when given,
+    else on its own, all or nothing either way. The figure is closed whether or not rendering succeeds."""
+    import matplotlib.pyplot as plt
+
+    try:
+        png = figure_png(fig, dpi)
+    finally:
+        plt.close(fig)
+    return outputs.write_bytes(path, png) if outputs is not None else write_bytes(path, png)
+
+
 @contextmanager
 def atomic_directory(out_dir: str | os.PathLike) -> Iterator[Path]:
     """A whole output directory, all or nothing: ``with atomic_directory(out) as tmp:`` write the files into

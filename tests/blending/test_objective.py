@@ -58,3 +58,37 @@ def test_unknown_metric_is_bad_input():
         parse_metric("ndcg")
     with pytest.raises(InputError, match="unknown metric"):
         parse_metric("f1@10")
+
+
+def test_vectorised_ndcg_equals_ranx_on_a_hand_made_run_with_ties_short_lists_and_zero_gain_queries():
+    """Hand-made run: ties (between docs of one grade, since ranx's order among equal scores is its sort's, not
+    a rule), a query with fewer than k hits, a query whose judged docs all have gain 0, unjudged hits."""
+    from mrs.measures.ranx_eval import ranx_evaluate
+
+    qrels = {
+        "ties": {"a": 2, "b": 2, "c": 1, "d": 0, "e": 1},
+        "short": {"a": 3, "b": 1, "z": 2},  # z is judged but never retrieved
+        "zero": {"a": 0, "b": 0},
+        "unjudged": {"x": 1, "y": 3},
+    }
+    run = {
+        "ties": {"a": 0.9, "b": 0.9, "c": 0.5, "e": 0.5, "d": 0.2, "u": 0.1},
+        "short": {"b": 0.7, "a": 0.3},  # 2 hits for @5
+        "zero": {"a": 0.8, "b": 0.4, "c": 0.1},
+        "unjudged": {"u1": 0.9, "y": 0.8, "u2": 0.7, "x": 0.6},
+    }
+    for k in (1, 3, 5):
+        name = f"ndcg@{k}"
+        ours = []
+        for q, docs in run.items():
+            ids = list(docs)
+            scores = np.array([[docs[d] for d in ids]])
+            grades = np.array([qrels[q].get(d, 0) for d in ids], dtype=float)
+            judged = np.array(list(qrels[q].values()), dtype=float)
+            ours.append(evaluate_rankings(parse_metric(name), scores, grades, np.arange(len(ids)), judged)[0])
+        means, per_query = ranx_evaluate(qrels, run, [name])
+        assert ours == pytest.approx([per_query[name][q] for q in run], abs=1e-12)
+        assert float(np.mean(ours)) == pytest.approx(means[name], abs=1e-12)
+    # by hand, ndcg@5 of "short": DCG = 1/log2(2) + 3/log2(3) = 2.892789; IDCG = 3 + 2/log2(3) + 1/2 = 4.761860
+    assert ranx_evaluate(qrels, run, ["ndcg@5"])[1]["ndcg@5"]["short"] == pytest.approx(0.607492, abs=1e-6)
+    assert ranx_evaluate(qrels, run, ["ndcg@5"])[1]["ndcg@5"]["zero"] == 0.0

@@ -48,3 +48,20 @@ def test_duplicates_once_and_bad_fractions():
     with pytest.raises(InputError, match="not be negative"):
         split_queries(IDS, {"train": 1.2, "dev": -0.2})
     assert split_queries(IDS[:5], {"train": 1.0, "dev": 0.0}) == {"train": IDS[:5], "dev": []}
+
+
+def test_train_dev_split_is_split_queries_at_one_minus_f_and_f():
+    from mrs.data.judgments import Judgment, JudgmentSet
+    from mrs.data.splits import split_judgments, train_dev_split
+
+    sides = split_queries(IDS, {"train": 0.75, "dev": 0.25}, seed=4)
+    assert train_dev_split(IDS, 0.25, seed=4) == (sides["train"], sides["dev"])
+    assert train_dev_split(IDS[:3], 0.0) == (IDS[:3], [])
+    jset = JudgmentSet(judgments=[Judgment(q, q, "p", 1) for q in IDS[:20]])
+    assert train_dev_split(jset, 0.25, seed=4) == train_dev_split(IDS[:20], 0.25, seed=4)
+    train, dev = split_judgments(jset, 0.25, seed=4)
+    assert [j.query_id for j in dev] == train_dev_split(IDS[:20], 0.25, seed=4)[1]
+    assert len(train) + len(dev) == 20
+    for bad in (1.0, -0.1):
+        with pytest.raises(InputError, match=r"--dev-fraction must be in \[0, 1\)"):
+            train_dev_split(IDS, bad)

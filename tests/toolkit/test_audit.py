@@ -195,7 +195,7 @@ def test_audit_cli_leaves_every_dev_row_byte_identical(sample, tmp_path):
 
     from mrs.cli.main import cli
     from mrs.data.readers import read_judgments, write_judgments
-    from mrs.toolkit.mining import training_queries
+    from mrs.data.splits import train_dev_split as training_queries
 
     original = read_judgments(sample.judgments)
     _, dev = training_queries(original, 0.2, seed=0)

@@ -7,7 +7,8 @@ import pytest
 
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.levels import ESCI
-from mrs.toolkit.dev_eval import evaluate_dense, separation_auc
+from mrs.measures.auc import separation_auc
+from mrs.toolkit.dev_eval import evaluate_dense
 
 PRODUCTS = {"P1": "red shoe", "P2": "blue shoe", "P3": "red hat"}
 DEV = JudgmentSet(ESCI, [Judgment("q1", "red", "P1", 3), Judgment("q1", "red", "P3", 2),

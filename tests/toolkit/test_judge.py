@@ -7,6 +7,7 @@ import torch
 
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.levels import ESCI, THREE_LEVEL
+from mrs.data.splits import split_judgments
 from mrs.errors import InputError
 from mrs.toolkit.judge import (
     CrossEncoderJudge,
@@ -17,7 +18,6 @@ from mrs.toolkit.judge import (
     evaluate_judge,
     judge_examples,
     majority_baseline,
-    split_judgments,
     train_judge,
 )
 

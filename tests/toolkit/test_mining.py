@@ -11,6 +11,7 @@ import pytest
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.levels import ESCI, THREE_LEVEL
 from mrs.data.splits import split_queries
+from mrs.data.splits import train_dev_split as training_queries
 from mrs.toolkit.judge import JudgeLabel
 from mrs.toolkit.mining import (
     MiningConfig,
@@ -18,7 +19,6 @@ from mrs.toolkit.mining import (
     merge_mined,
     mine,
     select_candidates,
-    training_queries,
 )
 
 

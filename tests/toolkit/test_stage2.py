@@ -10,12 +10,13 @@ import torch
 
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.readers import read_catalog, read_judgments
+from mrs.data.splits import train_dev_split as training_queries
 from mrs.data.text import ProductTextTemplate
 from mrs.errors import InputError
 from mrs.toolkit.dev_eval import encode
 from mrs.toolkit.losses.circle import MultiClassCircleLoss
 from mrs.toolkit.losses.supcon import GradedSupConLoss
-from mrs.toolkit.mining import MiningConfig, mine, training_queries
+from mrs.toolkit.mining import MiningConfig, mine
 from mrs.toolkit.stage2 import Stage2Config, Stage2Loss, parse_floats, train_stage2
 
 

@@ -102,7 +102,11 @@ class JudgedPairs:
     lexical: np.ndarray
 
     def subset(self, query_ids: Sequence[str]) -> JudgedPairs:
-        keep = np.isin(self.query_ids, np.asarray(list(query_ids), dtype=object))
+        """The pairs of these queries."""
+        return self.where(np.isin(self.query_ids, np.asarray(list(query_ids), dtype=object)))
+
+    def where(self, keep: np.ndarray) -> JudgedPairs:
+        """The pairs where the boolean mask ``keep`` (n_pairs,) is True, in order."""
         return JudgedPairs(self.query_ids[keep], self.product_ids[keep], self.grades[keep], self.dense[keep],
                            self.lexical[keep])
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mrs.atomic import OutputSet, figure_png, write_bytes
+from mrs.atomic import OutputSet, write_figure
 from mrs.blending.grid import GridResult
 from mrs.blending.thresholds import LevelThreshold
 from mrs.data.levels import LevelScheme
@@ -65,13 +65,7 @@ def plot_dense_levels(dense_scores: np.ndarray, grades: np.ndarray, scheme: Leve
         fig.legend(handles=handles, loc="upper center", ncol=min(len(handles), 4), fontsize=8, frameon=False,
                    bbox_to_anchor=(0.5, 0.965), title="thresholds (radial min_score per level)", title_fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 0.93 if handles else 0.97))
-    p = Path(path)
-    try:
-        png = figure_png(fig, 110)
-    finally:
-        plt.close(fig)
-    (outputs.write_bytes if outputs is not None else write_bytes)(p, png)
-    return p
+    return write_figure(fig, path, 110, outputs)
 
 
 def merge_identical_curves(curves: Mapping[str, tuple[list[float], list[float]]]) -> dict[str, tuple[list, list]]:
@@ -106,10 +100,4 @@ def plot_blend_curves(grid: GridResult, path: str | os.PathLike, max_families: i
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1, frameon=False)
     fig.tight_layout()
-    p = Path(path)
-    try:
-        png = figure_png(fig, 110)
-    finally:
-        plt.close(fig)
-    (outputs.write_bytes if outputs is not None else write_bytes)(p, png)
-    return p
+    return write_figure(fig, path, 110, outputs)

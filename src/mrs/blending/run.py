@@ -2,7 +2,7 @@
 
 Steps (``run_calibration``):
 1. check every level has at least ``min_pairs`` judged pairs (InputError naming the level and its count);
-2. split queries (never pairs) into train / dev with mrs.data.splits.split_queries (seeded);
+2. split queries (never pairs) into train / dev with mrs.data.splits.train_dev_split (seeded);
 3. encode every judged query once (batched) with the index's encoder;
 4. per query, retrieve each sub-query's top-k candidates once and score every judged pair (dense k-NN score,
    raw BM25) through the backend protocol (mrs.blending.candidates.collect);
@@ -36,7 +36,7 @@ from mrs.blending.probability import calibration_errors, fit_probability_maps
 from mrs.blending.selection import BlendChoice, choose_blend
 from mrs.blending.thresholds import DEFAULT_MIN_SUPPORT, fit_thresholds, threshold_warnings
 from mrs.data.judgments import JudgmentSet
-from mrs.data.splits import split_queries
+from mrs.data.splits import train_dev_split
 from mrs.engine.techniques import DEFAULT_TARGET, ELASTICSEARCH, check_target
 from mrs.errors import InputError
 from mrs.indexer.backend import SearchBackend
@@ -92,17 +92,12 @@ def check_level_counts(judgments: JudgmentSet, min_pairs: int, source: str | Non
 def split_for_calibration(judgments: JudgmentSet, dev_fraction: float, seed: int,
                           source: str | None = None) -> tuple[list[str], list[str]]:
     """(train query ids, dev query ids). InputError when the split leaves a side empty."""
-    ids = list(judgments.queries())
-    if not 0.0 <= dev_fraction < 1.0:
-        raise InputError(f"--dev-fraction must be in [0, 1), got {dev_fraction}")
-    if dev_fraction == 0.0:
-        return ids, []
-    sides = split_queries(ids, {"train": 1.0 - dev_fraction, "dev": dev_fraction}, seed=seed)
-    if not sides["train"] or not sides["dev"]:
-        raise InputError(f"{len(ids)} judged queries split at dev fraction {dev_fraction} leave "
-                         f"{len(sides['train'])} train / {len(sides['dev'])} dev queries; judge more queries or "
+    train, dev = train_dev_split(judgments, dev_fraction, seed)
+    if dev_fraction > 0.0 and (not train or not dev):
+        raise InputError(f"{len(train) + len(dev)} judged queries split at dev fraction {dev_fraction} leave "
+                         f"{len(train)} train / {len(dev)} dev queries; judge more queries or "
                          "change --dev-fraction", path=source)
-    return sides["train"], sides["dev"]
+    return train, dev
 
 
 def _level_summary(scores: np.ndarray, grades: np.ndarray, scheme) -> dict:
@@ -180,12 +175,7 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
     if collected is None:
         collected = collect_for_calibration(backend, encoder, judgments, options.k, sources, report, filters)
     candidates, all_pairs = collected
-    missing = int(np.isnan(all_pairs.dense).sum())
-    pairs = all_pairs
-    if missing:
-        keep = ~np.isnan(all_pairs.dense)
-        pairs = JudgedPairs(all_pairs.query_ids[keep], all_pairs.product_ids[keep], all_pairs.grades[keep],
-                            all_pairs.dense[keep], all_pairs.lexical[keep])
+    pairs = all_pairs.where(~np.isnan(all_pairs.dense)) if np.isnan(all_pairs.dense).any() else all_pairs
     train, dev = pairs.subset(train_ids), pairs.subset(dev_ids)
 
     report("thresholds", 0, 1)
@@ -197,7 +187,41 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
     report("thresholds", 1, 1)
 
     by_id = {qc.query_id: qc for qc in candidates}
+    train_cands, dev_cands = [by_id[q] for q in train_ids], [by_id[q] for q in dev_ids]
     dense_bounds = {lv: t.threshold for lv, t in thresholds.items() if t.threshold is not None}
+    grid, choice = _search_and_choose(train_cands, dev_cands, metric, dense_bounds, options.target, report)
+    hybrid_scores = _hybrid_pair_scores(candidates, pairs, choice.chosen.config)
+    calibration = Calibration(
+        scheme=scheme,
+        thresholds=thresholds,
+        probability=maps,
+        ece=ece,
+        blend=blend_record(grid, choice, options.k),
+        model=model_identity_of(manifest or {}),
+        index={**index_identity(manifest or {}, index_path), "documents": backend.count()},
+        data={
+            "judgments": judgments_path,
+            "pairs": len(all_pairs),
+            "pairs_scored": len(pairs),
+            "pairs_missing_from_index": len(all_pairs) - len(pairs),
+            "level_counts": judgments.level_counts(),
+            "queries": {"train": len(train_ids), "dev": len(dev_ids)},
+            "pairs_by_split": {"train": len(train), "dev": len(dev)},
+            "dev_fraction": options.dev_fraction,
+            "seed": options.seed,
+            "bootstrap": options.bootstrap,
+            "k": options.k,
+        },
+        scores=_score_summaries(pairs, hybrid_scores, scheme),
+        warnings=threshold_warnings(thresholds, len(dev_ids)),
+    )
+    return CalibrationRun(calibration, grid, pairs, train_ids, dev_ids, candidates, choice)
+
+
+def _search_and_choose(train: list[QueryCandidates], dev: list[QueryCandidates], metric, dense_bounds: dict,
+                       target: str, report: ProgressFn) -> tuple[GridResult, BlendChoice]:
+    """Step 7: the blend search over ``target``'s blends (progress per family), the one-SE choice, and the
+    chosen blend re-checked against the engine (grid.verified)."""
     families_done = 0
 
     def family_step(_name: str) -> None:
@@ -206,16 +230,20 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
         report("blend", families_done, 0)
 
     try:
-        check_target(options.target)
-        grid = search_blends([by_id[q] for q in train_ids], [by_id[q] for q in dev_ids], metric, dense_bounds,
-                             on_family=family_step, target=options.target)
+        check_target(target)
+        grid = search_blends(train, dev, metric, dense_bounds, on_family=family_step, target=target)
     except ValueError as e:
-        raise InputError(f"--target {options.target}: {e}") from None
-    choice = choose_blend(grid, [by_id[q] for q in train_ids], metric)
-    best = choice.chosen
-    grid.verified = verify_with_engine([by_id[q] for q in train_ids], best.config, depth=metric.k or 10)
-    hybrid_scores = _hybrid_pair_scores(candidates, pairs, best.config)
+        raise InputError(f"--target {target}: {e}") from None
+    choice = choose_blend(grid, train, metric)
+    grid.verified = verify_with_engine(train, choice.chosen.config, depth=metric.k or 10)
+    return grid, choice
 
+
+def blend_record(grid: GridResult, choice: BlendChoice, k: int) -> dict:
+    """calibration.json's ``blend``: the chosen configuration, its scores and why, the baselines, the top
+    configurations, the best of every family (``ranking``), its OpenSearch pipeline body and, for an
+    Elasticsearch target, its retriever body. k: candidates per sub-query (pagination_depth)."""
+    best = choice.chosen
     blend = {
         "subqueries": list(grid.subqueries),
         "metric": grid.metric,
@@ -228,7 +256,7 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
         "default": grid.default.to_dict(),
         "rrf": grid.rrf.to_dict(),
         "rrf_best": _rrf_best(grid),
-        "pagination_depth": options.k,
+        "pagination_depth": k,
         "configurations": len(grid.scores),
         "verified_with_engine": grid.verified,
         "pipeline": best.config.pipeline_body(
@@ -242,37 +270,16 @@ def run_calibration(backend: SearchBackend, encoder, judgments: JudgmentSet, opt
     if grid.target == ELASTICSEARCH:
         from mrs.engine.retriever import retriever_body
 
-        blend["retriever"] = retriever_body(best.config.retriever_spec(options.k))
-    model = model_identity_of(manifest or {})
-    counts = judgments.level_counts()
-    calibration = Calibration(
-        scheme=scheme,
-        thresholds=thresholds,
-        probability=maps,
-        ece=ece,
-        blend=blend,
-        model=model,
-        index={**index_identity(manifest or {}, index_path), "documents": backend.count()},
-        data={
-            "judgments": judgments_path,
-            "pairs": len(all_pairs),
-            "pairs_scored": len(pairs),
-            "pairs_missing_from_index": missing,
-            "level_counts": counts,
-            "queries": {"train": len(train_ids), "dev": len(dev_ids)},
-            "pairs_by_split": {"train": len(train), "dev": len(dev)},
-            "dev_fraction": options.dev_fraction,
-            "seed": options.seed,
-            "bootstrap": options.bootstrap,
-            "k": options.k,
-        },
-        scores={
-            "dense": _level_summary(pairs.dense, pairs.grades, scheme),
-            "lexical": _level_summary(pairs.lexical, pairs.grades, scheme),
-            "hybrid": _level_summary(hybrid_scores, pairs.grades, scheme),
-            "lexical_unmatched_pairs": int(np.isnan(pairs.lexical).sum()),
-            "hybrid_unretrieved_pairs": int(np.isnan(hybrid_scores).sum()),
-        },
-        warnings=threshold_warnings(thresholds, len(dev_ids)),
-    )
-    return CalibrationRun(calibration, grid, pairs, train_ids, dev_ids, candidates, choice)
+        blend["retriever"] = retriever_body(best.config.retriever_spec(k))
+    return blend
+
+
+def _score_summaries(pairs: JudgedPairs, hybrid_scores: np.ndarray, scheme) -> dict:
+    """Step 8: per-level summaries of the judged pairs' dense, lexical and hybrid scores."""
+    return {
+        "dense": _level_summary(pairs.dense, pairs.grades, scheme),
+        "lexical": _level_summary(pairs.lexical, pairs.grades, scheme),
+        "hybrid": _level_summary(hybrid_scores, pairs.grades, scheme),
+        "lexical_unmatched_pairs": int(np.isnan(pairs.lexical).sum()),
+        "hybrid_unretrieved_pairs": int(np.isnan(hybrid_scores).sum()),
+    }

@@ -76,9 +76,9 @@ def command(judgments_path, events_path, queries_path, ubi_queries_path, applica
     """
     from mrs.atomic import write_text as atomic_write_text
     from mrs.data.readers import Rejects, read_ubi_events, write_judgments
+    from mrs.data.splits import train_dev_split
     from mrs.models import write_json
     from mrs.toolkit.audit import AuditConfig, audit_judgments, parse_actions, stats_from_engagement
-    from mrs.toolkit.mining import training_queries
 
     rejects = Rejects()
     jset = read_judgment_input(judgments_path, queries_path=queries_path, scheme=scheme, on_error=on_error,
@@ -95,7 +95,7 @@ def command(judgments_path, events_path, queries_path, ubi_queries_path, applica
         if not catalog_path:
             raise InputError("--judge needs --catalog to render the product texts it reads")
         rejudge = _rejudger(judge_dir, catalog_path, id_field, on_error, rejects, jset.scheme.name)
-    dev_ids = training_queries(jset, dev_fraction, seed)[1]
+    dev_ids = train_dev_split(jset, dev_fraction, seed)[1]
     audited, report = audit_judgments(jset, stats_from_engagement(counts), config, rejudge=rejudge,
                                       held_out=dev_ids)
     written = write_judgments(audited, out_path)

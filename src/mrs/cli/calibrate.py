@@ -19,19 +19,8 @@ from mrs.cli.common import (
     print_json,
     progress,
 )
-from mrs.cli.judgment_options import queries_option, read_judgment_input, scheme_option
+from mrs.cli.judgment_options import queries_option, scheme_option
 from mrs.engine.techniques import TARGETS
-
-
-def output_paths(out: Path) -> dict[str, Path]:
-    """Files written beside calibration.json: the pipeline body and the two plots."""
-    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
-    return {
-        "calibration": out,
-        "pipeline": out.with_name(f"{stem}.pipeline.json"),
-        "dense_levels_png": out.with_name(f"{stem}.dense-levels.png"),
-        "blend_weights_png": out.with_name(f"{stem}.blend-weights.png"),
-    }
 
 
 @click.command("calibrate")
@@ -94,40 +83,20 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
           --judgments demo/judgments.tsv --out es-calibration.json
       mrs calibrate --index demo/index --judgments demo/judgments.tsv --out es-cal.json --target elasticsearch
     """
-    from mrs.atomic import output_set
-    from mrs.blending import calibration as cal_io
-    from mrs.blending.objective import parse_metric
-    from mrs.blending.plots import plot_blend_curves, plot_dense_levels
-    from mrs.blending.run import CalibrateOptions, run_calibration
-    from mrs.blending.thresholds import parse_targets
-    from mrs.data.readers import Rejects, rejects_path_for
+    from mrs.blending.session import CalibrateRequest, calibrate
 
-    rejects = Rejects() if on_error == "skip" else None
-    judgments = read_judgment_input(judgments_file, fmt=fmt, scheme=scheme, queries_path=queries_file,
-                                    on_error=on_error, rejects=rejects)
-    deploy_target = deploy_target or ("elasticsearch" if backend == "elasticsearch" else "opensearch")
-    options = CalibrateOptions(targets=parse_targets(targets, judgments.scheme), dev_fraction=dev_fraction,
-                               seed=seed, metric=metric, k=k, bootstrap=bootstrap, min_pairs=min_pairs,
-                               target=deploy_target)
-    parse_metric(metric)  # bad metric: exit 2 before any work
-    # embedded: --index is a directory; opensearch/elasticsearch: the index/alias on the cluster (scores in
-    # engine spaces); engine.manifest is what run_calibration records
-    engine, encoder = open_backend(backend, index_dir, cluster, candidates=k,
-                                   allow_model_mismatch=cluster.pop("allow_model_mismatch", False))
-    filters = None
-    if queries_file is not None:
-        from mrs.data.query_filters import read_query_filters
-        from mrs.eval.harness import check_query_filters
+    request = CalibrateRequest(
+        index=index_dir, judgments_file=judgments_file, out=out, targets=tuple(targets), dev_fraction=dev_fraction,
+        seed=seed, metric=metric, k=k, bootstrap=bootstrap, min_pairs=min_pairs, fmt=fmt, scheme=scheme,
+        queries_file=queries_file, field_clauses=tuple(field_clauses), on_error=on_error, backend=backend,
+        target=deploy_target)
+    allow_model_mismatch = cluster.pop("allow_model_mismatch", False)
 
-        filters = check_query_filters(engine, read_query_filters(queries_file), str(queries_file))
-    sources = None
-    if field_clauses:
-        from mrs.blending.candidates import sources_with_fields
-        from mrs.errors import InputError
+    def opener():
+        # embedded: --index is a directory; opensearch/elasticsearch: the index/alias on the cluster (scores in
+        # engine spaces); engine.manifest is what the calibration records
+        return open_backend(backend, index_dir, cluster, candidates=k, allow_model_mismatch=allow_model_mismatch)
 
-        if backend != "embedded" or len(field_clauses) > 3:
-            raise InputError("--field-clause needs the embedded backend and at most 3 fields (5 clauses in all)")
-        sources = sources_with_fields(engine, field_clauses)
     with progress(quiet=as_json) as bar:
         tasks: dict[str, int] = {}
         labels = {"encode": "encoding queries", "retrieve": "retrieving + scoring pairs",
@@ -138,50 +107,11 @@ def command(index_dir: Path, judgments_file: Path, out: Path, targets, dev_fract
                 tasks[stage] = bar.add_task(labels.get(stage, stage), total=total or None)
             bar.update(tasks[stage], completed=done, total=total or None)
 
-        result = run_calibration(engine, encoder, judgments, options, manifest=engine.manifest,
-                                 index_path=str(index_dir), judgments_path=str(judgments_file),
-                                 sources=sources, on_progress=on_progress, filters=filters)
-    cal = result.calibration
-    paths = output_paths(out)
-    warnings = []
-    with output_set() as outputs:  # calibration, pipeline, plots and rejects together, or none (mrs.atomic)
-        cal_io.write_calibration(cal, paths["calibration"], outputs)
-        cal_io.write_pipeline(cal.pipeline, paths["pipeline"], outputs)
-        plot_dense_levels(result.pairs.dense, result.pairs.grades, cal.scheme, cal.thresholds,
-                          paths["dense_levels_png"], outputs=outputs)
-        plot_blend_curves(result.grid, paths["blend_weights_png"], outputs=outputs)
-        if rejects is not None and rejects.count:
-            where = rejects.write(rejects_path_for(out), outputs)
-            warnings.append(f"{rejects.count} bad judgment rows skipped, written to {where}")
-    if cal.data.get("pairs_missing_from_index"):
-        warnings.append(f"{cal.data['pairs_missing_from_index']} judged pairs name products absent from the index "
-                        "(left out of thresholds and probabilities)")
-    warnings += cal.warnings  # thresholds: missed on dev, too few dev queries, indistinguishable levels
-    if result.grid.verified is False:
-        warnings.append("the chosen blend ranked differently in the engine's hybrid.combine than in the fast "
-                        "grid path (float ties); its scores are approximate")
-    cal.warnings = warnings
-    cal_io.write_calibration(cal, paths["calibration"])
-    cal_io.write_pipeline(cal.pipeline, paths["pipeline"])
-    plot_dense_levels(result.pairs.dense, result.pairs.grades, cal.scheme, cal.thresholds, paths["dense_levels_png"])
-    plot_blend_curves(result.grid, paths["blend_weights_png"])
-    summary = {
-        "out": {name: str(p) for name, p in paths.items()},
-        "scheme": cal.scheme.name,
-        "queries": cal.data["queries"],
-        "pairs": cal.data["pairs"],
-        "thresholds": {lv: t.to_dict() for lv, t in cal.thresholds.items()},
-        "ece": cal.ece,
-        "blend": {key: cal.blend[key] for key in ("subqueries", "metric", "name", "why", "train_score", "dev_score",
-                                                  "default", "rrf", "configurations", "verified_with_engine",
-                                                  "top", "pipeline", "target", "retriever") if key in cal.blend},
-        "scores": cal.scores,
-        "warnings": warnings,
-    }
+        result = calibrate(request, opener, on_progress)
     if as_json:
-        print_json(summary)
+        print_json(result.summary())
         return
-    _print_summary(cal, result, paths, warnings)
+    _print_summary(result.run.calibration, result.run, result.paths, result.warnings)
 
 
 def _print_summary(cal, result, paths, warnings) -> None:

@@ -17,34 +17,9 @@ from mrs.cli.common import (
     print_json,
     progress,
 )
-from mrs.cli.judgment_options import queries_option, read_judgment_input, scheme_option
-from mrs.data.query_filters import read_query_filters
-from mrs.errors import InputError
+from mrs.cli.judgment_options import queries_option, scheme_option
 from mrs.eval.metrics import GAINS, STAT_TESTS
 from mrs.indexer.backend import DEFAULT_HYBRID_DEPTH
-
-
-def _level_grade(scheme, level: str | None) -> int:
-    """--relevant-level (a level name or grade) → grade; default 1 (every level above the lowest)."""
-    if level is None:
-        return 1
-    try:
-        grade = scheme.grade_of(int(level) if level.strip().isdigit() else level)
-    except KeyError:
-        raise InputError(
-            f"--relevant-level {level!r} is not a level of the {scheme.name} scheme ({', '.join(scheme.levels)})"
-        ) from None
-    if grade < 1:
-        raise InputError(f"--relevant-level {level!r}: the lowest level cannot count as relevant")
-    return grade
-
-
-def _run_file_arg(value: str) -> tuple[str, Path]:
-    """--run value → (run name, path): ``NAME=FILE`` or a plain path (named by its stem)."""
-    name, sep, path = value.partition("=")
-    if sep and name and "/" not in name and not Path(value).exists():
-        return name, Path(path)
-    return Path(value).stem, Path(value)
 
 
 def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
@@ -128,73 +103,28 @@ def command(index_dir, judgments_file, fmt, scheme, queries_file, modes, pipelin
       MRS_ELASTICSEARCH_URL=http://localhost:9200 mrs eval --backend elasticsearch --index products \\
                --judgments demo/judgments.tsv --pipeline linear=es/retrievers/linear.json
     """
-    from mrs.data.readers import Rejects, rejects_path_for
-    from mrs.eval.harness import EvalConfig, build_report, check_query_filters, evaluate_backend
-    from mrs.eval.metrics import parse_metrics
-    from mrs.eval.runs import parse_modes, parse_pipeline_option
-    from mrs.eval.tuned import select_queries
-    from mrs.indexer.backend import hybrid_depth
+    from mrs.eval.report import json_view
+    from mrs.eval.session import EvalRequest, run_eval
 
-    if index_dir is None and not run_files:
-        raise InputError("give --index DIR (runs the judged queries) and/or --run FILE (TREC run files)")
-    if (pipelines or pagination_depth) and index_dir is None:
-        raise InputError("--pipeline and --pagination-depth need --index (they run hybrid searches)")
-    specs = (parse_modes(modes) + [parse_pipeline_option(p) for p in pipelines]) if index_dir is not None else []
-    rejects = Rejects() if on_error == "skip" else None
-    judgments = read_judgment_input(judgments_file, fmt=fmt, scheme=scheme, queries_path=queries_file,
-                                    on_error=on_error, rejects=rejects, needs_query_text=index_dir is not None)
-    judged_queries = judgments.queries()
-    selection = select_queries(judged_queries, specs, split, dev_fraction, seed)
-    outside_split = set(judged_queries) - set(selection.query_ids)
-    judgments = judgments.subset(selection.query_ids)
-    depth = hybrid_depth(k, pagination_depth)
-    config = EvalConfig(
-        metrics=parse_metrics(metrics), gains=gains, relevant_grade=_level_grade(judgments.scheme, relevant_level),
-        k=k, judged_k=judged_k, stat_test=stat_test, max_p=max_p,
-        pagination_depth=depth if backend == "embedded" else None,  # clusters are opened with it (candidates)
-    )
-    external, outside = _read_run_files(run_files, judged_queries, outside_split)
-    for name in external:
-        selection.scored_on[name] = selection.side
-    pipelines_used = {s.name: _pipeline_record(s, depth) for s in specs if s.mode == "hybrid"}
+    request = EvalRequest(
+        judgments_file=judgments_file, index=index_dir, fmt=fmt, scheme=scheme, queries_file=queries_file,
+        modes=modes, pipelines=tuple(pipelines), run_files=tuple(run_files), k=k, metrics=metrics, gains=gains,
+        relevant_level=relevant_level, split=split, dev_fraction=dev_fraction, seed=seed,
+        pagination_depth=pagination_depth, stat_test=stat_test, max_p=max_p, judged_k=judged_k, on_error=on_error,
+        backend=backend, out_dir=out_dir, with_plots=not no_plots)
+
+    def opener(needs_encoder: bool, candidates: int | None):
+        # embedded: --index is a directory; opensearch/elasticsearch: the index/alias on the cluster
+        return open_backend(backend, index_dir, cluster, model, max_k=k, candidates=candidates,
+                            needs_encoder=needs_encoder, allow_model_mismatch=allow_model_mismatch)
 
     with progress(quiet=as_json) as bar:
         def track(description: str, total: int):
             task = bar.add_task(description, total=total)
             return lambda: bar.advance(task)
 
-        if index_dir is not None:
-            if backend != "elasticsearch":  # ES runs take retriever bodies, the ES backend checks them
-                specs = [_checked(s, backend) for s in specs]
-            # embedded: --index is a directory; opensearch/elasticsearch: the index/alias on the cluster
-            # a cluster is told the depth only when it differs from k (OpenSearch < 2.19 lacks pagination_depth)
-            engine, encoder = open_backend(backend, index_dir, cluster, model, max_k=k,
-                                           candidates=depth if depth != k else None,
-                                           needs_encoder=any(s.mode != "lexical" for s in specs),
-                                           allow_model_mismatch=allow_model_mismatch)
-            filters = check_query_filters(engine, read_query_filters(queries_file), str(queries_file)) \
-                if queries_file is not None else None
-            report, retrieved = evaluate_backend(engine, encoder, judgments, specs, config, track=track,
-                                                 extra_runs=external, filters=filters)
-            runs = {name: rr.run() for name, rr in retrieved.items()} | external
-            report["settings"]["index"] = str(index_dir)
-        else:
-            runs = external
-            report = build_report(judgments, runs, config)
-    report["settings"]["judgments"] = str(judgments_file)
-    _record_selection(report, selection, outside, pipelines_used, depth)
-    if rejects is not None and rejects.count:
-        if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)  # rejects go inside the report folder
-        where = rejects.write(rejects_path_for(out_dir if out_dir is not None else judgments_file))
-        report["warnings"].append(f"{rejects.count} bad judgment rows skipped, written to {where}")
-        report["coverage"]["judgment_rows_rejected"] = rejects.count
-
-    from mrs.eval.report import json_view, write_report
-
-    written = {}
-    if out_dir is not None:
-        written = write_report(out_dir, report, runs, judgments.qrels(), with_plots=not no_plots)
+        result = run_eval(request, opener, track)
+    report, written = result.report, result.written
     for w in report["warnings"]:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     if as_json:
@@ -225,52 +155,6 @@ def _print_tables(report: dict) -> None:
                          *by_run_columns(*separation_rows(report))))
 
 
-def _record_selection(report: dict, selection, outside: dict[str, int], pipelines_used: dict, depth: int) -> None:
-    """Which queries every run is scored on, the hybrid pipelines and depth, and the split's warnings."""
-    report["settings"]["split"] = selection.to_dict()
-    report["settings"]["queries"] = selection.describe()
-    report["settings"]["pipelines"] = pipelines_used
-    report["settings"]["hybrid_pagination_depth"] = depth if pipelines_used else None
-    report["warnings"][:0] = selection.warnings + [
-        f"run {name!r}: {n} queries are outside the {selection.side} split and are left out"
-        for name, n in outside.items()]
-
-
-def _read_run_files(values, judged: dict[str, str], outside_split: set[str]) -> tuple[dict, dict[str, int]]:
-    """--run values → ({run name: run without the ``outside_split`` queries (judged, other side of the
-    split)}, {run name: how many it lost}). Queries nobody judged stay (the report counts them); a run that
-    names none of the ``judged`` query ids is an InputError (check_run_queries)."""
-    from mrs.eval.runs import check_run_queries, read_trec_run
-
-    external, outside = {}, {}
-    for value in values:
-        name, path = _run_file_arg(value)
-        _, run = read_trec_run(path)
-        check_run_queries(run, judged, path)
-        if name in external:
-            name = f"{path.parent.name}/{path.stem}"
-        if name in external:
-            raise InputError(f"two --run files are both named {name!r}; name them with --run NAME=FILE")
-        left_out = [q for q in run if q in outside_split]
-        external[name] = {q: docs for q, docs in run.items() if q not in outside_split}
-        if left_out:
-            outside[name] = len(left_out)
-    return external, outside
-
-
-def _pipeline_record(spec, depth: int) -> dict:
-    """What report.json records about a hybrid run: the pipeline body it ran, where it came from, the depth."""
-    from mrs.engine.pipeline import default_pipeline, pipeline_body
-
-    body = spec.pipeline if spec.pipeline is not None else pipeline_body(default_pipeline())
-    source = spec.source or ("mrs default (min_max + arithmetic_mean 0.7/0.3)" if spec.pipeline is None
-                             else f"mode {spec.name}")
-    record = {"source": source, "pagination_depth": depth, "body": body}
-    if spec.tuned_on is not None:
-        record["tuned_on"] = spec.tuned_on.to_dict()
-    return record
-
-
 def _pipelines_line(settings) -> str:
     """' · hybrid depth 100: hybrid = mrs default …, tuned = demo/calibration.pipeline.json' for the title."""
     used = settings.get("pipelines") or {}
@@ -278,28 +162,3 @@ def _pipelines_line(settings) -> str:
         return ""
     names = ", ".join(f"{name} = {rec['source']}" for name, rec in used.items())
     return f"\nhybrid runs (candidates per sub-query {settings['hybrid_pagination_depth']}): {names}"
-
-
-def _checked(spec, backend: str = "embedded"):
-    """Parse a hybrid spec's pipeline body once up front (a bad pipeline fails before any search)."""
-    if spec.mode != "hybrid" or spec.pipeline is None or not isinstance(spec.pipeline, dict):
-        return spec
-    from dataclasses import replace
-
-    from mrs.engine.retriever import is_retriever_body, parse_retriever
-
-    if is_retriever_body(spec.pipeline):  # an Elasticsearch linear/rrf retriever (docs/elasticsearch.md)
-        if backend == "opensearch":
-            raise InputError(f"run {spec.name!r} is an Elasticsearch retriever: OpenSearch takes search-pipeline "
-                             "bodies (normalization-processor / score-ranker-processor)", path=spec.source)
-        try:
-            return replace(spec, pipeline=parse_retriever(spec.pipeline))
-        except InputError as e:
-            raise InputError(f"retriever of run {spec.name!r}: {e.message}", path=spec.source) from None
-
-    from mrs.engine.pipeline import parse_pipeline
-
-    try:
-        return replace(spec, pipeline=parse_pipeline(spec.pipeline, n_subqueries=2))
-    except InputError as e:
-        raise InputError(f"pipeline of run {spec.name!r}: {e.message}", path=spec.source) from None

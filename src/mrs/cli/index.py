@@ -13,10 +13,10 @@ from mrs.cli.text_options import text_template_option
 from mrs.data.readers import Rejects, read_catalog
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
 from mrs.engine.attributes import parse_field_types
-from mrs.engine.engine import EmbeddedEngine
+from mrs.engine.build import index_catalog
 from mrs.engine.store import index_lock
 from mrs.engine.vectors import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_HNSW_THRESHOLD, DEFAULT_M
-from mrs.indexer.documents import catalog_columns, check_catalog_fields, format_fields, parse_fields
+from mrs.indexer.documents import catalog_columns, check_catalog_fields, parse_fields
 from mrs.indexer.encoders import CALIBRATED_BACKENDS, KNOWN_ENCODER_BACKENDS, load_encoder
 from mrs.indexer.parallel import ProcessPoolEncoder, set_threads
 from mrs.spaces import SPACE_TYPES
@@ -28,11 +28,6 @@ _STAGE_LABELS = {
     "vectors": "vector index",
     "write": "writing index",
 }
-
-
-def rejects_beside(index_dir: Path) -> Path:
-    """``<index>.rejects.jsonl`` beside the index directory (inside it would vanish with the next swap)."""
-    return index_dir.with_name(index_dir.name + ".rejects.jsonl")
 
 
 @click.group("index")
@@ -124,26 +119,14 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
                                         template_given=text_template != DEFAULT_TEMPLATE):
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     calibration = [template.render(p) for p in products] if encoder_backend in CALIBRATED_BACKENDS else None
-    encoder = load_encoder(model, backend=encoder_backend, space_type=space_type, batch_size=batch_size,
-                           calibration_texts=calibration)
-    set_threads(encoder, threads)
-    if processes > 1:
-        encoder = ProcessPoolEncoder(encoder, processes, threads_per_process=threads or 1)
+    encoder = _encoder(model, encoder_backend, space_type, batch_size, threads, processes, calibration)
     if backend in CLUSTER_BACKENDS:  # blue/green load into NAME-<timestamp>, alias NAME (mrs.cli.backends)
         out = index_catalog_cluster(backend, catalog, str(index_dir), encoder=encoder, template=template,
                                     fields=fields, similarity=similarity, k1=k1, b=b, analyzer=analyzer,
                                     id_field=id_field, space_type=space_type, m=hnsw_m,
                                     ef_construction=ef_construction, ef_search=ef_search, on_error=on_error,
                                     as_json=as_json, opts=cluster, field_types=field_types)
-        if as_json:
-            print_json(out)
-        else:
-            err_console.print(f"{out['status']}: {out['indexed']} documents into {out['index']} (alias {out['alias']}); "
-                              f"{out['failed']} failed → {out['dead_letter']}"
-                              + ("; alias not moved: fix the cause and rerun with --resume"
-                                 if out["status"] == "incomplete" else ""), highlight=False)
-        if out["status"] == "incomplete":
-            raise SystemExit(1)
+        _print_cluster(out, as_json)
         return
     with progress(quiet=as_json) as bar:
         tasks: dict[str, int] = {}
@@ -153,25 +136,10 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
                 tasks[stage] = bar.add_task(_STAGE_LABELS.get(stage, stage), total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        stats = EmbeddedEngine.build(
-            index_dir, products, encoder=encoder, template=template, fields=fields, analyzer=analyzer,
-            similarity=similarity, k1=k1, b=b, hnsw_threshold=hnsw_threshold, m=hnsw_m,
-            ef_construction=ef_construction, ef_search=ef_search, field_types=field_types, on_progress=on_progress,
-            locked=True,
-        )
-    rejects_file = str(rejects.write(rejects_beside(index_dir))) if rejects.count else None
-    out = {
-        **stats.to_dict(),
-        "rejected": rejects.count,
-        "rejects": rejects_file,
-        "model": encoder.identity.get("name"),
-        "encoder": encoder.backend,
-        "dimension": encoder.dimension,
-        "space_type": space_type,
-        "fields": format_fields(fields),
-        "similarity": similarity,
-        "analyzer": analyzer,
-    }
+        stats, out = index_catalog(
+            index_dir, products, encoder=encoder, rejects=rejects, template=template, fields=fields,
+            analyzer=analyzer, similarity=similarity, k1=k1, b=b, hnsw_threshold=hnsw_threshold, m=hnsw_m,
+            ef_construction=ef_construction, ef_search=ef_search, field_types=field_types, on_progress=on_progress)
     if as_json:
         print_json(out)
         return
@@ -182,6 +150,31 @@ def catalog(catalog: Path, index_dir: Path, model, text_template, fields_spec, s
         f"indexed [bold]{stats.documents}[/] products into {index_dir} in {stats.seconds:.1f}s: "
         f"{stats.embedded} embedded, {stats.cached} from cache, vectors {stats.vector_method} ({space_type})"
         + (f"; attributes {', '.join(f'{n} ({t})' for n, t in stats.attributes.items())}" if stats.attributes else "")
-        + (f"; {rejects.count} rows rejected → {rejects_file}" if rejects.count else ""),
+        + (f"; {out['rejected']} rows rejected → {out['rejects']}" if out["rejected"] else ""),
         highlight=False,
     )
+
+
+def _encoder(model, encoder_backend: str, space_type: str, batch_size: int, threads: int | None, processes: int,
+             calibration_texts: list[str] | None = None):
+    """The catalog encoder the options name: threads per encoder, a process pool when processes > 1;
+    calibration_texts: the catalog's embedding texts for backends calibrated on them (CALIBRATED_BACKENDS)."""
+    encoder = load_encoder(model, backend=encoder_backend, space_type=space_type, batch_size=batch_size,
+                           calibration_texts=calibration_texts)
+    set_threads(encoder, threads)
+    if processes > 1:
+        encoder = ProcessPoolEncoder(encoder, processes, threads_per_process=threads or 1)
+    return encoder
+
+
+def _print_cluster(out: dict, as_json: bool) -> None:
+    """A cluster load's outcome; exit 1 when it is incomplete (the alias was not moved)."""
+    if as_json:
+        print_json(out)
+    else:
+        err_console.print(f"{out['status']}: {out['indexed']} documents into {out['index']} (alias {out['alias']}); "
+                          f"{out['failed']} failed → {out['dead_letter']}"
+                          + ("; alias not moved: fix the cause and rerun with --resume"
+                             if out["status"] == "incomplete" else ""), highlight=False)
+    if out["status"] == "incomplete":
+        raise SystemExit(1)

@@ -101,8 +101,9 @@ def train_cmd(judgments_path, catalog_path, out_dir, kind, embedding_model, fold
           --out demo/judge-ce --epochs 1
     """
     from mrs.data.readers import Rejects, read_catalog
+    from mrs.data.splits import split_judgments
     from mrs.data.text import ProductTextTemplate
-    from mrs.toolkit.judge import judge_examples, majority_baseline, split_judgments
+    from mrs.toolkit.judge import judge_examples, majority_baseline
 
     if class_weight_power is None:
         class_weight_power = DEFAULT_CLASS_WEIGHT_POWER[kind]

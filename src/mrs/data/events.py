@@ -16,8 +16,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mrs.data.judgment_readers import read_queries
 from mrs.data.lines import LineReader, check_file
+from mrs.data.queries import read_queries
 from mrs.data.rejects import Rejects, RowErrors
 from mrs.errors import InputError
 

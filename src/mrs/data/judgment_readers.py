@@ -1,4 +1,5 @@
-"""Judgment readers and writer: ESCI qrels TSV, OpenSearch Search-Relevance JSON, WANDS, TREC qrels, mrs TSV.
+"""Judgment readers and writer: ESCI qrels TSV, OpenSearch Search-Relevance JSON, WANDS, TREC qrels, mrs TSV
+(the query texts some of them need come from mrs.data.queries.read_queries).
 
 Every format is read into one ``JudgmentSet`` (query id, query text, product id, grade of a LevelScheme).
 The format is detected from the extension and the header; ``fmt`` forces it. Bad rows (unknown label,
@@ -18,7 +19,8 @@ from mrs.atomic import atomic_file
 from mrs.data.judgment_checks import check_query_ids, check_trec_grades_fill, schemes_fitting
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.levels import ESCI, SCHEMES, WANDS, LevelScheme, get_scheme, map_grades
-from mrs.data.lines import LineReader, check_file
+from mrs.data.lines import LineReader, check_file, delimited_header, delimiter_of
+from mrs.data.queries import read_queries
 from mrs.data.rejects import Rejects, RowErrors
 from mrs.data.trec_ids import decode_trec_id
 from mrs.errors import InputError, json_error_text
@@ -37,7 +39,7 @@ def detect_judgment_format(path: str | os.PathLike) -> str:
         return "trec"
     with open(p, "rb") as f:
         first = f.readline().decode("utf-8", errors="replace").lstrip("\ufeff").strip()
-    cols = {c.strip().lower() for c in _split(first, _delimiter_of(first))}
+    cols = {c.strip().lower() for c in first.split(delimiter_of(first))}
     if {"query_id", "product_id", "grade", "level"} <= cols:
         return "mrs"
     if cols & {"esci_label", "srw_rating"} and "product_id" in cols:
@@ -50,14 +52,6 @@ def detect_judgment_format(path: str | os.PathLike) -> str:
     raise InputError(
         f"cannot tell the judgments format from the header {first[:80]!r}; pass --format "
         f"({'|'.join(JUDGMENT_FORMATS)})", str(p), 1)
-
-
-def _delimiter_of(header: str) -> str:
-    return "\t" if "\t" in header else ","
-
-
-def _split(text: str, delimiter: str) -> list[str]:
-    return text.split(delimiter)
 
 
 def _as_scheme(scheme: LevelScheme | str | None) -> LevelScheme | None:
@@ -105,56 +99,6 @@ class _Collector:
             return
         self.first_line[key] = line or 0
         self.jset.add(Judgment(query_id, query, product_id, grade, source, confidence))
-
-
-def read_queries(path: str | os.PathLike) -> dict[str, str]:
-    """query id → query text from a queries file.
-
-    Accepts WANDS query.csv (tab-separated: query_id, query, query_class), any delimited file with a header
-    naming an id column (query_id/qid/id) and a text column (query/query_text/text/user_query), a headerless
-    two-column ``id<TAB>text`` file (TREC topics), or JSONL such as UBI ubi_queries.jsonl (query_id,
-    user_query). Raises InputError for a missing file or a row without id or text.
-    """
-    p = check_file(path)
-    row_errors = RowErrors("fail")
-    out: dict[str, str] = {}
-    text_keys = ("query", "user_query", "query_text", "text", "queryText")
-    if p.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        for line, text in LineReader(p, row_errors):
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise InputError(f"malformed JSON ({json_error_text(e)})", str(p), line) from None
-            qid = str(obj.get("query_id", obj.get("qid", obj.get("id", "")))).strip()
-            qtext = next((str(obj[k]) for k in text_keys if obj.get(k)), "")
-            if not qid or not qtext:
-                raise InputError("query row without query_id or query text", str(p), line)
-            out.setdefault(qid, qtext.strip())
-        return out
-    lines = iter(LineReader(p, row_errors))
-    try:
-        _, header = next(lines)
-    except StopIteration:
-        raise InputError("empty file: no queries", str(p), 1) from None
-    delim = _delimiter_of(header)
-    cols = [c.strip() for c in _split(header, delim)]
-    low = [c.lower() for c in cols]
-    id_col = next((low.index(k) for k in ("query_id", "qid", "id") if k in low), None)
-    text_col = next((low.index(k.lower()) for k in text_keys if k.lower() in low), None)
-    rows: list[tuple[int, list[str]]] = []
-    if id_col is None or text_col is None:  # headerless: id, text
-        id_col, text_col = 0, 1
-        rows.append((1, cols))
-    for line, text in lines:
-        if text.strip():
-            rows.append((line, _split(text, delim)))
-    for line, parts in rows:
-        if len(parts) <= max(id_col, text_col) or not parts[id_col].strip() or not parts[text_col].strip():
-            raise InputError("query row without id or text", str(p), line)
-        out.setdefault(parts[id_col].strip(), parts[text_col].strip())
-    return out
 
 
 def read_judgments(
@@ -224,13 +168,8 @@ def read_judgments(
 def _header_rows(p: Path, row_errors: RowErrors, required: tuple[str, ...]
                  ) -> Iterator[tuple[int, dict[str, str], str]]:
     """Rows of a delimited file with a header (tab if the header has one, else comma) as dicts."""
-    lines = iter(LineReader(p, row_errors))
-    try:
-        _, header = next(lines)
-    except StopIteration:
-        raise InputError("empty file: no header", str(p), 1) from None
-    delim = _delimiter_of(header)
-    cols = [c.strip().lower() for c in _split(header, delim)]
+    header, delim, lines = delimited_header(p, row_errors, "empty file: no header")
+    cols = [c.strip().lower() for c in header]
     missing = [c for c in required if c not in cols]
     if missing:
         hint = " (is the delimiter right?)" if len(cols) == 1 else ""
@@ -239,7 +178,7 @@ def _header_rows(p: Path, row_errors: RowErrors, required: tuple[str, ...]
     for line, text in lines:
         if not text.strip():
             continue
-        parts = _split(text, delim)
+        parts = text.split(delim)
         if len(parts) != len(cols):
             row_errors.bad(p, line, f"expected {len(cols)} fields, got {len(parts)}", text)
             continue

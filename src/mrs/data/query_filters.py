@@ -1,6 +1,6 @@
 """Per-query filters from a queries file, so `mrs eval` / `mrs calibrate` run each query as users run it.
 
-The queries file (`--queries`, read for its texts by mrs.data.judgment_readers.read_queries) may carry a
+The queries file (`--queries`, read for its texts by mrs.data.queries.read_queries) may carry a
 filter per query, in the OpenSearch query DSL subset of mrs.engine.filters:
 - JSONL: a ``filter`` field holding the DSL object or list (``{"query_id": "q1", "user_query": "tv",
   "filter": {"range": {"price": {"lte": 500}}}}``), or the DSL as a JSON string;
@@ -17,7 +17,7 @@ import json
 import os
 from typing import Any
 
-from mrs.data.lines import LineReader, check_file
+from mrs.data.lines import LineReader, check_file, json_lines
 from mrs.data.rejects import RowErrors
 from mrs.errors import InputError
 
@@ -25,14 +25,23 @@ FILTER_KEY = "filter"
 _ID_KEYS = ("query_id", "qid", "id")
 
 
+def filter_json(text: str) -> Any:
+    """The JSON value of a filter written as text (a queries-file cell, a --filter option); None when blank.
+    ValueError "not valid JSON (<what> at character N)" when it is not JSON."""
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not valid JSON ({e.msg} at character {e.pos})") from None
+
+
 def _json_filter(value: Any, path: str, line: int) -> Any:
     if isinstance(value, str):
-        if not value.strip():
-            return None
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError as e:
-            raise InputError(f"the filter is not valid JSON ({e.msg} at character {e.pos})", path, line) from None
+            value = filter_json(value)
+        except ValueError as e:
+            raise InputError(f"the filter is {e}", path, line) from None
     if value is None or value == [] or value == {}:
         return None
     if not isinstance(value, (dict, list)):
@@ -44,15 +53,8 @@ def read_query_filters(path: str | os.PathLike) -> dict[str, tuple[Any, int]]:
     """{query id: (filter DSL, 1-based line)} of the queries in ``path`` that carry a filter (module doc)."""
     p = check_file(path)
     out: dict[str, tuple[Any, int]] = {}
-    rows = LineReader(p, RowErrors("fail"))
     if p.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        for line, text in rows:
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise InputError(f"malformed JSON ({e.msg} at column {e.colno})", str(p), line) from None
+        for line, obj, _ in json_lines(p, RowErrors("fail")):
             if not isinstance(obj, dict):
                 continue
             qid = str(next((obj[k] for k in _ID_KEYS if obj.get(k) not in (None, "")), "")).strip()
@@ -60,7 +62,7 @@ def read_query_filters(path: str | os.PathLike) -> dict[str, tuple[Any, int]]:
             if qid and flt is not None:
                 out.setdefault(qid, (flt, line))
         return out
-    lines = list(rows)
+    lines = list(LineReader(p, RowErrors("fail")))
     if not lines:
         return out
     header = lines[0][1]

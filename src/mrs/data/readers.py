@@ -11,9 +11,9 @@ from mrs.data.judgment_readers import (
     JUDGMENT_FORMATS,
     detect_judgment_format,
     read_judgments,
-    read_queries,
     write_judgments,
 )
+from mrs.data.queries import read_queries
 from mrs.data.rejects import Rejects, rejects_path_for
 
 __all__ = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from mrs.data.judgments import JudgmentSet
 from mrs.errors import InputError
 
 
@@ -51,3 +52,27 @@ def split_queries(
                     next(s for s in reversed(fractions) if fractions[s] > 0))
         out[side].append(qid)
     return out
+
+
+def train_dev_split(queries: JudgmentSet | Iterable[str], dev_fraction: float,
+                    seed: int = 0) -> tuple[list[str], list[str]]:
+    """The train/dev query split every room uses (Stage 1, the judges, mining, the audit, calibration, eval).
+
+    queries: query ids, or a JudgmentSet (its judged queries, in first-seen order). dev_fraction: the expected
+    share of dev queries, in [0, 1); 0 puts every query in train. seed: as split_queries. Returns
+    (train ids, dev ids), each in input order: split_queries with {"train": 1 − f, "dev": f} and the seed, so
+    the same fraction and seed give the same sides everywhere. InputError for a fraction outside [0, 1).
+    """
+    ids = list(queries.queries()) if isinstance(queries, JudgmentSet) else list(dict.fromkeys(queries))
+    if not 0.0 <= dev_fraction < 1.0:
+        raise InputError(f"--dev-fraction must be in [0, 1), not {dev_fraction}")
+    if dev_fraction == 0.0:
+        return ids, []
+    sides = split_queries(ids, {"train": 1.0 - dev_fraction, "dev": dev_fraction}, seed=seed)
+    return sides["train"], sides["dev"]
+
+
+def split_judgments(judgments: JudgmentSet, dev_fraction: float, seed: int = 0) -> tuple[JudgmentSet, JudgmentSet]:
+    """(train judgments, dev judgments): ``judgments`` cut along train_dev_split's query sides."""
+    train_ids, dev_ids = train_dev_split(judgments, dev_fraction, seed)
+    return judgments.subset(train_ids), judgments.subset(dev_ids)

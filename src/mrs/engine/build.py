@@ -34,7 +34,7 @@ from mrs.engine.vectors import (
 )
 from mrs.errors import InputError
 from mrs.indexer.cache import EmbeddingCache, cache_key
-from mrs.indexer.documents import DEFAULT_FIELDS, bm25_texts, to_document
+from mrs.indexer.documents import DEFAULT_FIELDS, bm25_texts, format_fields, to_document
 from mrs.indexer.embed import Encoder
 
 # on_progress(stage, completed, total): stage is "read", "embed", "bm25", "vectors" or "write";
@@ -115,6 +115,45 @@ def _build_locked(directory: str | os.PathLike, products: Iterable[Product], *, 
     fields = dict(fields or DEFAULT_FIELDS)
     report = on_progress or (lambda stage, done, total: None)
 
+    docs = _read_documents(products, template, report)
+    rows = [d.fields for d in docs]
+    types = detect_field_types(rows, field_types, exclude=("id",))
+    attributes = AttributeColumns.build(rows, types, ids=[d.id for d in docs])
+    keys, vectors, embedded, cached = _embed_documents(target, docs, encoder, report)
+
+    report("bm25", 0, 1)
+    bm25 = MultiFieldBM25(fields=fields, analyzer=Analyzer(analyzer), similarity=similarity, k1=k1, b=b)
+    bm25.build([bm25_texts(_as_product(d), fields) for d in docs])
+    report("bm25", 1, 1)
+
+    report("vectors", 0, 1)
+    vindex = VectorIndex(vectors, encoder.space_type, hnsw_threshold=hnsw_threshold, m=m,
+                         ef_construction=ef_construction, ef_search=ef_search)
+    report("vectors", 1, 1)
+
+    report("write", 0, 1)
+    with store.atomic_directory(target) as tmp:
+        store.write_documents(tmp, ((d.id, d.fields) for d in docs))
+        bm25.save(tmp / store.BM25_DIR)
+        vindex.save(tmp / store.VECTORS_DIR)
+        attributes.save(tmp / ATTRIBUTES_DIR)
+        EmbeddingCache.save(tmp / store.CACHE_FILE, keys, vectors)
+        manifest = build_manifest(
+            model=encoder.identity, dimension=encoder.dimension, encoder=encoder.backend,
+            normalized=encoder.normalize, vectors=vindex.params(), fields=fields, analyzer=analyzer,
+            similarity=similarity, k1=k1, b=b, text_template=template.template,
+            counts={"documents": len(docs), "embedded": embedded, "cached": cached}, attributes=types,
+            content_sha256=content_fingerprint([d.id for d in docs], keys),
+        )
+        write_manifest(tmp, manifest)  # last: a directory without it is never taken for an index
+    report("write", 1, 1)
+    return IndexStats(documents=len(docs), embedded=embedded, cached=cached,
+                      seconds=round(time.perf_counter() - started, 3), vector_method=vindex.method,
+                      index=str(target), attributes=types)
+
+
+def _read_documents(products: Iterable[Product], template: ProductTextTemplate, report: ProgressCallback) -> list:
+    """Every product as an indexer Document (fields + embedding text); InputError for an empty catalog."""
     docs = []
     for product in products:
         docs.append(to_document(product, template))
@@ -123,11 +162,14 @@ def _build_locked(directory: str | os.PathLike, products: Iterable[Product], *, 
     if not docs:
         raise InputError("the catalog has no products to index")
     report("read", len(docs), len(docs))
-    rows = [d.fields for d in docs]
-    types = detect_field_types(rows, field_types, exclude=("id",))
-    attributes = AttributeColumns.build(rows, types, ids=[d.id for d in docs])
+    return docs
 
-    # Embeddings: cached ones reused, the rest encoded once per distinct text.
+
+def _embed_documents(target: Path, docs: list, encoder: Encoder,
+                     report: ProgressCallback) -> tuple[list[str], np.ndarray, int, int]:
+    """(cache keys, vectors (n, dim) float32, texts encoded now, vectors from the cache): vectors of unchanged
+    embedding texts come from the previous index's cache at ``target``; the rest are encoded once per
+    distinct text."""
     identity = encoder.identity
     keys = [cache_key(identity.get("sha256", ""), encoder.backend, encoder.normalize, d.text,
                       getattr(encoder, "max_seq_length", None)) for d in docs]  # None: encoder does not truncate
@@ -157,53 +199,41 @@ def _build_locked(directory: str | os.PathLike, products: Iterable[Product], *, 
         row_vectors = dict(zip(first_row_of_key.keys(), encoded, strict=True))
         for row in missing_rows:
             vectors[row] = row_vectors[keys[row]]
-
-    report("bm25", 0, 1)
-    bm25 = MultiFieldBM25(fields=fields, analyzer=Analyzer(analyzer), similarity=similarity, k1=k1, b=b)
-    bm25.build([bm25_texts(_as_product(d), fields) for d in docs])
-    report("bm25", 1, 1)
-
-    report("vectors", 0, 1)
-    vindex = VectorIndex(vectors, encoder.space_type, hnsw_threshold=hnsw_threshold, m=m,
-                         ef_construction=ef_construction, ef_search=ef_search)
-    report("vectors", 1, 1)
-
-    counts = {"documents": len(docs), "embedded": len(to_encode), "cached": int(found.sum())}
-    report("write", 0, 1)
-    with store.atomic_directory(target) as tmp:
-        store.write_documents(tmp, ((d.id, d.fields) for d in docs))
-        bm25.save(tmp / store.BM25_DIR)
-        vindex.save(tmp / store.VECTORS_DIR)
-        attributes.save(tmp / ATTRIBUTES_DIR)
-        EmbeddingCache.save(tmp / store.CACHE_FILE, keys, vectors)
-        manifest = build_manifest(
-            model=identity,
-            dimension=encoder.dimension,
-            encoder=encoder.backend,
-            normalized=encoder.normalize,
-            vectors=vindex.params(),
-            fields=fields,
-            analyzer=analyzer,
-            similarity=similarity,
-            k1=k1,
-            b=b,
-            text_template=template.template,
-            counts=counts,
-            attributes=types,
-            content_sha256=content_fingerprint([d.id for d in docs], keys),
-        )
-        write_manifest(tmp, manifest)  # last: a directory without it is never taken for an index
-    report("write", 1, 1)
-    return IndexStats(
-        documents=len(docs),
-        embedded=len(to_encode),
-        cached=int(found.sum()),
-        seconds=round(time.perf_counter() - started, 3),
-        vector_method=vindex.method,
-        index=str(target),
-        attributes=types,
-    )
+    return keys, vectors, len(to_encode), int(found.sum())
 
 
 def _as_product(doc) -> Product:
     return Product(id=doc.id, fields=doc.fields)
+
+
+def rejects_beside(index_dir: str | os.PathLike) -> Path:
+    """``<index>.rejects.jsonl`` beside the index directory (inside it would vanish with the next swap)."""
+    index_dir = Path(index_dir)
+    return index_dir.with_name(index_dir.name + ".rejects.jsonl")
+
+
+def index_catalog(directory: str | os.PathLike, products: Iterable[Product], *, encoder: Encoder,
+                  rejects=None, **options: Any) -> tuple[IndexStats, dict[str, Any]]:
+    """`mrs index catalog` on the embedded backend: build_index(directory, products, encoder=…, **options)
+    (the caller holds the index lock), then the catalog's rejected rows (an mrs.data.rejects.Rejects, when
+    any) written beside the index (rejects_beside).
+
+    Returns (stats, summary): summary is what the command prints with --json: the stats plus "rejected",
+    "rejects" (the file or None), "model", "encoder", "dimension", "space_type", "fields" (name^boost,…),
+    "similarity", "analyzer"."""
+    stats = build_index(directory, products, encoder=encoder, locked=True, **options)
+    count = rejects.count if rejects is not None else 0
+    rejects_file = str(rejects.write(rejects_beside(directory))) if count else None
+    summary = {
+        **stats.to_dict(),
+        "rejected": count,
+        "rejects": rejects_file,
+        "model": encoder.identity.get("name"),
+        "encoder": encoder.backend,
+        "dimension": encoder.dimension,
+        "space_type": encoder.space_type,
+        "fields": format_fields(dict(options.get("fields") or DEFAULT_FIELDS)),
+        "similarity": options.get("similarity", "BM25"),
+        "analyzer": options.get("analyzer", DEFAULT_ANALYZER),
+    }
+    return stats, summary

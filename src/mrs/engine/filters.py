@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from mrs.data.query_filters import filter_json
 from mrs.engine.attributes import AttributeColumns, BooleanColumn, KeywordColumn, NumericColumn
 from mrs.errors import InputError
 
@@ -100,9 +101,9 @@ def parse_filter(value: str | Mapping | Sequence | None) -> Node | None:
         if not value.strip():
             return None
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError as e:
-            raise _err(f"not valid JSON ({e.msg} at character {e.pos})") from None
+            value = filter_json(value)
+        except ValueError as e:
+            raise _err(str(e)) from None
     if isinstance(value, (list, tuple)):
         return Bool(must=tuple(_parse_clause(c, f"[{i}]") for i, c in enumerate(value)))
     return _parse_clause(value, "")

@@ -23,7 +23,7 @@ FORMAT = "mrs-embedded-index"
 FORMAT_VERSION = 2  # 2: typed attribute columns (``attributes``); version 1 indexes load without them
 
 REQUIRED_KEYS = ("format", "format_version", "model", "encoder", "vectors", "bm25", "text_template", "counts")
-_LIBRARIES = ("mine-refine-search", "numpy", "scipy", "bm25s", "faiss-cpu", "sentence-transformers", "torch")
+_LIBRARIES = ("mine-refine-search", "numpy", "scipy", "faiss-cpu", "sentence-transformers", "torch")
 
 
 def library_versions() -> dict[str, str | None]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mrs.ann import build_hnsw
 from mrs.engine.spaces import knn_score, raw_from_score, validate_knn_limits
 from mrs.errors import InputError
 from mrs.indexer.embed import l2_normalize
@@ -258,18 +259,9 @@ class VectorIndex:
             return ids[pos], scores
         return ids, self._score(raw)
 
-    def _faiss_metric(self):
-        import faiss
-
-        return faiss.METRIC_L2 if self.space_type == "l2" else faiss.METRIC_INNER_PRODUCT
-
     def _build_hnsw(self):
-        import faiss
-
-        index = faiss.IndexHNSWFlat(self.dimension, self.m, self._faiss_metric())
-        index.hnsw.efConstruction = self.ef_construction
-        index.add(self.vectors)
-        return index
+        return build_hnsw(self.vectors, metric="l2" if self.space_type == "l2" else "inner_product", m=self.m,
+                          ef_construction=self.ef_construction)
 
     def _hnsw_search(self, q: np.ndarray, k: int | None, min_score: float | None,
                      selector: np.ndarray | None = None) -> np.ndarray:

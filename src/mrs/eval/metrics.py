@@ -1,4 +1,5 @@
-"""Metric names, gains and relevance thresholds, and ranx evaluate/compare over graded qrels.
+"""Metric names, gains and relevance thresholds, and ranx evaluate/compare over graded qrels
+(mrs.measures.ranx_eval runs ranx).
 
 Inputs are plain dicts so every caller (backend runs, TREC run files, tests) shares one path:
 - qrels: {query id: {product id: grade}} with the integer grades of a LevelScheme (0 = lowest level);
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 
 from mrs.data.levels import LevelScheme
 from mrs.errors import InputError
+from mrs.measures.ranx_eval import ranx_evaluate, ranx_inputs
 
 DEFAULT_METRICS: tuple[str, ...] = ("ndcg@10", "ndcg@100", "map@100", "recall@100", "mrr", "precision@10")
 GAINS: tuple[str, ...] = ("grades", "esci")
@@ -135,20 +137,6 @@ def ranx_names(
     return out
 
 
-def _ranx_inputs(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]):
-    """ranx Qrels/Run over the judged queries: a query the run lacks gets an empty result list,
-    and queries the qrels lack are dropped (they cannot be scored)."""
-    from ranx import Qrels, Run
-
-    judged = {q: d for q, d in qrels.items() if d}
-    run_dict = {q: dict(run.get(q) or {}) for q in judged}
-    # ranx cannot build a Run holding an empty dict for a query; a score-less placeholder id never matches.
-    for docs in run_dict.values():
-        if not docs:
-            docs["\x00no-result"] = 0.0
-    return Qrels(judged), Run(run_dict)
-
-
 def evaluate_run(
     qrels: dict[str, dict[str, int]],
     run: dict[str, dict[str, float]],
@@ -159,15 +147,9 @@ def evaluate_run(
     """Mean and per-query scores of one run. qrels: grade qrels; table: gain_table(...).
 
     Returns ({metric: mean over judged queries}, {metric: {query id: score}}), keyed by the user names."""
-    from ranx import evaluate
-
     names = ranx_names(metrics, table, relevant_grade)
-    rq, rr = _ranx_inputs(scale_qrels(qrels, table), run)
-    evaluate(rq, rr, list(dict.fromkeys(names.values())), save_results_in_run=True)
-    # ranx keeps per-query scores in the Run: rr.scores[ranx name][query id]
-    by_query = {u: {q: float(v) for q, v in rr.scores[r].items()} for u, r in names.items()}
-    means = {u: float(rr.mean_scores[r]) for u, r in names.items()}
-    return means, by_query
+    means, by_query = ranx_evaluate(scale_qrels(qrels, table), run, list(names.values()))
+    return {u: means[r] for u, r in names.items()}, {u: by_query[r] for u, r in names.items()}
 
 
 def compare_runs(
@@ -202,7 +184,7 @@ def compare_runs(
     ranx_runs = []
     rq = None
     for n in names:
-        rq, rr = _ranx_inputs(scaled, runs[n])
+        rq, rr = ranx_inputs(scaled, runs[n])
         rr.name = n
         ranx_runs.append(rr)
     with warnings.catch_warnings(record=True) as caught:

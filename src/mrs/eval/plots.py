@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import textwrap
 from collections.abc import Mapping
-from pathlib import Path
+
+from mrs.atomic import write_figure
 
 
 def _pyplot():
@@ -20,18 +21,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _save(fig, path: Path, dpi: int, outputs) -> None:
-    """The figure as PNG at ``path``: staged in ``outputs`` (an mrs.atomic.OutputSet) when given, else written
-    on its own; all or nothing either way."""
-    from mrs.atomic import figure_png, write_bytes
-
-    png = figure_png(fig, dpi)
-    if outputs is not None:
-        outputs.write_bytes(path, png)
-    else:
-        write_bytes(path, png)
 
 
 def metrics_title(settings: Mapping) -> str:
@@ -47,7 +36,7 @@ def metrics_title(settings: Mapping) -> str:
 
 def plot_metric_bars(report: Mapping, path: str | os.PathLike, outputs=None) -> str:
     """Grouped bars of every run's metric means (plus judged@k), the legend beside the axes (never over a
-    bar), the title naming the index and the query split; staged in ``outputs`` when given (_save). Returns the
+    bar), the title naming the index and the query split; staged in ``outputs`` when given (mrs.atomic.write_figure). Returns the
     written path."""
     plt = _pyplot()
     jk = next((k for k in report if k.startswith("judged@")), None)
@@ -66,12 +55,7 @@ def plot_metric_bars(report: Mapping, path: str | os.PathLike, outputs=None) -> 
     ax.set_title(textwrap.fill(metrics_title(report["settings"]), width=110), fontsize="small")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="run")
     fig.tight_layout()
-    p = Path(path)
-    try:
-        _save(fig, p, 100, outputs)
-    finally:
-        plt.close(fig)
-    return str(p)
+    return str(write_figure(fig, path, 100, outputs))
 
 
 def plot_score_distributions(run_name: str, sep: Mapping, path: str | os.PathLike, outputs=None) -> str:
@@ -102,9 +86,4 @@ def plot_score_distributions(run_name: str, sep: Mapping, path: str | os.PathLik
     ax.set_title(title, fontsize="small")
     ax.set_ylabel("score")
     fig.tight_layout()
-    p = Path(path)
-    try:
-        _save(fig, p, 100, outputs)
-    finally:
-        plt.close(fig)
-    return str(p)
+    return str(write_figure(fig, path, 100, outputs))

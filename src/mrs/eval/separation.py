@@ -4,9 +4,7 @@ Calibration (mrs.blending) puts thresholds between levels, so it needs scores wh
 overlap little. For each run we take the scores of judged (query, product) pairs and report, per level,
 count / mean / std / quantiles, and the AUC between adjacent levels and between the top and bottom level.
 
-AUC(hi > lo) = P(score of a random hi-level pair > score of a random lo-level pair), ties count ½
-(the Mann–Whitney U statistic divided by n_hi × n_lo). 1.0: every hi pair outscores every lo pair;
-0.5: no separation. "pooled" mixes all queries (what one global threshold sees); "per_query" is the mean
+AUC(hi > lo) is mrs.measures.auc.auc (P(hi > lo) + ½ P(equal), Mann–Whitney U / (n_hi n_lo)). "pooled" mixes all queries (what one global threshold sees); "per_query" is the mean
 of the per-query AUCs over queries that have both levels (what ranking sees).
 
 Which scores: lexical and dense use the backend's raw scores of ALL judged pairs
@@ -22,9 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 from mrs.data.levels import LevelScheme
+from mrs.measures.auc import auc
 
 QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
 
@@ -37,20 +35,6 @@ class ScoredPair:
     product_id: str
     grade: int
     score: float
-
-
-def auc(hi_scores: Sequence[float], lo_scores: Sequence[float]) -> float | None:
-    """P(hi > lo) + ½ P(hi = lo) over all (hi, lo) pairs; None when either side is empty.
-
-    Computed from ranks: U = R_hi − n_hi(n_hi + 1)/2 with R_hi the sum of the hi scores' average ranks
-    in the pooled sample; AUC = U / (n_hi n_lo)."""
-    hi = np.asarray(hi_scores, dtype=np.float64)
-    lo = np.asarray(lo_scores, dtype=np.float64)
-    if hi.size == 0 or lo.size == 0:
-        return None
-    ranks = rankdata(np.concatenate([hi, lo]))  # average ranks for ties
-    u = ranks[: hi.size].sum() - hi.size * (hi.size + 1) / 2.0
-    return float(u / (hi.size * lo.size))
 
 
 def level_stats(scores: Sequence[float]) -> dict[str, float | int | None]:

@@ -1,7 +1,7 @@
 """Which queries a tuned blend was tuned on, so `mrs eval` scores it on the others.
 
 `mrs calibrate` searches blends on its train queries and records its query split in calibration.json
-(``data.dev_fraction``, ``data.seed``; the split is mrs.data.splits.split_queries, where a query's side
+(``data.dev_fraction``, ``data.seed``; the split is mrs.data.splits.train_dev_split, where a query's side
 depends only on (seed, query id)). A pipeline given to `mrs eval` is *tuned* when it is
 
 - a calibration.json itself (its ``blend.pipeline`` is the run's pipeline), or
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mrs.data.splits import split_queries
+from mrs.data.splits import train_dev_split
 from mrs.errors import InputError
 
 CALIBRATION_FORMAT = "mrs-calibration/1"  # mrs.blending.calibration.FORMAT (eval does not import blending)
@@ -40,10 +40,8 @@ class TunedOn:
 
     def sides(self, query_ids: Iterable[str]) -> dict[str, list[str]]:
         """{"train": [...], "dev": [...]}: the side each of ``query_ids`` falls on in this split."""
-        ids = list(query_ids)
-        if self.dev_fraction <= 0.0:
-            return {"train": ids, "dev": []}
-        return split_queries(ids, {"train": 1.0 - self.dev_fraction, "dev": self.dev_fraction}, self.seed)
+        train, dev = train_dev_split(query_ids, max(self.dev_fraction, 0.0), self.seed)
+        return {"train": train, "dev": dev}
 
     def key(self) -> tuple[float, int]:
         return (round(self.dev_fraction, 9), self.seed)
@@ -181,7 +179,7 @@ def select_queries(query_ids: Iterable[str], specs: Iterable[Any], split: str | 
     if side == "all":
         chosen = ids
     else:
-        chosen = split_queries(ids, {"train": 1.0 - dev_fraction, "dev": dev_fraction}, seed)[side]
+        chosen = dict(zip(("train", "dev"), train_dev_split(ids, dev_fraction, seed), strict=True))[side]
     if not chosen:
         raise InputError(f"the {side} split (dev fraction {dev_fraction:g}, seed {seed}) holds no query")
     scored_on = {}

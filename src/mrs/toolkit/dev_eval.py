@@ -14,6 +14,8 @@ import numpy as np
 from sentence_transformers.sentence_transformer.evaluation import SentenceEvaluator
 
 from mrs.data.judgments import JudgmentSet
+from mrs.measures.auc import separation_auc
+from mrs.measures.ranx_eval import ranx_evaluate
 
 
 def encode(model, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
@@ -21,20 +23,6 @@ def encode(model, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
     emb = model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False,
                        normalize_embeddings=True)
     return np.asarray(emb, dtype=np.float32)
-
-
-def separation_auc(cosines: Sequence[float], grades: Sequence[int], high: int, low: int) -> float | None:
-    """ROC AUC of cosine for telling grade ``high`` pairs (positives) from grade ``low`` pairs, pooled over
-    all queries; None when either level has no pair."""
-    from sklearn.metrics import roc_auc_score
-
-    g = np.asarray(grades)
-    s = np.asarray(cosines, dtype=np.float64)
-    keep = (g == high) | (g == low)
-    y = (g[keep] == high).astype(int)
-    if y.sum() == 0 or y.sum() == len(y):
-        return None
-    return float(roc_auc_score(y, s[keep]))
 
 
 def evaluate_dense(
@@ -116,8 +104,6 @@ def regression_warnings(final: Mapping | None, references: Mapping[str, Mapping 
 
 def _retrieval_metrics(scores: np.ndarray, qids: list[str], ids: list[str], judged: JudgmentSet, k: int) -> dict:
     """nDCG@10 (grades as gains) and recall@k of top-level products from cosines [len(qids), len(ids)]."""
-    from ranx import Qrels, Run, evaluate
-
     top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     run = {q: {ids[j]: float(scores[r, j]) for j in top[r]} for r, q in enumerate(qids)}
     qrels_all = judged.qrels()
@@ -127,9 +113,9 @@ def _retrieval_metrics(scores: np.ndarray, qids: list[str], ids: list[str], judg
     graded = {q: rel for q, rel in qrels_all.items() if any(g > 0 for g in rel.values())}
     out: dict = {}
     if graded:
-        out["ndcg@10"] = float(evaluate(Qrels(graded), Run({q: run[q] for q in graded}), "ndcg@10"))
+        out["ndcg@10"] = ranx_evaluate(graded, run, ["ndcg@10"])[0]["ndcg@10"]
     if qrels_top:
-        out[f"recall@{k}"] = float(evaluate(Qrels(qrels_top), Run({q: run[q] for q in qrels_top}), f"recall@{k}"))
+        out[f"recall@{k}"] = ranx_evaluate(qrels_top, run, [f"recall@{k}"])[0][f"recall@{k}"]
     return out
 
 

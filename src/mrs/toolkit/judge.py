@@ -6,8 +6,8 @@ number of levels), initialised from the packaged all-MiniLM-L6-v2 (its encoder w
 head starts random), trained with cross-entropy on (query, product text) → grade, split by query.
 
 A judge directory holds the CrossEncoder plus ``judge.json`` (scheme, product text template, dev metrics).
-``Judge`` is the protocol every judge (this one, ``mrs.toolkit.llm_judge.LLMJudge``) implements:
-``judge.label(pairs)`` → one JudgeLabel(grade, confidence) per (query, product text) pair.
+``Judge`` (mrs.toolkit.judge_protocol) is the protocol every judge implements; ``load_judge`` opens any
+judge directory, whichever kind wrote it.
 """
 
 from __future__ import annotations
@@ -21,35 +21,15 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import torch
 
 from mrs.data.judgments import Judgment, JudgmentSet
 from mrs.data.levels import LevelScheme, get_scheme
-from mrs.data.splits import split_queries
 from mrs.data.text import DEFAULT_TEMPLATE
 from mrs.errors import InputError
 from mrs.models import model_identity, quiet_model_loading, resolve_model, write_json
-
-JUDGE_FILE = "judge.json"
-
-
-@dataclass(frozen=True)
-class JudgeLabel:
-    """A judge's answer for one pair. grade: level of the judge's scheme; confidence: probability of that
-    level in [0, 1]."""
-
-    grade: int
-    confidence: float
-
-
-class Judge(Protocol):
-    scheme: LevelScheme
-
-    def label(self, pairs: Sequence[tuple[str, str]]) -> list[JudgeLabel]:
-        """[(query text, product text)] → one JudgeLabel per pair, same order."""
-        ...
+from mrs.toolkit.judge_protocol import JUDGE_FILE, Judge, JudgeLabel
 
 
 @dataclass(frozen=True)
@@ -76,18 +56,6 @@ def judge_examples(
         else:
             examples.append(JudgeExample(j.query, text, j.grade))
     return examples, missing
-
-
-def split_judgments(judgments: JudgmentSet, dev_fraction: float, seed: int) -> tuple[JudgmentSet, JudgmentSet]:
-    """Query-level split (mrs.data.splits.split_queries with {"train": 1 - f, "dev": f} and the seed): the same
-    split Stage 1 uses for the same fraction and seed. dev_fraction 0 → everything is training."""
-    qids = list(judgments.queries())
-    if dev_fraction <= 0:
-        return judgments, JudgmentSet(judgments.scheme)
-    if dev_fraction >= 1:
-        raise InputError(f"dev fraction must be below 1, got {dev_fraction}")
-    sides = split_queries(qids, {"train": 1.0 - dev_fraction, "dev": dev_fraction}, seed=seed)
-    return judgments.subset(sides["train"]), judgments.subset(sides["dev"])
 
 
 def load_judge(judge_dir: str | os.PathLike, catalog=None, device: str | None = None) -> Judge:

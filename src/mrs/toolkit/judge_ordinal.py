@@ -38,8 +38,8 @@ from mrs.data.splits import query_point
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
 from mrs.errors import InputError
 from mrs.models import write_json
-from mrs.toolkit.judge import JUDGE_FILE, JudgeLabel
 from mrs.toolkit.judge_features import FEATURE_NAMES, FieldStats, feature_matrix
+from mrs.toolkit.judge_protocol import JUDGE_FILE, JudgeLabel
 from mrs.toolkit.synthetic import normalize_query
 
 ORDINAL_KINDS = ("ordinal-gbm", "ordinal-logistic")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
-from mrs.errors import InputError, json_error_text
+from mrs.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -30,21 +29,14 @@ def read_pairs(path: str | os.PathLike, row_errors=None) -> list[PairRow]:
     line for a bad row or a missing header column."""
     import csv
 
-    from mrs.data.lines import LineReader, check_file
+    from mrs.data.lines import LineReader, check_file, json_lines
     from mrs.data.rejects import RowErrors
 
     row_errors = row_errors or RowErrors("fail")
     p = check_file(path)
     rows: list[PairRow] = []
     if p.suffix.lower() in {".jsonl", ".ndjson", ".json"}:
-        for line, text in LineReader(p, row_errors):
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as e:
-                row_errors.bad(p, line, f"malformed JSON ({json_error_text(e)})", text)
-                continue
+        for line, obj, text in json_lines(p, row_errors):
             row = _pair_row(obj, line) if isinstance(obj, dict) else None
             if row is None:
                 row_errors.bad(p, line, "pair needs non-empty 'query' and 'product_id'", text)

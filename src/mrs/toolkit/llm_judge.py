@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mrs.data.levels import ESCI, THREE_LEVEL, WANDS, LevelScheme
-from mrs.toolkit.judge import JudgeLabel
+from mrs.toolkit.judge_protocol import JudgeLabel
 from mrs.toolkit.llm_keys import API_KEY_ENV, llm_api_key  # noqa: F401  (API_KEY_ENV: public name)
 
 # transport(url, headers, body, timeout_s) -> (HTTP status, parsed JSON body or None)

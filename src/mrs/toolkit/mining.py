@@ -24,10 +24,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from mrs.ann import build_hnsw
 from mrs.data.judgments import Judgment, JudgmentSet
-from mrs.data.splits import split_queries
+from mrs.data.splits import train_dev_split
 from mrs.errors import InputError
-from mrs.toolkit.judge import Judge
+from mrs.toolkit.judge_protocol import Judge
 
 SOURCE_MINED = "mined"
 SOURCE_REJUDGED = "audited"
@@ -78,18 +79,6 @@ class MiningResult:
     stats: dict = field(default_factory=dict)
 
 
-def training_queries(judgments: JudgmentSet, dev_fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """(train query ids, dev query ids) — split_queries with {"train": 1 − f, "dev": f} and the seed, exactly
-    as Stage 1 splits (so no dev query is ever mined)."""
-    qids = list(judgments.queries())
-    if dev_fraction <= 0:
-        return qids, []
-    if dev_fraction >= 1:
-        raise InputError(f"--dev-fraction must be in [0, 1), not {dev_fraction}")
-    sides = split_queries(qids, {"train": 1 - dev_fraction, "dev": dev_fraction}, seed=seed)
-    return sides["train"], sides["dev"]
-
-
 def level_boundaries(cosines: Sequence[float], grades: Sequence[int], num_levels: int) -> dict[int, float]:
     """{b: boundary cosine} for each b in 1..num_levels−1 with judged products on both sides:
     (median cos of grade >= b + median cos of grade < b) / 2."""
@@ -104,17 +93,13 @@ def level_boundaries(cosines: Sequence[float], grades: Sequence[int], num_levels
 
 def build_ann_index(vectors: np.ndarray, hnsw_threshold: int, ef_search: int = 64):
     """A faiss inner-product index over unit vectors: IndexFlatIP (exact) up to hnsw_threshold rows, else
-    IndexHNSWFlat (M = 32, efConstruction = 80)."""
+    mrs.ann.build_hnsw with m 32, ef_construction 80 and this ef_search."""
     import faiss
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    dim = vectors.shape[1]
     if len(vectors) > hnsw_threshold:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = ef_search
-    else:
-        index = faiss.IndexFlatIP(dim)
+        return build_hnsw(vectors, metric="inner_product", m=32, ef_construction=80, ef_search=ef_search)
+    index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
     return index
 
@@ -181,7 +166,7 @@ def mine(
         raise InputError(f"the judge labels in scheme {judge.scheme.name!r} but the judgments use {scheme.name!r}")
     if config.k < 1:
         raise InputError(f"--k must be at least 1, not {config.k}")
-    train_ids, dev_ids = training_queries(judgments, config.dev_fraction, config.seed)
+    train_ids, dev_ids = train_dev_split(judgments, config.dev_fraction, config.seed)
     ids = list(product_texts)
     if not ids:
         raise InputError("the catalog is empty")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from mrs.data.judgments import Judgment, JudgmentSet
-from mrs.data.splits import split_queries
+from mrs.data.splits import split_judgments
 from mrs.errors import InputError
 from mrs.toolkit.batching import TrainingExample, build_batches, judged_by_origin, rows_left_out
 
@@ -42,15 +42,9 @@ def check_judgments(judgments: JudgmentSet, product_ids: set[str]) -> tuple[Judg
 
 
 def split_train_dev(judged: JudgmentSet, dev_fraction: float, seed: int) -> tuple[JudgmentSet, JudgmentSet]:
-    """(train, dev) judgments split by query (mrs.data.splits.split_queries, {"train": 1 − f, "dev": f}, seed);
-    dev is empty for fraction 0. InputError for a fraction outside [0, 1) or no training query left."""
-    if not 0 <= dev_fraction < 1:
-        raise InputError(f"--dev-fraction must be in [0, 1), not {dev_fraction}")
-    if dev_fraction > 0:
-        sides = split_queries(judged.queries(), {"train": 1 - dev_fraction, "dev": dev_fraction}, seed=seed)
-        train_set, dev_set = judged.subset(sides["train"]), judged.subset(sides["dev"])
-    else:
-        train_set, dev_set = judged, JudgmentSet(judged.scheme, [])
+    """(train, dev) judgments split by query (mrs.data.splits.split_judgments: the one train/dev split); dev
+    is empty for fraction 0. InputError for a fraction outside [0, 1) or no training query left."""
+    train_set, dev_set = split_judgments(judged, dev_fraction, seed)
     if not train_set.judgments:
         raise InputError("no training queries left after the dev split; lower --dev-fraction")
     return train_set, dev_set
