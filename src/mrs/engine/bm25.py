@@ -20,12 +20,14 @@ import numpy as np
 
 from mrs.engine.analysis import Analyzer
 from mrs.engine.bm25_field import DEFAULT_B, DEFAULT_K1, SIMILARITIES, FieldBM25
+from mrs.engine.bm25_pruning import DEFAULT_BLOCK_SHIFT, BlockMax, pruned_top_k
 from mrs.engine.topk import top_k
 from mrs.errors import InputError
 
 __all__ = ["DEFAULT_B", "DEFAULT_K1", "SIMILARITIES", "FieldBM25", "MultiFieldBM25", "parse_fields", "top_k"]
 
 _f32 = np.float32
+PRUNE_MIN_POSTINGS = 16_384
 
 
 def parse_fields(spec: str) -> dict[str, float]:
@@ -88,10 +90,17 @@ class MultiFieldBM25:
         self.fields = {name: FieldBM25(similarity, k1, b, boost) for name, boost in self.field_boosts.items()}
         self.n_docs = 0
         self._scratch = threading.local()
+        # early termination (mrs.engine.bm25_pruning): documents per block = 2**block_shift; queries with
+        # fewer postings than prune_min_postings are scored exhaustively (already a fraction of a millisecond)
+        self.block_shift = DEFAULT_BLOCK_SHIFT
+        self.prune_min_postings = PRUNE_MIN_POSTINGS
+        self._tables: list[BlockMax] | None = None
+        self._tables_lock = threading.Lock()
 
     def build(self, docs: Sequence[dict[str, str | None]]) -> MultiFieldBM25:
         """Index docs (each a dict field → text; missing/None/empty = the doc lacks that field)."""
         self.n_docs = len(docs)
+        self._tables = None
         tokens = self.analyzer.tokens
         for name, field in self.fields.items():
             field.build([tokens(_as_text(doc.get(name))) for doc in docs])
@@ -124,7 +133,12 @@ class MultiFieldBM25:
         postings instead of whole-catalog arrays, so a query costs its postings' length, not the catalog size.
         """
         toks = self.analyzer.tokens(text)
-        postings = [field.postings(toks) for field in self.fields.values()]
+        return self.best_fields([field.postings(toks) for field in self.fields.values()])
+
+    def best_fields(self, postings: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """best_fields scores of the documents in per-field postings (one (doc rows, float64 term scores) pair
+        per field, in self.fields order, each field's tokens in query-token order): (doc indices int64, in no
+        particular order; scores float32). A document's terms are summed in the order they come."""
         nonempty = [rows for rows, _ in postings if rows.size]
         if not nonempty:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -158,19 +172,37 @@ class MultiFieldBM25:
         scratch[cand] = np.arange(cand.size, dtype=np.int32)
         return cand, scratch
 
-    def search(self, text: str, k: int, *, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, text: str, k: int, *, allowed: np.ndarray | None = None,
+               early_termination: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Top-k matched documents: (doc indices int64, scores float32), by score desc then index asc.
 
         allowed: a filter bitset (bool per document, mrs.engine.filters): only those documents are returned,
         their scores unchanged and the statistics (N, df, avgdl) still over the whole index — as Lucene scores
-        a query with a non-scoring ``filter`` clause."""
+        a query with a non-scoring ``filter`` clause. early_termination: when the query's postings number at
+        least ``prune_min_postings``, skip document blocks that cannot reach the top k
+        (mrs.engine.bm25_pruning); the result is identical either way, False scores every posting."""
         if k < 1:
             raise InputError(f"k must be ≥ 1, got {k}")
-        cand, scores = self.score_matched(text)
+        toks = self.analyzer.tokens(text)
+        fields = list(self.fields.values())
+        terms = [[f.vocab[t] for t in toks if t in f.vocab] for f in fields]
+        n_postings = sum(int(np.sum(f.doc_freqs[ts])) for f, ts in zip(fields, terms, strict=True) if ts)
+        if early_termination and n_postings and n_postings >= self.prune_min_postings:
+            return pruned_top_k(self.block_tables(), fields, terms, k, self.n_docs, self.tie_breaker,
+                                self.best_fields, allowed)
+        cand, scores = self.best_fields([field.postings(toks) for field in fields])
         if allowed is not None:
             keep = allowed[cand]
             cand, scores = cand[keep], scores[keep]
         return top_k(scores, np.ones(cand.size, dtype=bool), k, ids=cand)
+
+    def block_tables(self) -> list[BlockMax]:
+        """Each field's block-max table (self.fields order), built on first use from the postings in one
+        vectorized pass and kept until the next ``build``."""
+        with self._tables_lock:
+            if self._tables is None:
+                self._tables = [BlockMax(f.indptr, f.indices, f.data, self.block_shift) for f in self.fields.values()]
+            return self._tables
 
     # -- persistence -------------------------------------------------------------------------------------
 
