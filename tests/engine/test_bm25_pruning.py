@@ -1,10 +1,11 @@
-"""Block-max pruning returns exactly the exhaustive top k (scores, order, ties) on random catalogs."""
+"""MaxScore early termination returns exactly the exhaustive top k (scores, order, ties) on random catalogs."""
 
 import numpy as np
 import pytest
 
+from mrs.engine import bm25_maxscore
 from mrs.engine.bm25 import MultiFieldBM25
-from mrs.engine.bm25_pruning import BlockMax, _ranges
+from mrs.engine.bm25_maxscore import maxscore_top_k, term_max_scores
 
 WORDS = [f"w{i}" for i in range(12)]
 
@@ -31,86 +32,106 @@ def expected_top_k(bm, text, k, allowed=None):
     return [i for _, i in ranked], [-s for s, _ in ranked]
 
 
-def pruned(bm, shift=2):
-    bm.block_shift = shift
-    bm._tables = None
-    bm.prune_min_postings = 0
+def pruned(bm):
+    bm.prune_min_postings = 0  # early termination for every query, however short
     return bm
+
+
+def direct(bm, text, k, allowed=None):
+    """maxscore_top_k itself (None where it declines and search falls back to exhaustive scoring)."""
+    toks = bm.analyzer.tokens(text)
+    fields = list(bm.fields.values())
+    terms = [[f.vocab[t] for t in toks if t in f.vocab] for f in fields]
+    return maxscore_top_k(fields, terms, bm.max_scores(), k, bm.combine, allowed)
 
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("k", [1, 3, 10, 500])
 def test_pruned_equals_exhaustive_one_field(seed, k):
     rng = np.random.default_rng(seed)
-    bm = pruned(MultiFieldBM25({"title": 1.0}).build(random_docs(rng, 300)), shift=int(rng.integers(0, 5)))
+    bm = pruned(MultiFieldBM25({"title": 1.0}).build(random_docs(rng, 300)))
+    answered = 0
     for _ in range(15):
         q = " ".join(rng.choice(WORDS, size=int(rng.integers(1, 5))))  # duplicates included
+        want = expected_top_k(bm, q, k)
         rows, scores = bm.search(q, k)
-        want_rows, want_scores = expected_top_k(bm, q, k)
-        assert rows.tolist() == want_rows
-        assert scores.tolist() == want_scores
+        assert (rows.tolist(), scores.tolist()) == want
+        found = direct(bm, q, k)
+        if found is not None:
+            answered += 1
+            assert (found[0].tolist(), found[1].tolist()) == want
+    assert answered > 0  # the pruned path itself ran, not only the exhaustive fallback
 
 
 @pytest.mark.parametrize("tie_breaker", [0.0, 0.3, 1.0])
 def test_pruned_equals_exhaustive_multi_field_filtered(tie_breaker):
     rng = np.random.default_rng(42)
     docs = random_docs(rng, 400, fields=("title", "brand"))
-    bm = pruned(MultiFieldBM25({"title": 3.0, "brand": 1.5}, tie_breaker=tie_breaker).build(docs), shift=3)
+    bm = pruned(MultiFieldBM25({"title": 3.0, "brand": 1.5}, tie_breaker=tie_breaker).build(docs))
     allowed = rng.random(400) < 0.4
+    answered = 0
     for _ in range(20):
         q = " ".join(rng.choice(WORDS, size=int(rng.integers(1, 4))))
         for k, mask in ((5, None), (5, allowed), (50, allowed)):
+            want = expected_top_k(bm, q, k, mask)
             rows, scores = bm.search(q, k, allowed=mask)
-            assert (rows.tolist(), scores.tolist()) == expected_top_k(bm, q, k, mask)
+            assert (rows.tolist(), scores.tolist()) == want
+            found = direct(bm, q, k, mask)
+            if found is not None:
+                answered += 1
+                assert (found[0].tolist(), found[1].tolist()) == want
+    assert answered > 0
 
 
 def test_all_equal_scores_keep_the_lowest_indices():
-    """Identical documents tie everywhere: the top k are the k lowest indices, across blocks."""
-    bm = pruned(MultiFieldBM25({"title": 1.0}).build([{"title": "red shoe"}] * 64), shift=2)
-    rows, scores = bm.search("shoe", 5)
+    """Identical documents tie everywhere: the top k are the k lowest indices."""
+    bm = pruned(MultiFieldBM25({"title": 1.0}).build([{"title": "red shoe"}] * 64 + [{"title": "shoe"}] * 64))
+    rows, scores = bm.search("red shoe", 5)
     assert rows.tolist() == [0, 1, 2, 3, 4]
     assert len(set(scores.tolist())) == 1
+    rows, _ = bm.search("shoe", 3)  # "shoe" alone: the shorter documents 64.. score higher
+    assert rows.tolist() == [64, 65, 66]
 
 
-def test_pruning_skips_blocks_that_cannot_compete():
-    """One block holds the only documents with the rare term: the other blocks are never scored."""
+def test_documents_with_only_weak_terms_are_never_scored(monkeypatch):
+    """'common' is in every document, 'rare' in two: once those two set the k-th best score, a document
+    with 'common' alone cannot reach it, so only the rare term's documents are scored."""
     docs = [{"title": "common"} for _ in range(256)]
     docs[130] = {"title": "common rare"}
     docs[131] = {"title": "rare common"}
-    bm = pruned(MultiFieldBM25({"title": 1.0}).build(docs), shift=3)  # 32 blocks of 8 documents
-    seen = []
-    best_fields = bm.best_fields
+    bm = pruned(MultiFieldBM25({"title": 1.0}).build(docs))
+    scored = []
+    real = bm25_maxscore.score_candidates
 
-    def counting(postings):
-        seen.append(sum(rows.size for rows, _ in postings))
-        return best_fields(postings)
+    def counting(fields, tokens_by_field, cand, combine):
+        scored.append(cand.size)
+        return real(fields, tokens_by_field, cand, combine)
 
-    bm.best_fields = counting
+    monkeypatch.setattr(bm25_maxscore, "score_candidates", counting)
     rows, _ = bm.search("rare common", 2)
-    assert sorted(rows.tolist()) == [130, 131]
-    assert sum(seen) < 256 + 2  # exhaustive scoring reads all 258 postings
+    assert rows.tolist() == [130, 131]
+    assert scored == [2]  # exhaustive scoring would score all 256
 
 
-def test_exhaustive_when_early_termination_is_off():
+def test_exhaustive_when_early_termination_is_off(monkeypatch):
     rng = np.random.default_rng(3)
     bm = pruned(MultiFieldBM25({"title": 1.0}).build(random_docs(rng, 200)))
     a = bm.search("w0 w1", 10)
+    monkeypatch.setattr(bm25_maxscore, "score_candidates", None)  # must not be reached
     b = bm.search("w0 w1", 10, early_termination=False)
     assert a[0].tolist() == b[0].tolist() and a[1].tolist() == b[1].tolist()
 
 
-def test_block_table_by_hand():
-    # term 0 in docs 0, 1, 5 (scores 1, 3, 2); term 1 in doc 4 (score 7); term 2 has no postings; blocks of 4
-    indptr = np.array([0, 3, 4, 4])
-    indices = np.array([0, 1, 5, 4], dtype=np.int32)
+def test_term_max_scores_by_hand():
+    # term 0: scores 1, 3, 2; term 1: none; term 2: 7
+    indptr = np.array([0, 3, 3, 4])
     data = np.array([1, 3, 2, 7], dtype=np.float32)
-    t = BlockMax(indptr, indices, data, shift=2)
-    assert t.block.tolist() == [0, 1, 1]
-    assert t.start.tolist() == [0, 2, 3] and t.end.tolist() == [2, 3, 4]
-    assert t.max_score.tolist() == [3, 2, 7]
-    assert [t.entries(i) for i in range(3)] == [slice(0, 2), slice(2, 3), slice(3, 3)]
+    assert term_max_scores(indptr, data).tolist() == [3.0, 0.0, 7.0]
+    assert term_max_scores(np.array([0]), np.zeros(0, dtype=np.float32)).tolist() == []
 
 
-def test_ranges():
-    assert _ranges(np.array([5, 0, 9]), np.array([7, 0, 10])).tolist() == [5, 6, 9]
-    assert _ranges(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).tolist() == []
+def test_max_scores_follow_a_rebuild():
+    bm = MultiFieldBM25({"title": 1.0}).build([{"title": "a b"}, {"title": "a"}])
+    first = bm.max_scores()[0].copy()
+    bm.build([{"title": "a"}] * 3 + [{"title": "b"}])
+    assert bm.max_scores()[0].tolist() != first.tolist()

@@ -5,8 +5,9 @@ match queries: score = max_f s_f + tie_breaker · (Σ_f s_f − max_f s_f), wher
 its boost (``title^3``) inside the weight. A document is matched when any field matched a query term.
 
 Each field is a mrs.engine.bm25_field.FieldBM25 (Lucene's BM25Similarity on precomputed sparse term scores).
-``search`` returns the exact top k; over long postings it skips whole document blocks whose score bound
-cannot reach the k-th best (mrs.engine.bm25_pruning), with results identical to exhaustive scoring.
+``search`` returns the exact top k; over long postings it never scores the documents that match only
+query terms too weak to reach the k-th best (MaxScore, mrs.engine.bm25_maxscore), with results identical
+to exhaustive scoring.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 from mrs.engine.analysis import Analyzer
 from mrs.engine.bm25_field import DEFAULT_B, DEFAULT_K1, SIMILARITIES, FieldBM25
-from mrs.engine.bm25_pruning import DEFAULT_BLOCK_SHIFT, BlockMax, pruned_top_k
+from mrs.engine.bm25_maxscore import maxscore_top_k, term_max_scores
 from mrs.engine.topk import top_k
 from mrs.errors import InputError
 
@@ -90,17 +91,16 @@ class MultiFieldBM25:
         self.fields = {name: FieldBM25(similarity, k1, b, boost) for name, boost in self.field_boosts.items()}
         self.n_docs = 0
         self._scratch = threading.local()
-        # early termination (mrs.engine.bm25_pruning): documents per block = 2**block_shift; queries with
-        # fewer postings than prune_min_postings are scored exhaustively (already a fraction of a millisecond)
-        self.block_shift = DEFAULT_BLOCK_SHIFT
+        # early termination (mrs.engine.bm25_maxscore) for queries with at least prune_min_postings postings;
+        # shorter ones are scored exhaustively (already a fraction of a millisecond)
         self.prune_min_postings = PRUNE_MIN_POSTINGS
-        self._tables: list[BlockMax] | None = None
-        self._tables_lock = threading.Lock()
+        self._max_scores: list[np.ndarray] | None = None
+        self._max_scores_lock = threading.Lock()
 
     def build(self, docs: Sequence[dict[str, str | None]]) -> MultiFieldBM25:
         """Index docs (each a dict field → text; missing/None/empty = the doc lacks that field)."""
         self.n_docs = len(docs)
-        self._tables = None
+        self._max_scores = None
         tokens = self.analyzer.tokens
         for name, field in self.fields.items():
             field.build([tokens(_as_text(doc.get(name))) for doc in docs])
@@ -148,12 +148,16 @@ class MultiFieldBM25:
             if rows.size:
                 # bincount adds the weights of one slot in input order, in float64: as ``scores`` does
                 per_field[i] = np.bincount(slot[rows], weights=data, minlength=cand.size)
+        return cand, self.combine(per_field)
+
+    def combine(self, per_field: np.ndarray) -> np.ndarray:
+        """best_fields of per-field float32 scores (n_fields, n): max + tie_breaker · others, float32 (n,)."""
         best = per_field.max(axis=0)
-        if self.tie_breaker > 0 and len(postings) > 1:
+        if self.tie_breaker > 0 and len(per_field) > 1:
             best64 = best.astype(np.float64)
             others = per_field.sum(axis=0, dtype=np.float64) - best64
             best = (best64 + float(_f32(self.tie_breaker)) * others).astype(np.float32)
-        return cand, best
+        return best
 
     def _union(self, row_arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """The distinct rows of the arrays (int64) and a slot table: slot[row] = the row's
@@ -179,8 +183,8 @@ class MultiFieldBM25:
         allowed: a filter bitset (bool per document, mrs.engine.filters): only those documents are returned,
         their scores unchanged and the statistics (N, df, avgdl) still over the whole index — as Lucene scores
         a query with a non-scoring ``filter`` clause. early_termination: when the query's postings number at
-        least ``prune_min_postings``, skip document blocks that cannot reach the top k
-        (mrs.engine.bm25_pruning); the result is identical either way, False scores every posting."""
+        least ``prune_min_postings``, skip the documents that cannot reach the top k (MaxScore,
+        mrs.engine.bm25_maxscore); the result is identical either way, False scores every posting."""
         if k < 1:
             raise InputError(f"k must be ≥ 1, got {k}")
         toks = self.analyzer.tokens(text)
@@ -188,21 +192,22 @@ class MultiFieldBM25:
         terms = [[f.vocab[t] for t in toks if t in f.vocab] for f in fields]
         n_postings = sum(int(np.sum(f.doc_freqs[ts])) for f, ts in zip(fields, terms, strict=True) if ts)
         if early_termination and n_postings and n_postings >= self.prune_min_postings:
-            return pruned_top_k(self.block_tables(), fields, terms, k, self.n_docs, self.tie_breaker,
-                                self.best_fields, allowed)
+            found = maxscore_top_k(fields, terms, self.max_scores(), k, self.combine, allowed)
+            if found is not None:
+                return found
         cand, scores = self.best_fields([field.postings(toks) for field in fields])
         if allowed is not None:
             keep = allowed[cand]
             cand, scores = cand[keep], scores[keep]
         return top_k(scores, np.ones(cand.size, dtype=bool), k, ids=cand)
 
-    def block_tables(self) -> list[BlockMax]:
-        """Each field's block-max table (self.fields order), built on first use from the postings in one
-        vectorized pass and kept until the next ``build``."""
-        with self._tables_lock:
-            if self._tables is None:
-                self._tables = [BlockMax(f.indptr, f.indices, f.data, self.block_shift) for f in self.fields.values()]
-            return self._tables
+    def max_scores(self) -> list[np.ndarray]:
+        """Each field's largest term score per term (self.fields order; MaxScore's bounds), computed on first
+        use in one pass over the postings and kept until the next ``build``."""
+        with self._max_scores_lock:
+            if self._max_scores is None:
+                self._max_scores = [term_max_scores(f.indptr, f.data) for f in self.fields.values()]
+            return self._max_scores
 
     # -- persistence -------------------------------------------------------------------------------------
 
