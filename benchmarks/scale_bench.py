@@ -11,8 +11,8 @@ lexical side. For each size, in one process:
 - HNSW (faiss, m 16, ef_construction 100 = OpenSearch's defaults unless --m / --ef-construction) build time,
   and for each --ef-search: recall@10 against exact search (faiss brute force, faiss.knn) and k-NN p50/p95,
   next to the engine's exact path's latency;
-- lexical: MultiFieldBM25 build time and top-10 p50/p95, exhaustive and with early termination (MaxScore,
-  mrs.engine.bm25_maxscore; identical results, checked on every query), side by side;
+- lexical: MultiFieldBM25 build time and top-10 p50/p95 (wall and the thread's CPU time), exhaustive and with
+  early termination (MaxScore, mrs.engine.bm25_maxscore; identical results, checked on every query), side by side;
 - hybrid: EmbeddedEngine.hybrid (BM25 top 10 + HNSW top 10, min_max + arithmetic_mean 0.7/0.3, the query
   `mrs search` runs) p50/p95 excluding query encoding, at the default ef_search and at the smallest swept
   ef_search whose recall@10 ≥ 0.95;
@@ -22,6 +22,7 @@ lexical side. For each size, in one process:
 Usage (the data path is an argument; nothing is copied into the repo):
   .venv/bin/python benchmarks/scale_bench.py --data ../shared/data --work /tmp/scale --sizes 100000 1000000
   .venv/bin/python benchmarks/scale_bench.py --data ../shared/data --work /tmp/scale --sizes 20000   # smoke run
+  .venv/bin/python benchmarks/scale_bench.py --data ../shared/data --work /tmp/scale --sizes 1000000 --lexical-only
 The 1M size needs ≈ 5 GB of memory (two copies of the 1.5 GB vectors: the engine's and faiss') and its HNSW
 build takes ≈ 10 min on 2 idle cores.
 """
@@ -34,6 +35,7 @@ import json
 import os
 import resource
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +122,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_timed(fn, *args, **kwargs) -> tuple[float, float, object]:
+    """(wall ms, CPU ms of this thread, result): on a shared machine the thread's CPU time leaves out the
+    time spent waiting for a core, which wall time includes."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    out = fn(*args, **kwargs)
+    return (time.perf_counter() - wall) * 1000.0, (time.thread_time() - cpu) * 1000.0, out
+
+
 def sweep_ef(hnsw: VectorIndex, queries: np.ndarray, truth: np.ndarray, ef_values: list[int], k: int = 10) -> list[dict]:
     """recall@k (against ``truth``, the exact top-k rows per query) and k-NN latency for each efSearch."""
     out = []
@@ -184,13 +194,15 @@ def bench_lexical(n: int, queries: list[str], vocab: list[str], log) -> tuple[di
     out["rss_mb_bm25"] = round(rss_mb() - before, 1)
     log(f"[{n}] lexical exhaustive vs early termination")
     bm25.search(queries[0], 10)  # builds the per-term score bounds once
-    exhaustive = [timed(bm25.search, q, 10, early_termination=False) for q in queries]
-    pruned = [timed(bm25.search, q, 10) for q in queries]
-    for (_, (a_rows, a_scores)), (_, (b_rows, b_scores)) in zip(exhaustive, pruned, strict=True):
+    exhaustive = [cpu_timed(bm25.search, q, 10, early_termination=False) for q in queries]
+    pruned = [cpu_timed(bm25.search, q, 10) for q in queries]
+    for (_, _, (a_rows, a_scores)), (_, _, (b_rows, b_scores)) in zip(exhaustive, pruned, strict=True):
         if a_rows.tolist() != b_rows.tolist() or a_scores.tolist() != b_scores.tolist():
             raise AssertionError("early termination changed a top-10: a bug, report it")
-    out["lexical_exhaustive"] = percentiles([ms for ms, _ in exhaustive])
-    out["lexical_early_termination"] = percentiles([ms for ms, _ in pruned])
+    out["lexical_exhaustive"] = percentiles([ms for ms, _, _ in exhaustive])
+    out["lexical_early_termination"] = percentiles([ms for ms, _, _ in pruned])
+    out["lexical_exhaustive_cpu"] = percentiles([cpu for _, cpu, _ in exhaustive])
+    out["lexical_early_termination_cpu"] = percentiles([cpu for _, cpu, _ in pruned])
     out["postings_per_query_p50"] = int(np.median([
         sum(bm25.fields["title"].df(t) for t in bm25.analyzer.tokens(q)) for q in queries]))
     return out, bm25
@@ -211,9 +223,14 @@ def bench_hybrid(n: int, bm25: MultiFieldBM25, hnsw: VectorIndex, queries: list[
 
 
 def bench_size(n: int, base: np.ndarray, nn_real: np.ndarray, query_vecs: np.ndarray, args, log=print) -> dict:
-    """All figures for one catalog of ``n`` documents (see module doc)."""
+    """All figures for one catalog of ``n`` documents (see module doc); with args.lexical_only, the
+    lexical figures alone (no vectors, no graph: minutes less at 1M)."""
     out: dict = {"documents": n, "dimension": DIMENSION}
     vocab = vocabulary()
+    if args.lexical_only:
+        lex, _ = bench_lexical(n, text_queries(len(query_vecs), vocab=vocab), vocab, log)
+        out.update(lex, peak_rss_mb=round(peak_rss_mb(), 1))
+        return out
     vec, hnsw = bench_vectors(n, base, nn_real, query_vecs, args.ef_search, args.m, args.ef_construction, log)
     out.update(vec)
     queries = text_queries(len(query_vecs), vocab=vocab)
@@ -267,6 +284,12 @@ def print_table(results: list[dict], machine: str, real_nn: dict) -> None:
     print(f"\n## Scale: ESCI-structured vectors, generated titles ({machine})")
     print(f"nearest-neighbour cosine of the real 6,764 ESCI products: {real_nn}")
     for r in results:
+        if "sweep" not in r:  # --lexical-only
+            le, lp = r["lexical_exhaustive"], r["lexical_early_termination"]
+            print(f"\n### {r['documents']:,} documents, lexical only: BM25 build {r['bm25_build_s']} s; lexical p50 / p95 "
+                  f"exhaustive {le['p50_ms']} / {le['p95_ms']} ms, early termination {lp['p50_ms']} / {lp['p95_ms']} ms")
+            print(_cpu_line(r))
+            continue
         print(f"\n### {r['documents']:,} documents: nearest-neighbour cosine {r['nn_cosine']}; HNSW m {r['hnsw_params']['m']}, "
               f"ef_construction {r['hnsw_params']['ef_construction']}: build {r['hnsw_build_s']} s; "
               f"exact k-NN p50 / p95 {r['knn_exact']['p50_ms']} / {r['knn_exact']['p95_ms']} ms")
@@ -276,6 +299,7 @@ def print_table(results: list[dict], machine: str, real_nn: dict) -> None:
         le, lp = r["lexical_exhaustive"], r["lexical_early_termination"]
         print(f"BM25 build {r['bm25_build_s']} s; lexical p50 / p95 exhaustive {le['p50_ms']} / {le['p95_ms']} ms, "
               f"early termination {lp['p50_ms']} / {lp['p95_ms']} ms (median {r['postings_per_query_p50']:,} postings per query)")
+        print(_cpu_line(r))
         for ef, h in r["hybrid"].items():
             print(f"hybrid at ef_search {ef}: p50 / p95 {h['p50_ms']} / {h['p95_ms']} ms")
         print(f"RSS growth vectors+graph {r['rss_mb_vectors_and_graph']:.0f} MiB, BM25 {r['rss_mb_bm25']:.0f} MiB; "
@@ -309,9 +333,16 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--ef-construction", type=int, default=100)
     ap.add_argument("--encoder-backend", default="onnx-int8")
     ap.add_argument("--peers", action="store_true", help="also time bm25s and rank-bm25")
+    ap.add_argument("--lexical-only", action="store_true", help="only the BM25 build and lexical latency")
     ap.add_argument("--rank-bm25-max", type=int, default=200_000)
     ap.add_argument("--out", type=Path, default=Path("scale_bench.json"))
     return ap
+
+
+def _cpu_line(r: dict) -> str:
+    ce, cp = r["lexical_exhaustive_cpu"], r["lexical_early_termination_cpu"]
+    return (f"lexical CPU ms per query p50 / p95: exhaustive {ce['p50_ms']} / {ce['p95_ms']}, "
+            f"early termination {cp['p50_ms']} / {cp['p95_ms']}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,7 +42,10 @@ def direct(bm, text, k, allowed=None):
     toks = bm.analyzer.tokens(text)
     fields = list(bm.fields.values())
     terms = [[f.vocab[t] for t in toks if t in f.vocab] for f in fields]
-    return maxscore_top_k(fields, terms, bm.max_scores(), k, bm.combine, allowed)
+    zeros = np.zeros(bm.n_docs, dtype=np.float32)
+    found = maxscore_top_k(fields, terms, bm.max_scores(), k, bm.combine, zeros, allowed)
+    assert not zeros.any()  # the scratch comes back all-zero
+    return found
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -103,14 +106,14 @@ def test_documents_with_only_weak_terms_are_never_scored(monkeypatch):
     scored = []
     real = bm25_maxscore.score_candidates
 
-    def counting(fields, tokens_by_field, cand, combine):
+    def counting(fields, tokens_by_field, cand, combine, zeros, theta=None):
         scored.append(cand.size)
-        return real(fields, tokens_by_field, cand, combine)
+        return real(fields, tokens_by_field, cand, combine, zeros, theta)
 
     monkeypatch.setattr(bm25_maxscore, "score_candidates", counting)
     rows, _ = bm.search("rare common", 2)
     assert rows.tolist() == [130, 131]
-    assert scored == [2]  # exhaustive scoring would score all 256
+    assert max(scored) == 2  # the seed and the final pass: exhaustive scoring would score all 256
 
 
 def test_exhaustive_when_early_termination_is_off(monkeypatch):
@@ -135,3 +138,36 @@ def test_max_scores_follow_a_rebuild():
     first = bm.max_scores()[0].copy()
     bm.build([{"title": "a"}] * 3 + [{"title": "b"}])
     assert bm.max_scores()[0].tolist() != first.tolist()
+
+
+def test_candidates_that_cannot_reach_theta_are_dropped_as_tokens_are_looked_up():
+    # "a" (bound 2.0 here) in docs 0-9, "b" in docs 0-1: with θ above a's bound alone, docs 2-9 fall out
+    docs = [{"title": "a b"}] * 2 + [{"title": "a"}] * 8 + [{"title": "c"}] * 40
+    bm = MultiFieldBM25({"title": 1.0}).build(docs)
+    field = bm.fields["title"]
+    maxes = bm.max_scores()[0]
+    toks = [bm25_maxscore._Token(0, int(field.indptr[t]), int(field.indptr[t + 1]), float(maxes[t]))
+            for t in (field.vocab["a"], field.vocab["b"])]
+    cand = np.arange(10, dtype=np.int64)
+    zeros = np.zeros(bm.n_docs, dtype=np.float32)
+    everyone, scores = bm25_maxscore.score_candidates([field], [toks], cand, bm.combine, zeros)
+    assert everyone.tolist() == list(range(10))
+    theta = float(scores[0])  # docs 0 and 1 score a + b
+    kept, kept_scores = bm25_maxscore.score_candidates([field], [toks], cand, bm.combine, zeros, theta)
+    assert kept.tolist() == [0, 1]
+    assert kept_scores.tolist() == scores[:2].tolist()
+
+
+def test_contributions_scatter_and_binary_search_agree():
+    bm = MultiFieldBM25({"title": 1.0}).build([{"title": "a" if i % 3 else "b"} for i in range(90)])
+    field = bm.fields["title"]
+    t = field.vocab["a"]
+    token = bm25_maxscore._Token(0, int(field.indptr[t]), int(field.indptr[t + 1]), 1.0)
+    zeros = np.zeros(90, dtype=np.float32)
+    a_score = float(field.data[token.lo])
+    many = np.arange(90, dtype=np.int64)  # 60 postings vs 90 candidates: scatter and gather
+    few = np.array([0, 1, 2, 89], dtype=np.int64)  # 4 candidates: binary search
+    np.testing.assert_array_equal(bm25_maxscore._contributions(field, token, many, zeros),
+                                  np.where(many % 3 != 0, a_score, 0.0).astype(np.float32))
+    np.testing.assert_array_equal(bm25_maxscore._contributions(field, token, few, zeros), [0, a_score, a_score, a_score])
+    assert not zeros.any()

@@ -192,7 +192,7 @@ class MultiFieldBM25:
         terms = [[f.vocab[t] for t in toks if t in f.vocab] for f in fields]
         n_postings = sum(int(np.sum(f.doc_freqs[ts])) for f, ts in zip(fields, terms, strict=True) if ts)
         if early_termination and n_postings and n_postings >= self.prune_min_postings:
-            found = maxscore_top_k(fields, terms, self.max_scores(), k, self.combine, allowed)
+            found = maxscore_top_k(fields, terms, self.max_scores(), k, self.combine, self._zeros(), allowed)
             if found is not None:
                 return found
         cand, scores = self.best_fields([field.postings(toks) for field in fields])
@@ -200,6 +200,15 @@ class MultiFieldBM25:
             keep = allowed[cand]
             cand, scores = cand[keep], scores[keep]
         return top_k(scores, np.ones(cand.size, dtype=bool), k, ids=cand)
+
+    def _zeros(self) -> np.ndarray:
+        """A per-thread all-zero float32 array of n_docs entries (MaxScore's scatter/gather scratch, which
+        leaves it all-zero again)."""
+        zeros = getattr(self._scratch, "zeros", None)
+        if zeros is None or zeros.size != self.n_docs:
+            zeros = np.zeros(self.n_docs, dtype=np.float32)
+            self._scratch.zeros = zeros
+        return zeros
 
     def max_scores(self) -> list[np.ndarray]:
         """Each field's largest term score per term (self.fields order; MaxScore's bounds), computed on first
