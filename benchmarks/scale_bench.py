@@ -14,7 +14,7 @@ lexical side. For each size, in one process:
 - lexical: MultiFieldBM25 build time and top-10 p50/p95 (wall and the thread's CPU time), exhaustive and with
   early termination (MaxScore, mrs.engine.bm25_maxscore; identical results, checked on every query), side by side;
 - hybrid: EmbeddedEngine.hybrid (BM25 top 10 + HNSW top 10, min_max + arithmetic_mean 0.7/0.3, the query
-  `mrs search` runs) p50/p95 excluding query encoding, at the default ef_search and at the smallest swept
+  `mrs search` runs) p50/p95 (wall and thread CPU time) excluding query encoding, at the default ef_search and at the smallest swept
   ef_search whose recall@10 ≥ 0.95;
 - memory: process RSS after each structure is built, minus before, and the peak RSS (psutil, resource).
 - --peers: bm25s (method="lucene") and rank-bm25 (BM25Okapi, ≤ --rank-bm25-max documents) on the same tokens.
@@ -218,7 +218,9 @@ def bench_hybrid(n: int, bm25: MultiFieldBM25, hnsw: VectorIndex, queries: list[
         hnsw.ef_search = ef
         for q, v in pairs[:5]:  # warm-up
             engine.hybrid(q, v, 10)
-        out[str(ef)] = percentiles([timed(engine.hybrid, q, v, 10)[0] for q, v in pairs])
+        runs = [cpu_timed(engine.hybrid, q, v, 10) for q, v in pairs]
+        out[str(ef)] = {**percentiles([wall for wall, _, _ in runs]),
+                        "cpu": percentiles([cpu for _, cpu, _ in runs])}
     return out
 
 
@@ -301,7 +303,8 @@ def print_table(results: list[dict], machine: str, real_nn: dict) -> None:
               f"early termination {lp['p50_ms']} / {lp['p95_ms']} ms (median {r['postings_per_query_p50']:,} postings per query)")
         print(_cpu_line(r))
         for ef, h in r["hybrid"].items():
-            print(f"hybrid at ef_search {ef}: p50 / p95 {h['p50_ms']} / {h['p95_ms']} ms")
+            print(f"hybrid at ef_search {ef}: p50 / p95 {h['p50_ms']} / {h['p95_ms']} ms "
+                  f"(CPU ms {h['cpu']['p50_ms']} / {h['cpu']['p95_ms']})")
         print(f"RSS growth vectors+graph {r['rss_mb_vectors_and_graph']:.0f} MiB, BM25 {r['rss_mb_bm25']:.0f} MiB; "
               f"process {r['rss_mb_process']:.0f} MiB, peak {r['peak_rss_mb']:.0f} MiB")
         if "bm25_libraries" in r:
