@@ -16,8 +16,9 @@ What it measures (the data path is an argument; nothing is copied into the repo)
 4. query latency p50/p95 per mode, with and without the query embedding (engine_bench.bench_latency);
 5. bm25s vs rank-bm25 vs mrs's BM25 on the ESCI texts (engine_bench.bench_bm25_libraries);
 6. `mrs eval` wall time for the judged queries × 3 modes (lexical, dense, hybrid), a subprocess;
-7. scale: HNSW recall@10 vs exact, k-NN / lexical / hybrid latency and memory growth on synthetic catalogs
-   of 100k and 1M documents (scale_bench.bench_size; --scale-from reuses a scale_bench.py JSON).
+7. scale: HNSW recall@10 vs exact over an ef_search sweep, k-NN / lexical (exhaustive and early-terminated) /
+   hybrid latency and memory at 100k and 1M documents with ESCI-structured vectors and the real ESCI query
+   vectors (scale_bench.run_sizes; --scale-from reuses a scale_bench.py JSON).
 
 Absolute times depend on the machine and on what else runs on it: the table's first line names the CPU,
 core count and the load average at the start. Ratios compare backends measured side by side in this run.
@@ -41,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import scale_bench  # noqa: E402
 from engine_bench import bench_bm25_libraries, bench_latency, load_queries  # noqa: E402
-from scale_bench import bench_size  # noqa: E402
 
 from mrs.data.readers import read_catalog, read_judgments  # noqa: E402
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate  # noqa: E402
@@ -250,17 +251,16 @@ def rows(result: dict) -> list[tuple[str, str, str]]:
     out.append(("eval", f"mrs eval wall s ({e['queries']} queries × 3 modes) / peak RSS MiB", f"{e['wall_s']} / {e['peak_rss_mb']}"))
     for s in result.get("scale", []):
         n = f"{s['documents']:,}"
-        out.append(("scale", f"{n} docs: HNSW build s / recall@10 near, random / top-1 near",
-                    f"{s['hnsw_build_s']} / {s['recall_at_10_near']}, {s['recall_at_10_random']} / {s['top1_found_near']}"))
-        out.append(("scale", f"{n} docs: kNN p50 ms exact / HNSW", f"{s['knn_exact']['p50_ms']} / {s['knn_hnsw']['p50_ms']}"))
-        out.append(("scale", f"{n} docs: hybrid p50 / p95 ms (no query encoding)", f"{s['hybrid']['p50_ms']} / {s['hybrid']['p95_ms']}"))
-        rss = s["rss_mb"]
-        out.append(("scale", f"{n} docs: RSS growth MiB texts+vectors / HNSW / BM25",
-                    f"{rss['texts_and_vectors']:.0f} / {rss['hnsw_graph']:.0f} / {rss['bm25_mrs']:.0f}"))
-        lib = s["bm25_libraries"]
-        rb = lib["rank_bm25"].get("query", {}).get("p50_ms", "skipped")
-        out.append(("scale", f"{n} docs: lexical p50 ms mrs / bm25s / rank-bm25",
-                    f"{s['lexical_mrs']['p50_ms']} / {lib['bm25s']['query']['p50_ms']} / {rb}"))
+        out.append(("scale", f"{n} docs: HNSW build s / nearest-neighbour cosine p50", f"{s['hnsw_build_s']} / {s['nn_cosine']['p50']}"))
+        for r in s["sweep"]:
+            out.append(("scale", f"{n} docs: ef_search {r['ef_search']}: recall@10 / kNN p50 ms", f"{r['recall_at_10']} / {r['p50_ms']}"))
+        out.append(("scale", f"{n} docs: kNN exact p50 ms", f"{s['knn_exact']['p50_ms']}"))
+        for ef, h in s["hybrid"].items():
+            out.append(("scale", f"{n} docs: hybrid p50 / p95 ms at ef_search {ef} (no query encoding)", f"{h['p50_ms']} / {h['p95_ms']}"))
+        le, lp = s["lexical_exhaustive"], s["lexical_early_termination"]
+        out.append(("scale", f"{n} docs: lexical p50 / p95 ms exhaustive | early termination",
+                    f"{le['p50_ms']} / {le['p95_ms']} | {lp['p50_ms']} / {lp['p95_ms']}"))
+        out.append(("scale", f"{n} docs: RSS growth MiB vectors+graph / BM25; peak", f"{s['rss_mb_vectors_and_graph']:.0f} / {s['rss_mb_bm25']:.0f}; {s['peak_rss_mb']:.0f}"))
     return out
 
 
@@ -349,10 +349,15 @@ def main(argv: list[str] | None = None) -> int:
         result["scale_source"] = str(args.scale_from)
     else:
         sizes = args.scale_sizes if args.scale_sizes is not None else ([20_000] if args.quick else [100_000, 1_000_000])
-        result["scale"] = []
-        for n in sizes:
-            result["scale"].append(bench_size(n, log=log))
+        scale_args = scale_bench.parser().parse_args(
+            ["--data", str(args.data), "--work", str(args.work or Path(tempfile.gettempdir()) / "mrs-scale"),
+             "--sizes", *map(str, sizes)])
+
+        def on_size(scale: dict) -> None:
+            result["scale"] = scale["sizes"]
             save()
+
+        scale_bench.run_sizes(scale_args, log=log, on_size=on_size)
     result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     save()
     print_table(result)

@@ -41,6 +41,15 @@ PARAMS_FILE = "vectors.json"
 HNSW_FILE = "hnsw.faiss"
 
 
+def _unit_rows(vectors: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """l2_normalize row block by row block into one new float32 array (the same rows bit for bit): the
+    temporaries stay one block in size instead of three copies of a million-row matrix."""
+    out = np.empty(vectors.shape, dtype=np.float32)
+    for start in range(0, len(vectors), chunk):
+        out[start: start + chunk] = l2_normalize(vectors[start: start + chunk])
+    return out
+
+
 class VectorIndex:
     """k-NN over float32 vectors in one space.
 
@@ -67,7 +76,7 @@ class VectorIndex:
             if value < 0:
                 raise InputError(f"{name} out of range ({value if name == 'hnsw_threshold' else value + 1})")
         self.space_type = space_type
-        self.vectors = l2_normalize(vectors) if space_type == "cosinesimil" else np.ascontiguousarray(vectors)
+        self.vectors = _unit_rows(vectors) if space_type == "cosinesimil" else np.ascontiguousarray(vectors)
         self.hnsw_threshold = int(hnsw_threshold)
         self.m, self.ef_construction, self.ef_search = int(m), int(ef_construction), int(ef_search)
         self._hnsw = _hnsw
