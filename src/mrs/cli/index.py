@@ -13,6 +13,7 @@ from mrs.cli.text_options import text_template_option
 from mrs.data.readers import Rejects, read_catalog
 from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
 from mrs.engine.attributes import parse_field_types
+from mrs.engine.bm25 import SIMILARITIES
 from mrs.engine.build import index_catalog
 from mrs.engine.store import index_lock
 from mrs.engine.vectors import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_HNSW_THRESHOLD, DEFAULT_M
@@ -50,7 +51,7 @@ def command() -> None:
                       help="Embedding text template: {field} placeholders, {category[-2:]} slices list fields.")
 @click.option("--fields", "fields_spec", default=None,
               help="BM25 fields with boosts, name^boost,... [default: title^3,brand^2,color,category,bullet_points,description].")
-@click.option("--similarity", type=click.Choice(["BM25", "LegacyBM25"]), default="BM25", show_default=True,
+@click.option("--similarity", type=click.Choice(list(SIMILARITIES)), default="BM25", show_default=True,
               help="BM25: OpenSearch 3.x (Lucene BM25Similarity); LegacyBM25: OpenSearch 2.x, × (k1 + 1).")
 @click.option("--k1", type=float, default=1.2, show_default=True, help="BM25 term-frequency saturation.")
 @click.option("--b", "b", type=float, default=0.75, show_default=True, help="BM25 length normalization.")

@@ -11,10 +11,11 @@ from mrs.blending.deployment import read_deployment
 from mrs.cli.cluster import cluster_client, cluster_errors, cluster_options, pop_cluster_options
 from mrs.cli.common import err_console, handle_errors, json_option, print_json
 from mrs.cli.embed_on import embedding_render_options, install_rendered_pipelines, render_embedding_pipeline
+from mrs.engine.bm25 import SIMILARITIES
 from mrs.engine.techniques import DEFAULT_TARGET, TARGETS
-from mrs.errors import InputError
-from mrs.opensearch.mapping import ENGINES, IndexSpec, shard_notes, spec_from_manifest
+from mrs.opensearch.mapping import ENGINES, shard_notes, spec_for_deployment
 from mrs.opensearch.templates import install_set, read_set, render_set, write_set
+from mrs.spaces import SPACE_TYPES
 
 
 @click.group("templates")
@@ -38,11 +39,11 @@ def command() -> None:
 @click.option("--dimension", type=click.IntRange(min=1), default=None,
               help="Vector dimension (when neither --from-index nor the calibration gives it).")
 @click.option("--fields", "fields_spec", default=None, help="BM25 fields with boosts, name^boost,...")
-@click.option("--similarity", type=click.Choice(["BM25", "LegacyBM25"]), default=None)
+@click.option("--similarity", type=click.Choice(list(SIMILARITIES)), default=None)
 @click.option("--k1", type=float, default=None)
 @click.option("--b", "b", type=float, default=None)
 @click.option("--analyzer", type=click.Choice(["standard", "english"]), default=None)
-@click.option("--space", "space_type", type=click.Choice(["cosinesimil", "innerproduct", "l2"]), default=None)
+@click.option("--space", "space_type", type=click.Choice(list(SPACE_TYPES)), default=None)
 @click.option("--engine", type=click.Choice(list(ENGINES)), default=None, help="k-NN engine [default: faiss].")
 @click.option("--hnsw-m", "m", type=click.IntRange(min=2), default=None)
 @click.option("--ef-construction", type=click.IntRange(min=2), default=None)
@@ -93,22 +94,12 @@ def render(calibration, out_dir, index_dir, dimension, fields_spec, similarity, 
     overrides = {"text_fields": parse_fields(fields_spec) if fields_spec else None, "similarity": similarity,
                  "k1": k1, "b": b, "analyzer": analyzer, "space_type": space_type, "engine": engine, "m": m,
                  "ef_construction": ef_construction, "ef_search": ef_search}
+    manifest = None
     if index_dir is not None:
         from mrs.engine.manifest import read_manifest
 
-        spec = spec_from_manifest(read_manifest(index_dir), **overrides)
-    else:
-        dim = dimension or cal.dimension
-        if dim is None:
-            raise InputError("vector dimension unknown: pass --from-index, --dimension, or a calibration with model.dimension")
-        spec = IndexSpec.from_dict({"dimension": dim, "space_type": cal.space_type, "similarity": cal.similarity,
-                                    **{k: v for k, v in overrides.items() if v is not None}})
-    if cal.similarity and cal.similarity != spec.similarity:
-        raise InputError(f"calibration was made on a {cal.similarity} index, the mapping declares {spec.similarity}",
-                         path=cal.source)
-    if cal.space_type and cal.space_type != spec.space_type:
-        raise InputError(f"calibration thresholds are {cal.space_type} scores, the mapping declares {spec.space_type}",
-                         path=cal.source)
+        manifest = read_manifest(index_dir)
+    spec = spec_for_deployment(cal, manifest, dimension, **overrides)
     if target == "elasticsearch":  # --pagination-depth is the retrievers' rank_window_size there
         from mrs.cli.es import render_templates
 

@@ -162,3 +162,29 @@ def spec_from_manifest(manifest: Mapping[str, Any], **overrides: Any) -> IndexSp
     d = manifest_spec_fields(manifest)
     d.update({k: v for k, v in overrides.items() if v is not None})
     return IndexSpec.from_dict(d)
+
+
+def spec_for_deployment(deployment: Any, manifest: Mapping[str, Any] | None, dimension: int | None,
+                        **overrides: Any) -> IndexSpec:
+    """The index spec a template set is rendered for: from the embedded index's ``manifest`` when given, else
+    from ``dimension`` (or the calibration's model dimension) and the calibration's space and similarity;
+    ``overrides`` (None values ignored) replace single settings. deployment: mrs.deployment.Deployment.
+    InputError when the dimension is unknown, or the calibration was fitted on another BM25 similarity or
+    another vector space than the spec declares (its thresholds would not mean the same)."""
+    if manifest is not None:
+        spec = spec_from_manifest(manifest, **overrides)
+    else:
+        dim = dimension or deployment.dimension
+        if dim is None:
+            raise InputError("vector dimension unknown: pass --from-index, --dimension, or a calibration with "
+                             "model.dimension")
+        spec = IndexSpec.from_dict({"dimension": dim, "space_type": deployment.space_type,
+                                    "similarity": deployment.similarity,
+                                    **{k: v for k, v in overrides.items() if v is not None}})
+    if deployment.similarity and deployment.similarity != spec.similarity:
+        raise InputError(f"calibration was made on a {deployment.similarity} index, the mapping declares "
+                         f"{spec.similarity}", path=deployment.source)
+    if deployment.space_type and deployment.space_type != spec.space_type:
+        raise InputError(f"calibration thresholds are {deployment.space_type} scores, the mapping declares "
+                         f"{spec.space_type}", path=deployment.source)
+    return spec
