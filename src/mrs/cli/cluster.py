@@ -76,26 +76,45 @@ def exit_with_cluster_error(message: str, settings: Any = None) -> NoReturn:
     sys.exit(EXIT_FAILURE)
 
 
-def cluster_errors(f: Callable) -> Callable:
-    """Turns OpenSearch failures (after retries) into one redacted line on stderr and exit code 1."""
+def error_wrapper(transport_errors: Callable[[], tuple[type[BaseException], ...]],
+                  describe: Callable[[BaseException, Any], str], last_settings: list) -> Callable[[Callable], Callable]:
+    """A command decorator that turns one client's failures (after retries) into one redacted ``cluster error:``
+    line on stderr and exit code 1. transport_errors(): the client's exception types (imported lazily);
+    describe(error, settings): its one-line description; last_settings: the list the client factory fills with
+    the settings it used (their secrets are redacted)."""
 
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from opensearchpy.exceptions import TransportError
+    def decorate(f: Callable) -> Callable:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from mrs.cluster.bulk import BulkVerificationError
+            from mrs.cluster.connection import ClusterError
 
-        from mrs.cluster.bulk import BulkVerificationError
-        from mrs.cluster.connection import ClusterError
-        from mrs.opensearch.connection import describe_error
+            errors = transport_errors()
+            try:
+                return f(*args, **kwargs)
+            except (ClusterError, BulkVerificationError) as e:
+                message = str(e)
+            except errors as e:
+                message = describe(e, last_settings[0] if last_settings else None)
+            exit_with_cluster_error(message, last_settings[0] if last_settings else None)
 
-        try:
-            return f(*args, **kwargs)
-        except (ClusterError, BulkVerificationError) as e:
-            message = str(e)
-        except TransportError as e:
-            message = describe_error(e, _LAST_SETTINGS[0] if _LAST_SETTINGS else None)
-        exit_with_cluster_error(message, _LAST_SETTINGS[0] if _LAST_SETTINGS else None)
+        return wrapper
 
-    return wrapper
+    return decorate
+
+
+def _opensearch_errors() -> tuple[type[BaseException], ...]:
+    from opensearchpy.exceptions import TransportError
+
+    return (TransportError,)
+
+
+def _describe_opensearch(error: BaseException, settings: Any) -> str:
+    from mrs.opensearch.connection import describe_error
+
+    return describe_error(error, settings)
 
 
 _LAST_SETTINGS: list[ConnectionSettings] = []
+cluster_errors = error_wrapper(_opensearch_errors, _describe_opensearch, _LAST_SETTINGS)
+"""OpenSearch failures (after retries) → one redacted line on stderr, exit 1."""

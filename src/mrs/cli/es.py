@@ -9,11 +9,10 @@ $MRS_ELASTICSEARCH_API_KEY or $MRS_ELASTICSEARCH_USER / $MRS_ELASTICSEARCH_PASSW
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mrs.cli.cluster import error_wrapper
 from mrs.elasticsearch.connection import ElasticsearchSettings, make_client, settings_from_env
 from mrs.errors import InputError
 
@@ -39,28 +38,21 @@ def es_client(opts: dict[str, Any]) -> tuple[Any, ElasticsearchSettings]:
     return make_client(settings), settings
 
 
-def es_errors(f: Callable) -> Callable:
-    """Elasticsearch failures (after retries) → one redacted line on stderr, exit 1."""
+def _es_errors() -> tuple[type[BaseException], ...]:
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
 
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from elastic_transport import TransportError
-        from elasticsearch import ApiError
+    return (ApiError, TransportError)
 
-        from mrs.cli.cluster import exit_with_cluster_error
-        from mrs.cluster.bulk import BulkVerificationError
-        from mrs.cluster.connection import ClusterError
-        from mrs.elasticsearch.connection import describe_error
 
-        try:
-            return f(*args, **kwargs)
-        except (ClusterError, BulkVerificationError) as e:
-            message = str(e)
-        except (ApiError, TransportError) as e:
-            message = describe_error(e, _LAST[0] if _LAST else None)
-        exit_with_cluster_error(message, _LAST[0] if _LAST else None)
+def _describe_es(error: BaseException, settings: Any) -> str:
+    from mrs.elasticsearch.connection import describe_error
 
-    return wrapper
+    return describe_error(error, settings)
+
+
+es_errors = error_wrapper(_es_errors, _describe_es, _LAST)
+"""Elasticsearch failures (after retries) → one redacted line on stderr, exit 1."""
 
 
 def open_backend(index: str, opts: dict[str, Any], model: str | None = None, *, allow_model_mismatch: bool = False,
