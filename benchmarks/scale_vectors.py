@@ -38,7 +38,7 @@ def esci_embeddings(data: Path, work: Path, backend: str = "onnx-int8", log=prin
     from mrs.data.readers import read_catalog
     from mrs.data.text import DEFAULT_TEMPLATE, ProductTextTemplate
     from mrs.indexer.documents import to_document
-    from mrs.indexer.embed import load_encoder
+    from mrs.indexer.encoders import load_encoder
 
     esci = data / "esci"
     queries = load_queries(esci / "esci_us_qrels.tsv")
