@@ -10,6 +10,7 @@ int64 ``input_ids`` / ``attention_mask`` / ``token_type_ids`` arrays of shape (b
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ def load_tokenizer(directory: Path, max_seq_length: int) -> tuple[Any, int]:
     return tokenizer, int(pad_id or 0)
 
 
-class ExportedEncoder(Encoder):
+class ExportedEncoder(Encoder, ABC):
     """Encoder over an export folder (see module doc). runner: the runtime's compiled model; tokenizer: a
     tokenizers.Tokenizer (load_tokenizer); meta: the export.json plus ``export_dir``; backend: the
     ``--encoder`` name; threads: the runtime's intra-op threads (None: all cores)."""
@@ -93,12 +94,13 @@ class ExportedEncoder(Encoder):
         }
         return np.asarray(self._run({n: feeds[n] for n in self.meta["inputs"]}), dtype=np.float32)
 
+    @abstractmethod
     def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        raise NotImplementedError
+        """The runtime's sentence embeddings [N, dimension] for tokenised ``feeds`` (the export's inputs)."""
 
+    @abstractmethod
     def set_threads(self, threads: int) -> None:
         """Rebuild the runtime with ``threads`` intra-op threads."""
-        raise NotImplementedError
 
     def describe(self) -> dict:
         """What the manifest records: the base fields plus the export (fusion, quantization, versions)."""

@@ -9,6 +9,7 @@ with the features its data collator tokenised and the dataset's ``label`` column
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 
-class GradedPairLoss(nn.Module):
+class GradedPairLoss(nn.Module, ABC):
     """Base of GradedSupConLoss and MultiClassCircleLoss: holds the model, embeds the rows (each distinct
     query once), checks the labels and leaves the loss to ``compute_loss_from_embeddings``."""
 
@@ -29,8 +30,9 @@ class GradedPairLoss(nn.Module):
         """sentence_features: [query features, product features] (N rows each); labels: [N, 2] (group, grade)."""
         return self.compute_loss_from_embeddings(embed_pairs(self.model, sentence_features, labels), labels)
 
+    @abstractmethod
     def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor) -> Tensor:
-        raise NotImplementedError
+        """The scalar loss from [query_emb [N, d], product_emb [N, d]] and labels [N, 2] (group, grade)."""
 
 
 def embed_pairs(model: Any, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor) -> list[Tensor]:
