@@ -10,6 +10,7 @@ import os
 import numpy as np
 import pytest
 
+from fakes.ingest_live import row_cosines, simulated_sources
 from fakes.text_catalog import TEMPLATES, edge_catalog
 from mrs.data.text import ProductTextTemplate
 from mrs.opensearch.ingest_pipeline import embedding_pipeline_body, text_script_processor
@@ -35,9 +36,10 @@ def products(sample):
 
 
 def simulate(client, pipeline, products):
-    docs = [{"_id": p.id, "_source": {"id": p.id, "product": p.fields}} for p in products]
-    result = client.ingest.simulate(body={"pipeline": pipeline, "docs": docs})
-    return [d["doc"]["_source"] for d in result["docs"]]
+    def call(pipeline, docs):
+        return client.ingest.simulate(body={"pipeline": pipeline, "docs": docs})
+
+    return simulated_sources(call, pipeline, products)
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
@@ -55,5 +57,5 @@ def test_cluster_vectors_agree_with_local_ones(client, products):
     body = embedding_pipeline_body(t, os.environ["MRS_OPENSEARCH_MODEL_ID"])
     remote = np.array([s["embedding"] for s in simulate(client, body, products)], dtype=np.float64)
     local = Encoder.load(None).encode([t.render(p) for p in products])
-    cosines = (remote * local).sum(axis=1) / (np.linalg.norm(remote, axis=1) * np.linalg.norm(local, axis=1))
+    cosines = row_cosines(remote, local)
     assert cosines.min() >= 0.999
